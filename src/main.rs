@@ -1,0 +1,2 @@
+//! The `seibi` binary: a thin shell over the library.
+fn main() {}
