@@ -1,0 +1,557 @@
+//! YAML documents that remember where every node came from.
+//!
+//! The only file in seibi that names a YAML crate. `serde_yaml` parses values (and reports syntax
+//! errors with a line and column); `yaml-rust2`'s event parser is run over the same text to build
+//! an index from each node's path (`tasks[2].command.cmd`) to its line and column, because
+//! serde_yaml's values carry no positions. Semantic checks done later (an unknown site, a
+//! duplicate id, a `needs:` cycle) can then still point at the exact key in the file.
+//!
+//! Deserializing goes through [`Node::deserialize`], which tracks the path of any serde error and
+//! turns "unknown field" and "missing field" into diagnostics with a caret and a "did you mean".
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+use super::{Diagnostic, Location, SourceFile};
+
+/// One step of a path into a document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// A mapping key.
+    Key(String),
+    /// A sequence index.
+    Index(usize),
+}
+
+/// A path from the document root to a node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct NodePath(Vec<Segment>);
+
+impl NodePath {
+    fn child(&self, segment: Segment) -> NodePath {
+        let mut next = self.0.clone();
+        next.push(segment);
+        NodePath(next)
+    }
+}
+
+impl fmt::Display for NodePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Segment::Key(k) if i == 0 => write!(f, "{k}")?,
+                Segment::Key(k) => write!(f, ".{k}")?,
+                Segment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    line: usize,
+    column: usize,
+}
+
+impl From<Marker> for Position {
+    fn from(m: Marker) -> Self {
+        // yaml-rust2 counts lines from 1 and columns from 0.
+        Position {
+            line: m.line(),
+            column: m.col() + 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    key: Option<Position>,
+    value: Position,
+}
+
+/// A parsed YAML document with a position for every node.
+#[derive(Debug)]
+pub struct YamlDocument {
+    file: Arc<SourceFile>,
+    root: Value,
+    index: HashMap<NodePath, Span>,
+}
+
+impl YamlDocument {
+    /// Parses `file`'s text. A syntax error names the file, line and column. An empty file is an
+    /// empty mapping.
+    pub fn parse(file: Arc<SourceFile>) -> Result<Self, Diagnostic> {
+        let mut root: Value = match serde_yaml::from_str(file.text()) {
+            Ok(value) => value,
+            Err(err) => {
+                let location = err.location().map(|l| Location {
+                    file: file.clone(),
+                    line: l.line(),
+                    column: l.column(),
+                });
+                let message = strip_location_suffix(&err.to_string());
+                return Err(Diagnostic::error(format!("invalid YAML: {message}"))
+                    .at(location)
+                    .hint("check the indentation and that every `key: value` pair is well formed"));
+            }
+        };
+        if root.is_null() {
+            root = Value::Mapping(Default::default());
+        }
+        root.apply_merge().map_err(|err| {
+            Diagnostic::error(format!("invalid YAML merge key (`<<`): {err}")).at(Some(Location {
+                file: file.clone(),
+                line: 1,
+                column: 1,
+            }))
+        })?;
+        let mut indexer = Indexer::default();
+        // serde_yaml accepted the text, so yaml-rust2 will too; if it does not, positions just
+        // fall back to the start of the file.
+        let _ = Parser::new_from_str(file.text()).load(&mut indexer, false);
+        Ok(Self {
+            file,
+            root,
+            index: indexer.index,
+        })
+    }
+
+    /// The document's root node.
+    pub fn root(&self) -> Node<'_> {
+        Node {
+            doc: self,
+            value: &self.root,
+            path: NodePath::default(),
+        }
+    }
+
+    /// The file the document came from.
+    pub fn file(&self) -> &Arc<SourceFile> {
+        &self.file
+    }
+
+    fn span(&self, path: &NodePath) -> Option<Span> {
+        // Nodes reached through aliases or merge keys have no entry of their own: use the
+        // nearest ancestor that has one.
+        let mut segments = path.0.as_slice();
+        loop {
+            if let Some(span) = self.index.get(&NodePath(segments.to_vec())) {
+                return Some(*span);
+            }
+            segments = segments.split_last()?.1;
+        }
+    }
+
+    fn location(&self, pos: Position) -> Location {
+        Location {
+            file: self.file.clone(),
+            line: pos.line,
+            column: pos.column,
+        }
+    }
+}
+
+/// A node in a [`YamlDocument`], with its path and therefore its place in the file.
+#[derive(Clone)]
+pub struct Node<'a> {
+    doc: &'a YamlDocument,
+    value: &'a Value,
+    path: NodePath,
+}
+
+impl<'a> Node<'a> {
+    fn child(&self, value: &'a Value, segment: Segment) -> Node<'a> {
+        Node {
+            doc: self.doc,
+            value,
+            path: self.path.child(segment),
+        }
+    }
+
+    /// Where this node's value starts.
+    pub fn location(&self) -> Location {
+        match self.doc.span(&self.path) {
+            Some(span) => self.doc.location(span.value),
+            None => self.doc.location(Position { line: 1, column: 1 }),
+        }
+    }
+
+    /// Where this node's key starts (for a mapping entry), else its value.
+    pub fn key_location(&self) -> Location {
+        match self.doc.span(&self.path) {
+            Some(Span { key: Some(k), .. }) => self.doc.location(k),
+            _ => self.location(),
+        }
+    }
+
+    /// The path from the document root, e.g. `terminals.chuo-t01.site`.
+    pub fn path(&self) -> &NodePath {
+        &self.path
+    }
+
+    /// Whether the node is null or absent.
+    pub fn is_null(&self) -> bool {
+        self.value.is_null()
+    }
+
+    /// The string, if this is a string scalar.
+    pub fn as_str(&self) -> Option<&'a str> {
+        self.value.as_str()
+    }
+
+    /// A short name of the node's type, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self.value {
+            Value::Null => "nothing",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Sequence(_) => "a list",
+            Value::Mapping(_) => "a mapping",
+            Value::Tagged(_) => "a tagged value",
+        }
+    }
+
+    /// Deserializes this node into `T`; errors point into the file.
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, Diagnostic> {
+        match serde_path_to_error::deserialize::<_, T>(self.value) {
+            Ok(v) => Ok(v),
+            Err(err) => {
+                let mut path = self.path.clone();
+                for seg in err.path().iter() {
+                    match seg {
+                        serde_path_to_error::Segment::Seq { index } => {
+                            path = path.child(Segment::Index(*index))
+                        }
+                        serde_path_to_error::Segment::Map { key } => {
+                            path = path.child(Segment::Key(key.clone()))
+                        }
+                        _ => {}
+                    }
+                }
+                Err(self.serde_diagnostic(path, &err.into_inner().to_string()))
+            }
+        }
+    }
+
+    fn serde_diagnostic(&self, path: NodePath, message: &str) -> Diagnostic {
+        let message = strip_location_suffix(message);
+        let at_path = |p: &NodePath| match self.doc.span(p) {
+            Some(span) => self.doc.location(span.key.unwrap_or(span.value)),
+            None => self.location(),
+        };
+        if let Some(rest) = message.strip_prefix("unknown field `") {
+            let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
+            let candidates = backticked(expected);
+            // serde_path_to_error's path already ends at the unknown key.
+            let (key_path, parent) = match path.0.last() {
+                Some(Segment::Key(k)) if k == field => {
+                    (path.clone(), NodePath(path.0[..path.0.len() - 1].to_vec()))
+                }
+                _ => (path.child(Segment::Key(field.to_string())), path.clone()),
+            };
+            let mut d = Diagnostic::error(format!("unknown key `{field}` in {}", describe(&parent)))
+                .at(Some(at_path(&key_path)))
+                .did_you_mean(field, candidates.iter().map(String::as_str));
+            if !candidates.is_empty() {
+                d = d.hint(format!("expected one of: {}", candidates.join(", ")));
+            }
+            return d;
+        }
+        if let Some(rest) = message.strip_prefix("unknown variant `") {
+            let (variant, expected) = rest.split_once('`').unwrap_or((rest, ""));
+            let candidates = backticked(expected);
+            let mut d = Diagnostic::error(format!(
+                "unknown value `{variant}` for {}",
+                describe(&path)
+            ))
+            .at(Some(at_path(&path)))
+            .did_you_mean(variant, candidates.iter().map(String::as_str));
+            if !candidates.is_empty() {
+                d = d.hint(format!("expected one of: {}", candidates.join(", ")));
+            }
+            return d;
+        }
+        if let Some(rest) = message.strip_prefix("missing field `") {
+            let field = rest.split('`').next().unwrap_or(rest);
+            return Diagnostic::error(format!("missing key `{field}` in {}", describe(&path)))
+                .at(Some(at_path(&path)))
+                .hint(format!("add `{field}:`"));
+        }
+        Diagnostic::error(format!("{} at {}", message, describe(&path))).at(Some(at_path(&path)))
+    }
+
+    /// The entries of a mapping with string keys, in file order; `None` if not a mapping.
+    /// Non-string keys are shown as their YAML text.
+    pub fn entries(&self) -> Option<Vec<(String, Node<'a>)>> {
+        let Value::Mapping(map) = self.value else {
+            return None;
+        };
+        Some(
+            map.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Value::String(s) => s.clone(),
+                        other => serde_yaml::to_string(other)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string(),
+                    };
+                    let child = self.child(v, Segment::Key(key.clone()));
+                    (key, child)
+                })
+                .collect(),
+        )
+    }
+
+    /// The items of a sequence; `None` if not a sequence.
+    pub fn items(&self) -> Option<Vec<Node<'a>>> {
+        let Value::Sequence(seq) = self.value else {
+            return None;
+        };
+        Some(
+            seq.iter()
+                .enumerate()
+                .map(|(i, v)| self.child(v, Segment::Index(i)))
+                .collect(),
+        )
+    }
+
+    /// The child at `key` of a mapping.
+    pub fn get(&self, key: &str) -> Option<Node<'a>> {
+        let value = self.value.as_mapping()?.get(key)?;
+        Some(self.child(value, Segment::Key(key.to_string())))
+    }
+
+    /// The node as JSON (for digests and display of raw arguments).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.value).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Describes a path for messages: "`tasks[2].command`", or "the document" for the root.
+fn describe(path: &NodePath) -> String {
+    if path.0.is_empty() {
+        "the document".to_string()
+    } else {
+        format!("`{path}`")
+    }
+}
+
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// serde_yaml appends " at line L column C"; the diagnostic shows the place itself.
+fn strip_location_suffix(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+#[derive(Debug)]
+enum Frame {
+    Map {
+        path: NodePath,
+        pending_key: Option<(String, Position)>,
+        /// Depth of a complex (non-scalar) key being skipped.
+        skipping_key: bool,
+    },
+    Seq {
+        path: NodePath,
+        next: usize,
+    },
+    /// A non-scalar mapping key: its contents are not indexed.
+    Skip,
+}
+
+#[derive(Debug, Default)]
+struct Indexer {
+    stack: Vec<Frame>,
+    index: HashMap<NodePath, Span>,
+}
+
+impl Indexer {
+    /// Places a node that starts at `pos`; returns its path, or `None` if it is a key (or inside
+    /// a skipped key).
+    fn place(&mut self, pos: Position, scalar: Option<&str>) -> Option<NodePath> {
+        match self.stack.last_mut() {
+            None => {
+                let path = NodePath::default();
+                self.index.insert(
+                    path.clone(),
+                    Span {
+                        key: None,
+                        value: pos,
+                    },
+                );
+                Some(path)
+            }
+            Some(Frame::Skip) => None,
+            Some(Frame::Seq { path, next }) => {
+                let child = path.child(Segment::Index(*next));
+                *next += 1;
+                self.index.insert(
+                    child.clone(),
+                    Span {
+                        key: None,
+                        value: pos,
+                    },
+                );
+                Some(child)
+            }
+            Some(Frame::Map {
+                path,
+                pending_key,
+                skipping_key,
+            }) => match pending_key.take() {
+                Some((key, key_pos)) => {
+                    let child = path.child(Segment::Key(key));
+                    self.index.insert(
+                        child.clone(),
+                        Span {
+                            key: Some(key_pos),
+                            value: pos,
+                        },
+                    );
+                    Some(child)
+                }
+                None => {
+                    match scalar {
+                        Some(s) => *pending_key = Some((s.to_string(), pos)),
+                        None => {
+                            *skipping_key = true;
+                            *pending_key = Some(("?".to_string(), pos));
+                        }
+                    }
+                    None
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Indexer {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let pos = Position::from(mark);
+        match ev {
+            Event::Scalar(value, ..) => {
+                self.place(pos, Some(&value));
+            }
+            Event::Alias(_) => {
+                self.place(pos, Some("*alias"));
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                let is_map = matches!(ev, Event::MappingStart(..));
+                let in_skip = matches!(self.stack.last(), Some(Frame::Skip));
+                let is_key = matches!(
+                    self.stack.last(),
+                    Some(Frame::Map {
+                        pending_key: None,
+                        ..
+                    })
+                );
+                let frame = match self.place(pos, None) {
+                    Some(path) if is_map => Frame::Map {
+                        path,
+                        pending_key: None,
+                        skipping_key: false,
+                    },
+                    Some(path) => Frame::Seq { path, next: 0 },
+                    None => {
+                        debug_assert!(in_skip || is_key);
+                        Frame::Skip
+                    }
+                };
+                self.stack.push(frame);
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                self.stack.pop();
+                if let Some(Frame::Map { skipping_key, .. }) = self.stack.last_mut() {
+                    // The end of a complex key: the pending "?" key now waits for its value.
+                    *skipping_key = false;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> YamlDocument {
+        YamlDocument::parse(SourceFile::new("t.yml", text)).expect("parses")
+    }
+
+    #[test]
+    fn index_points_at_keys_and_values() {
+        let d = doc("sites:\n  chuo:\n    name: 中央区\n    capacity: 4\nlist:\n  - a\n  - b: 1\n");
+        let root = d.root();
+        let sites = root.get("sites").expect("sites");
+        let chuo = sites.get("chuo").expect("chuo");
+        let cap = chuo.get("capacity").expect("capacity");
+        assert_eq!(
+            (cap.key_location().line, cap.key_location().column),
+            (4, 5)
+        );
+        assert_eq!(cap.location().column, 15);
+        let items = root.get("list").expect("list");
+        let second = &items.items().expect("seq")[1];
+        assert_eq!(second.location().line, 7);
+        assert_eq!(second.path().to_string(), "list[1]");
+    }
+
+    #[test]
+    fn unknown_key_gets_place_and_suggestion() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Site {
+            name: String,
+            capacity: u32,
+        }
+        let d = doc("chuo:\n  name: x\n  capacty: 3\n");
+        let chuo = d.root().get("chuo").expect("chuo");
+        let err = chuo.deserialize::<Site>().expect_err("unknown key");
+        assert_eq!(err.message, "unknown key `capacty` in `chuo`");
+        let loc = err.location.expect("location");
+        assert_eq!((loc.line, loc.column), (3, 3));
+        assert_eq!(err.hints[0], "did you mean `capacity`?");
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column() {
+        let err = YamlDocument::parse(SourceFile::new("bad.yml", "a: [1, 2\nb: 3\n"))
+            .expect_err("syntax error");
+        assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
+        assert!(err.location.is_some());
+    }
+
+    #[test]
+    fn merge_keys_are_applied() {
+        let d = doc("base: &b\n  x: 1\nthing:\n  <<: *b\n  y: 2\n");
+        let thing = d.root().get("thing").expect("thing");
+        let keys: Vec<String> = thing
+            
+            .entries()
+            .expect("map")
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert!(keys.contains(&"x".to_string()) && keys.contains(&"y".to_string()));
+    }
+}
