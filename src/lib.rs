@@ -11,3 +11,4 @@
 //! Dependencies point one way: `cli` -> `plan` -> {`playbook`, `inventory`, `template`} -> `source`.
 
 pub mod source;
+pub mod inventory;

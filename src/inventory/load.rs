@@ -1,0 +1,444 @@
+//! Reading inventory files, merging them and validating the result.
+//!
+//! Each file is parsed on its own into a [`Fragment`] (seibi format or Ansible format); the
+//! fragments are merged in file-name order, then cross-references are checked. Every problem is
+//! collected, so one `seibi check` shows them all.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use super::raw::{RawDefaults, RawGroup, RawSite, RawTerminal, TOP_LEVEL_KEYS};
+use super::{Group, Inventory, Origins, RESERVED_VARS, Site, Terminal, Vars, ansible};
+use crate::source::{Diagnostic, Diagnostics, Location, Node, SourceFile, YamlDocument};
+
+/// What one file contributes.
+#[derive(Default)]
+pub(super) struct Fragment {
+    pub defaults: Option<(RawDefaults, Location)>,
+    pub vars: Vec<(String, serde_json::Value, Location)>,
+    pub sites: Vec<(String, RawSite, Location)>,
+    pub groups: Vec<(String, RawGroup, Location)>,
+    pub terminals: Vec<(String, RawTerminal, Location)>,
+}
+
+/// Loads an inventory from a directory of `*.yml` files or from one file. Returns what could be
+/// loaded and every problem found; the inventory is usable only when there are no errors.
+pub fn load(path: &Path) -> (Inventory, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let files = if path.is_dir() {
+        match crate::source::yaml_files_in(path) {
+            Ok(files) if files.is_empty() => {
+                diags.push(Diagnostic::error(format!(
+                    "no inventory files (*.yml) in {}",
+                    path.display()
+                )));
+                Vec::new()
+            }
+            Ok(files) => files,
+            Err(d) => {
+                diags.push(d);
+                Vec::new()
+            }
+        }
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut fragments = Vec::new();
+    for file in files {
+        let Some(source) = diags.take(SourceFile::read(&file)) else {
+            continue;
+        };
+        let Some(doc) = diags.take(YamlDocument::parse(source)) else {
+            continue;
+        };
+        fragments.push(read_fragment(&doc, &mut diags));
+    }
+    let inventory = merge(fragments, &mut diags);
+    (inventory, diags)
+}
+
+fn read_fragment(doc: &YamlDocument, diags: &mut Diagnostics) -> Fragment {
+    let root = doc.root();
+    let Some(entries) = root.entries() else {
+        diags.push(
+            Diagnostic::error(format!(
+                "an inventory file must be a mapping, found {}",
+                root.kind()
+            ))
+            .at(Some(root.location()))
+            .hint("start the file with `sites:`, `terminals:`, `groups:` or `vars:` (or Ansible's `all:`)"),
+        );
+        return Fragment::default();
+    };
+    if root.get("all").is_some() {
+        return ansible::read(&root, diags);
+    }
+    let mut fragment = Fragment::default();
+    for (key, node) in entries {
+        match key.as_str() {
+            "defaults" => {
+                if let Some(d) = diags.take(node.deserialize::<RawDefaults>()) {
+                    fragment.defaults = Some((d, node.key_location()));
+                }
+            }
+            "vars" => {
+                for (name, value) in mapping(&node, "vars", diags) {
+                    if let Some(v) = diags.take(value.deserialize::<serde_json::Value>()) {
+                        fragment.vars.push((name, v, value.key_location()));
+                    }
+                }
+            }
+            "sites" => {
+                for (id, value) in mapping(&node, "sites", diags) {
+                    if let Some(site) = diags.take(value.deserialize::<RawSite>()) {
+                        fragment.sites.push((id, site, value.key_location()));
+                    }
+                }
+            }
+            "groups" => {
+                for (id, value) in mapping(&node, "groups", diags) {
+                    let group = if value.is_null() {
+                        Some(RawGroup::default())
+                    } else {
+                        diags.take(value.deserialize::<RawGroup>())
+                    };
+                    if let Some(group) = group {
+                        fragment.groups.push((id, group, value.key_location()));
+                    }
+                }
+            }
+            "terminals" => {
+                for (id, value) in mapping(&node, "terminals", diags) {
+                    if let Some(t) = diags.take(value.deserialize::<RawTerminal>()) {
+                        fragment.terminals.push((id, t, value.key_location()));
+                    }
+                }
+            }
+            other => diags.push(
+                Diagnostic::error(format!("unknown key `{other}` in an inventory file"))
+                    .at(Some(node.key_location()))
+                    .did_you_mean(other, TOP_LEVEL_KEYS.iter().copied())
+                    .hint(format!("expected one of: {}", TOP_LEVEL_KEYS.join(", "))),
+            ),
+        }
+    }
+    fragment
+}
+
+/// The entries of a mapping node, or an error saying it should be one.
+pub(super) fn mapping<'a>(
+    node: &Node<'a>,
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Vec<(String, Node<'a>)> {
+    if node.is_null() {
+        return Vec::new();
+    }
+    match node.entries() {
+        Some(entries) => entries,
+        None => {
+            diags.push(
+                Diagnostic::error(format!(
+                    "`{what}` must be a mapping of id to definition, found {}",
+                    node.kind()
+                ))
+                .at(Some(node.location())),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Whether `id` can name a site, group or terminal: letters, digits, `-`, `_` and `.`,
+/// starting with a letter or digit (a `/` would clash with `job/task` references).
+pub(crate) fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn check_id(kind: &str, id: &str, at: &Location, diags: &mut Diagnostics) {
+    if !valid_id(id) {
+        diags.push(
+            Diagnostic::error(format!("invalid {kind} id `{id}`"))
+                .at(Some(at.clone()))
+                .hint("ids use ASCII letters, digits, `-`, `_` and `.`, starting with a letter or digit; put display names in `name:`"),
+        );
+    }
+}
+
+fn check_reserved(vars: &Vars, owner: &str, at: &Location, diags: &mut Diagnostics) {
+    for name in vars.keys() {
+        if RESERVED_VARS.contains(&name.as_str()) {
+            diags.push(
+                Diagnostic::error(format!(
+                    "variable `{name}` in {owner} uses a reserved name"
+                ))
+                .at(Some(at.clone()))
+                .hint(format!(
+                    "`{}` are provided by seibi in templates; rename the variable",
+                    RESERVED_VARS.join("`, `")
+                )),
+            );
+        }
+    }
+}
+
+fn duplicate(kind: &str, id: &str, at: &Location, first: &Location) -> Diagnostic {
+    Diagnostic::error(format!("duplicate {kind} id `{id}`"))
+        .at(Some(at.clone()))
+        .hint(format!("first defined at {first}"))
+}
+
+fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
+    let mut inv = Inventory::default();
+    let mut origins = Origins::default();
+    let mut var_origin: HashMap<String, Location> = HashMap::new();
+    let mut defaults: Option<(RawDefaults, Location)> = None;
+    let mut raw_terminals = Vec::new();
+
+    for fragment in fragments {
+        if let Some((d, at)) = fragment.defaults {
+            match &defaults {
+                Some((_, first)) => diags.push(
+                    Diagnostic::error("`defaults` defined twice")
+                        .at(Some(at))
+                        .hint(format!("first defined at {first}")),
+                ),
+                None => defaults = Some((d, at)),
+            }
+        }
+        for (name, value, at) in fragment.vars {
+            if let Some(first) = var_origin.get(&name) {
+                diags.push(
+                    Diagnostic::error(format!("global variable `{name}` defined twice"))
+                        .at(Some(at))
+                        .hint(format!("first defined at {first}")),
+                );
+                continue;
+            }
+            let one = Vars::from_iter([(name.clone(), value.clone())]);
+            check_reserved(&one, "the global vars", &at, diags);
+            var_origin.insert(name.clone(), at);
+            inv.vars.insert(name, value);
+        }
+        for (id, raw, at) in fragment.sites {
+            check_id("site", &id, &at, diags);
+            if let Some(first) = origins.sites.get(&id) {
+                diags.push(duplicate("site", &id, &at, first));
+                continue;
+            }
+            if raw.capacity == 0 {
+                diags.push(
+                    Diagnostic::error(format!("site `{id}` has capacity 0"))
+                        .at(Some(at.clone()))
+                        .hint("capacity is how many terminals may be worked on at once: at least 1"),
+                );
+            }
+            if let Some(h) = &raw.hours
+                && h.open >= h.close
+            {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "site `{id}` opens at {} but closes at {}",
+                        h.open, h.close
+                    ))
+                    .at(Some(at.clone())),
+                );
+            }
+            check_reserved(&raw.vars, &format!("site `{id}`"), &at, diags);
+            origins.sites.insert(id.clone(), at);
+            inv.sites.insert(
+                id.clone(),
+                Site {
+                    id,
+                    name: raw.name,
+                    name_en: raw.name_en,
+                    kind: raw.kind,
+                    jump: raw.jump,
+                    capacity: raw.capacity,
+                    closed_days: raw.closed_days,
+                    hours: raw.hours.map(Into::into),
+                    bandwidth_mbps: raw.bandwidth_mbps,
+                    vars: raw.vars,
+                },
+            );
+        }
+        for (id, raw, at) in fragment.groups {
+            check_id("group", &id, &at, diags);
+            if let Some(first) = origins.groups.get(&id) {
+                diags.push(duplicate("group", &id, &at, first));
+                continue;
+            }
+            check_reserved(&raw.vars, &format!("group `{id}`"), &at, diags);
+            origins.groups.insert(id.clone(), at);
+            inv.groups.insert(
+                id.clone(),
+                Group {
+                    id,
+                    description: raw.description,
+                    members: raw.members,
+                    children: raw.children,
+                    vars: raw.vars,
+                },
+            );
+        }
+        for (id, raw, at) in fragment.terminals {
+            check_id("terminal", &id, &at, diags);
+            if let Some(first) = origins.terminals.get(&id) {
+                diags.push(duplicate("terminal", &id, &at, first));
+                continue;
+            }
+            origins.terminals.insert(id.clone(), at.clone());
+            raw_terminals.push((id, raw, at));
+        }
+    }
+
+    let defaults = defaults.map(|(d, _)| d).unwrap_or_default();
+    let site_ids: Vec<&str> = inv.sites.keys().map(String::as_str).collect();
+    let group_ids: Vec<&str> = inv.groups.keys().map(String::as_str).collect();
+    let mut endpoints: BTreeMap<(Option<String>, String, u16), String> = BTreeMap::new();
+    let mut terminals = Vec::new();
+    for (id, raw, at) in raw_terminals {
+        if !inv.sites.contains_key(&raw.site) {
+            let mut d = Diagnostic::error(format!(
+                "terminal `{id}` is in unknown site `{}`",
+                raw.site
+            ))
+            .at(Some(at.clone()))
+            .did_you_mean(&raw.site, site_ids.iter().copied());
+            if site_ids.is_empty() {
+                d = d.hint("no sites are defined: add a `sites:` section");
+            }
+            diags.push(d);
+        }
+        for g in &raw.groups {
+            if !inv.groups.contains_key(g) {
+                diags.push(
+                    Diagnostic::error(format!("terminal `{id}` names unknown group `{g}`"))
+                        .at(Some(at.clone()))
+                        .did_you_mean(g, group_ids.iter().copied())
+                        .hint("define it under `groups:`"),
+                );
+            }
+        }
+        let user = match raw.user.or_else(|| defaults.user.clone()) {
+            Some(u) => u,
+            None => {
+                diags.push(
+                    Diagnostic::error(format!("terminal `{id}` has no login user"))
+                        .at(Some(at.clone()))
+                        .hint("set `user:` on the terminal or `defaults: { user: ... }` once"),
+                );
+                String::new()
+            }
+        };
+        check_reserved(&raw.vars, &format!("terminal `{id}`"), &at, diags);
+        let port = raw.port.or(defaults.port).unwrap_or(22);
+        let jump = inv
+            .sites
+            .get(&raw.site)
+            .and_then(|s| s.jump.as_ref())
+            .map(|j| format!("{}@{}:{}", j.user, j.address, j.port));
+        let endpoint = (jump, raw.address.clone(), port);
+        if let Some(other) = endpoints.get(&endpoint) {
+            diags.push(
+                Diagnostic::error(format!(
+                    "terminals `{other}` and `{id}` have the same address {}:{port}",
+                    raw.address
+                ))
+                .at(Some(at.clone()))
+                .hint("each terminal needs its own address (or a different site jump host)"),
+            );
+        } else {
+            endpoints.insert(endpoint, id.clone());
+        }
+        terminals.push(Terminal {
+            id,
+            site: raw.site,
+            address: raw.address,
+            port,
+            user,
+            platform: raw.platform.or(defaults.platform).unwrap_or_default(),
+            tags: raw.tags.into_iter().collect::<BTreeSet<_>>(),
+            groups: raw.groups,
+            vars: raw.vars,
+        });
+    }
+    for t in terminals {
+        inv.terminals.insert(t.id.clone(), t);
+    }
+
+    let terminal_ids: Vec<&str> = inv.terminals.keys().map(String::as_str).collect();
+    for group in inv.groups.values() {
+        let at = origins.groups.get(&group.id).cloned();
+        for m in &group.members {
+            if !inv.terminals.contains_key(m) {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "group `{}` lists unknown terminal `{m}`",
+                        group.id
+                    ))
+                    .at(at.clone())
+                    .did_you_mean(m, terminal_ids.iter().copied()),
+                );
+            }
+        }
+        for c in &group.children {
+            if !inv.groups.contains_key(c) {
+                diags.push(
+                    Diagnostic::error(format!("group `{}` lists unknown child group `{c}`", group.id))
+                        .at(at.clone())
+                        .did_you_mean(c, group_ids.iter().copied()),
+                );
+            }
+        }
+    }
+    if let Some(cycle) = group_cycle(&inv) {
+        let at = origins.groups.get(&cycle[0]).cloned();
+        diags.push(
+            Diagnostic::error(format!("groups contain each other: {}", cycle.join(" -> ")))
+                .at(at)
+                .hint("remove one of these `children:` entries"),
+        );
+    }
+    inv.origins = origins;
+    inv
+}
+
+/// A cycle in group `children`, as a path that starts and ends with the same group.
+fn group_cycle(inv: &Inventory) -> Option<Vec<String>> {
+    fn visit(
+        inv: &Inventory,
+        id: &str,
+        stack: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(pos) = stack.iter().position(|s| s == id) {
+            let mut cycle = stack[pos..].to_vec();
+            cycle.push(id.to_string());
+            return Some(cycle);
+        }
+        if done.contains(id) {
+            return None;
+        }
+        stack.push(id.to_string());
+        if let Some(g) = inv.groups.get(id) {
+            for c in &g.children {
+                if let Some(cycle) = visit(inv, c, stack, done) {
+                    return Some(cycle);
+                }
+            }
+        }
+        stack.pop();
+        done.insert(id.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    for id in inv.groups.keys() {
+        if let Some(cycle) = visit(inv, id, &mut Vec::new(), &mut done) {
+            return Some(cycle);
+        }
+    }
+    None
+}
