@@ -12,3 +12,4 @@
 
 pub mod source;
 pub mod inventory;
+pub mod calendar;
