@@ -13,3 +13,4 @@
 pub mod source;
 pub mod inventory;
 pub mod calendar;
+pub mod playbook;

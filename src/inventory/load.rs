@@ -151,7 +151,7 @@ pub(super) fn mapping<'a>(
 
 /// Whether `id` can name a site, group or terminal: letters, digits, `-`, `_` and `.`,
 /// starting with a letter or digit (a `/` would clash with `job/task` references).
-pub(crate) fn valid_id(id: &str) -> bool {
+pub fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))

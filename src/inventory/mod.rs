@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::Location;
 
-pub use load::load;
+pub use load::{load, valid_id as load_valid_id};
 pub use selector::Selector;
 
 /// Variables: names to JSON-like values, in definition order.
