@@ -9,3 +9,5 @@
 //! ```
 //! Loading, validation, templating and graph building are plain synchronous functions over data.
 //! Dependencies point one way: `cli` -> `plan` -> {`playbook`, `inventory`, `template`} -> `source`.
+
+pub mod lab;
