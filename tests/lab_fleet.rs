@@ -477,3 +477,61 @@ fn a_state_dir_the_hosts_overlay_is_refused_before_it_is_created() {
     assert!(matches!(refused, LabError::InvalidSpec(_)), "{refused}");
     assert!(!Path::new("/etc/seibi-lab-test").exists());
 }
+
+#[test]
+fn a_host_that_cannot_start_fails_the_fleet_and_the_rest_is_stopped() {
+    require_root!();
+    let first_dir = state_dir();
+    let mut taken = spec(1, first_dir.path(), 8);
+    taken.base_address = std::net::Ipv4Addr::new(127, 0, 8, 2);
+    let first = Fleet::start(taken).expect("the first fleet starts");
+
+    let second_dir = state_dir();
+    let error = Fleet::start(spec(3, second_dir.path(), 8)).expect_err("127.0.8.2 is taken");
+    match &error {
+        LabError::HostDidNotStart { host, reason, .. } => {
+            assert_eq!(host, "seibi-lab-02");
+            assert!(
+                reason.contains("another server already answers"),
+                "{reason}"
+            );
+        }
+        other => panic!("unexpected error: {other}"),
+    }
+    let pattern = second_dir.path().canonicalize().expect("canonical");
+    assert!(
+        pgrep(&pattern.to_string_lossy()).is_empty(),
+        "hosts 1 and 3 of the failed fleet still run"
+    );
+    assert!(!second_dir.path().join("fleet.json").exists());
+    assert!(!answers(SocketAddr::from(([127, 0, 8, 1], 22))));
+    assert_eq!(on(&first, &first.hosts()[0], "hostname"), "seibi-lab-01");
+}
+
+#[test]
+fn a_fleet_whose_owner_and_hosts_are_gone_is_replaced() {
+    require_root!();
+    let dir = state_dir();
+    // What a `seibi lab up` killed with SIGKILL leaves behind, after its hosts died too.
+    let stale = r#"{
+  "format": 1,
+  "owner_pid": 4294967295,
+  "hosts": [
+    { "name": "seibi-lab-01", "address": "127.0.9.1", "port": 22, "pid": 4294967295,
+      "namespaces": { "mnt": 1, "uts": 2 } }
+  ]
+}
+"#;
+    fs::write(dir.path().join("fleet.json"), stale).expect("stale state");
+    let fleet = Fleet::start(spec(1, dir.path(), 9)).expect("a stale record does not block");
+    assert_eq!(on(&fleet, &fleet.hosts()[0], "hostname"), "seibi-lab-01");
+    let recorded = fs::read_to_string(dir.path().join("fleet.json")).expect("state");
+    assert!(
+        recorded.contains(&format!("\"owner_pid\": {}", std::process::id())),
+        "{recorded}"
+    );
+
+    fs::write(dir.path().join("fleet.json"), "not json").expect("broken state");
+    let broken = Fleet::stop_from_state(dir.path()).expect_err("unreadable state");
+    assert!(matches!(broken, LabError::BadState { .. }), "{broken}");
+}
