@@ -14,3 +14,4 @@ pub mod source;
 pub mod inventory;
 pub mod calendar;
 pub mod playbook;
+pub mod lab;

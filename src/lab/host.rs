@@ -1,0 +1,484 @@
+//! `LabHost` and how one lab host is made: its files in the state directory (sshd config, host
+//! key, authorized key, overlay layers, log), the small `sh` script that builds its view of the
+//! machine inside fresh mount and UTS namespaces and then becomes its sshd, and the wait until
+//! that sshd answers the SSH banner.
+
+use std::fmt::Write as _;
+use std::fs::{self, OpenOptions};
+use std::io::Read;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::LabError;
+use super::preflight::Tools;
+use super::process::Namespaces;
+use super::spec::{OVERLAID_DIRS, PRIVATE_HOME};
+
+/// Exit status of the start script when it cannot build the host (a mount refused, ...).
+const SETUP_FAILED: i32 = 97;
+
+/// How large each host's private `/root` may grow (tmpfs only uses what is written).
+const HOME_SIZE: &str = "256m";
+
+/// One running lab host as a client sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabHost {
+    name: String,
+    address: Ipv4Addr,
+    port: u16,
+    public_key: String,
+    fingerprint: String,
+}
+
+impl LabHost {
+    /// Its host name, as `hostname` prints on it (`seibi-lab-01`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its loopback address.
+    pub fn address(&self) -> Ipv4Addr {
+        self.address
+    }
+
+    /// The port its sshd listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Address and port together, for connecting.
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::V4(SocketAddrV4::new(self.address, self.port))
+    }
+
+    /// Its ed25519 host public key in OpenSSH format, without comment (`ssh-ed25519 AAAA...`).
+    pub fn public_key(&self) -> &str {
+        &self.public_key
+    }
+
+    /// The SHA-256 fingerprint of its host key as OpenSSH prints it (`SHA256:...`).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Its line for an OpenSSH `known_hosts` file: `127.0.1.3 ssh-ed25519 AAAA...`, or
+    /// `[127.0.1.3]:2222 ssh-ed25519 AAAA...` when the port is not 22.
+    pub fn known_hosts_line(&self) -> String {
+        if self.port == 22 {
+            format!("{} {}", self.address, self.public_key)
+        } else {
+            format!("[{}]:{} {}", self.address, self.port, self.public_key)
+        }
+    }
+}
+
+#[cfg(test)]
+impl LabHost {
+    /// A host description without a running host behind it.
+    pub(crate) fn for_tests(name: &str, address: Ipv4Addr, port: u16) -> LabHost {
+        LabHost {
+            name: name.to_owned(),
+            address,
+            port,
+            public_key: "ssh-ed25519 AAAA".to_owned(),
+            fingerprint: "SHA256:x".to_owned(),
+        }
+    }
+}
+
+/// Everything needed to start (and restart) one host; its files live under `dir`.
+#[derive(Debug, Clone)]
+pub(crate) struct HostPlan {
+    pub name: String,
+    pub address: Ipv4Addr,
+    pub port: u16,
+    pub password_login: bool,
+    pub dir: PathBuf,
+}
+
+/// A host whose sshd answers: the child is the sshd listener itself (`unshare` and `sh` exec
+/// into it), the namespaces identify every process of the host.
+#[derive(Debug)]
+pub(crate) struct RunningHost {
+    pub child: Child,
+    pub namespaces: Namespaces,
+}
+
+impl HostPlan {
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("sshd_config")
+    }
+
+    pub fn host_key(&self) -> PathBuf {
+        self.dir.join("ssh_host_ed25519_key")
+    }
+
+    fn host_public_key(&self) -> PathBuf {
+        self.dir.join("ssh_host_ed25519_key.pub")
+    }
+
+    fn pid_file(&self) -> PathBuf {
+        self.dir.join("sshd.pid")
+    }
+
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("host.log")
+    }
+
+    fn authorized_keys(&self) -> PathBuf {
+        self.dir.join("authorized_keys")
+    }
+
+    /// The upper and work directories of the overlay over `lower`.
+    fn layer(&self, lower: &str) -> (PathBuf, PathBuf) {
+        let slug = lower.trim_start_matches('/').replace('/', "-");
+        let base = self.dir.join("layers").join(slug);
+        (base.join("upper"), base.join("work"))
+    }
+
+    fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::V4(SocketAddrV4::new(self.address, self.port))
+    }
+
+    /// Writes the host's files and, unless it has one, generates its host key.
+    pub fn prepare(&self, client_public_key: &str) -> Result<(), LabError> {
+        for lower in OVERLAID_DIRS {
+            let (upper, work) = self.layer(lower);
+            for dir in [upper, work] {
+                fs::create_dir_all(&dir).map_err(LabError::io("cannot create", dir))?;
+            }
+        }
+        write(&self.config(), &self.sshd_config())?;
+        write(&self.authorized_keys(), client_public_key)?;
+        if !self.host_key().exists() {
+            self.generate_host_key()?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the host key with a new one.
+    pub fn generate_host_key(&self) -> Result<(), LabError> {
+        for file in [self.host_key(), self.host_public_key()] {
+            match fs::remove_file(&file) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(LabError::io("cannot remove", file)(e));
+                }
+                _ => {}
+            }
+        }
+        generate_key(&self.host_key(), &self.name)
+    }
+
+    /// The host as a client sees it, from its key files.
+    pub fn describe(&self) -> Result<LabHost, LabError> {
+        let path = self.host_public_key();
+        let text = fs::read_to_string(&path).map_err(LabError::io("cannot read", &path))?;
+        let public_key = text
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let listing = run(Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(&path))?;
+        let fingerprint = listing
+            .split_whitespace()
+            .nth(1)
+            .filter(|field| field.starts_with("SHA256:"))
+            .ok_or_else(|| LabError::CommandFailed {
+                command: format!("ssh-keygen -l -E sha256 -f {}", path.display()),
+                status: "no SHA256 fingerprint in its output".into(),
+                stderr: listing.clone(),
+            })?
+            .to_owned();
+        Ok(LabHost {
+            name: self.name.clone(),
+            address: self.address,
+            port: self.port,
+            public_key,
+            fingerprint,
+        })
+    }
+
+    fn sshd_config(&self) -> String {
+        let (password, root_login) = if self.password_login {
+            ("yes", "yes")
+        } else {
+            ("no", "prohibit-password")
+        };
+        format!(
+            "# Written by seibi lab for host {name}. sshd runs inside the host's own mount and UTS
+# namespaces, where /root is a private tmpfs holding .ssh/authorized_keys.
+ListenAddress {address}:{port}
+AddressFamily inet
+HostKey {host_key}
+PidFile {pid_file}
+UsePAM no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+PasswordAuthentication {password}
+KbdInteractiveAuthentication no
+PermitRootLogin {root_login}
+StrictModes yes
+UseDNS no
+PrintMotd no
+PrintLastLog no
+AcceptEnv LANG LC_*
+Subsystem sftp internal-sftp
+# Tests and benchmarks open many connections at once.
+MaxStartups 200:30:400
+MaxSessions 64
+LogLevel INFO
+",
+            name = self.name,
+            address = self.address,
+            port = self.port,
+            host_key = self.host_key().display(),
+            pid_file = self.pid_file().display(),
+        )
+    }
+
+    /// The script `unshare` runs: build this host's view of the machine, then become its sshd.
+    fn start_script(&self, sshd: &Path) -> String {
+        let mut script =
+            format!("set -u\nfail() {{ echo \"seibi-lab: $*\" >&2; exit {SETUP_FAILED}; }}\n");
+        for lower in OVERLAID_DIRS {
+            let (upper, work) = self.layer(lower);
+            let options = format!(
+                "lowerdir={lower},upperdir={},workdir={}",
+                upper.display(),
+                work.display()
+            );
+            let _ = writeln!(
+                script,
+                "mount -t overlay seibi-lab -o {} {lower} || fail {}",
+                quote(&options),
+                quote(&format!("cannot mount overlayfs on {lower}"))
+            );
+        }
+        let name = quote(&self.name);
+        let _ = write!(
+            script,
+            "mount -t tmpfs -o size={HOME_SIZE},mode=0700 seibi-lab-home {PRIVATE_HOME} \
+               || fail 'cannot mount a tmpfs on {PRIVATE_HOME}'
+mkdir -m 0700 {PRIVATE_HOME}/.ssh && cp {keys} {PRIVATE_HOME}/.ssh/authorized_keys \
+  && chmod 0600 {PRIVATE_HOME}/.ssh/authorized_keys || fail 'cannot write authorized_keys'
+printf '%s\\n' {name} > /proc/sys/kernel/hostname || fail 'cannot set the host name'
+printf '%s\\n' {name} > /etc/hostname
+grep -q {name_entry} /etc/hosts || printf '%s\\t%s\\n' {address} {name} >> /etc/hosts
+exec {sshd} -D -e -f {config}
+",
+            keys = quote(&self.authorized_keys().to_string_lossy()),
+            name_entry = quote(&format!("[[:space:]]{}$", self.name)),
+            address = self.address,
+            sshd = quote(&sshd.to_string_lossy()),
+            config = quote(&self.config().to_string_lossy()),
+        );
+        script
+    }
+
+    /// Starts the host and waits until its sshd answers the SSH banner.
+    pub fn launch(&self, tools: &Tools, timeout: Duration) -> Result<RunningHost, LabError> {
+        let addr = self.socket_addr();
+        if banner(addr).is_ok() {
+            return Err(self.did_not_start(format!(
+                "another server already answers on {addr}; is an older lab fleet still up? (`seibi lab down`)"
+            )));
+        }
+        let log_path = self.log();
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(LabError::io("cannot open", &log_path))?;
+        let log_for_stdout = log
+            .try_clone()
+            .map_err(LabError::io("cannot open", &log_path))?;
+        let mut command = Command::new("unshare");
+        command
+            .args(["--mount", "--uts", "--propagation", "private", "sh", "-c"])
+            .arg(self.start_script(&tools.sshd))
+            .stdin(Stdio::null())
+            .stdout(log_for_stdout)
+            .stderr(log)
+            // Its own process group: a Ctrl-C meant for `seibi lab up` must not reach the hosts.
+            .process_group(0);
+        let mut child = command
+            .spawn()
+            .map_err(LabError::io("cannot run unshare for", &self.dir))?;
+        match self.wait_until_ready(&mut child, addr, timeout) {
+            Ok(namespaces) => Ok(RunningHost { child, namespaces }),
+            Err(reason) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(self.did_not_start(reason))
+            }
+        }
+    }
+
+    fn wait_until_ready(
+        &self,
+        child: &mut Child,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> Result<Namespaces, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                return Err(match status.code() {
+                    Some(SETUP_FAILED) => "its start script failed".to_owned(),
+                    _ => format!("sshd exited ({status})"),
+                });
+            }
+            match banner(addr) {
+                Ok(line) if line.starts_with("SSH-2.0-") => break,
+                Ok(line) => return Err(format!("{addr} answered {line:?}, not an SSH banner")),
+                Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(25)),
+                Err(e) => {
+                    return Err(format!(
+                        "no SSH banner on {addr} within {timeout:?} (last try: {e})"
+                    ));
+                }
+            }
+        }
+        // The banner came from our sshd only if it still runs in namespaces of its own.
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return Err(format!("sshd exited ({status}) although {addr} answered"));
+        }
+        Namespaces::of(child.id())
+            .filter(|ns| !ns.is_machine_wide())
+            .ok_or_else(|| "sshd runs outside a namespace of its own".to_owned())
+    }
+
+    fn did_not_start(&self, reason: String) -> LabError {
+        let log_path = self.log();
+        let log = fs::read_to_string(&log_path).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        LabError::HostDidNotStart {
+            host: self.name.clone(),
+            address: self.socket_addr().to_string(),
+            reason,
+            log_path,
+            log: tail,
+        }
+    }
+}
+
+/// Reads the first line a server sends on `addr`.
+fn banner(addr: SocketAddr) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(250))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while line.len() < 255 {
+        match stream.read(&mut byte)? {
+            0 => break,
+            _ if byte[0] == b'\n' => break,
+            _ => line.push(byte[0]),
+        }
+    }
+    Ok(String::from_utf8_lossy(&line).trim_end().to_owned())
+}
+
+/// Generates an ed25519 key pair without passphrase at `path` (and `path.pub`).
+pub(crate) fn generate_key(path: &Path, comment: &str) -> Result<(), LabError> {
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .arg(path))
+    .map(drop)
+}
+
+/// Runs a helper to completion; its stdout on success.
+pub(crate) fn run(command: &mut Command) -> Result<String, LabError> {
+    let shown = format!("{command:?}");
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| LabError::CommandFailed {
+            command: shown.clone(),
+            status: "could not be started".into(),
+            stderr: e.to_string(),
+        })?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(LabError::CommandFailed {
+            command: shown,
+            status: output.status.to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        })
+    }
+}
+
+pub(crate) fn write(path: &Path, contents: &str) -> Result<(), LabError> {
+    fs::write(path, contents).map_err(LabError::io("cannot write", path))
+}
+
+/// Quotes a word for `sh`.
+fn quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(port: u16) -> HostPlan {
+        HostPlan {
+            name: "seibi-lab-03".into(),
+            address: Ipv4Addr::new(127, 0, 1, 3),
+            port,
+            password_login: false,
+            dir: PathBuf::from("/tmp/lab/hosts/seibi-lab-03"),
+        }
+    }
+
+    #[test]
+    fn known_hosts_lines_bracket_other_ports() {
+        let mut host = LabHost {
+            name: "seibi-lab-03".into(),
+            address: Ipv4Addr::new(127, 0, 1, 3),
+            port: 22,
+            public_key: "ssh-ed25519 AAAA".into(),
+            fingerprint: "SHA256:x".into(),
+        };
+        assert_eq!(host.known_hosts_line(), "127.0.1.3 ssh-ed25519 AAAA");
+        host.port = 2222;
+        assert_eq!(host.known_hosts_line(), "[127.0.1.3]:2222 ssh-ed25519 AAAA");
+    }
+
+    #[test]
+    fn config_is_key_only_by_default() {
+        let config = plan(22).sshd_config();
+        assert!(config.contains("ListenAddress 127.0.1.3:22\n"));
+        assert!(config.contains("PasswordAuthentication no\n"));
+        assert!(config.contains("PermitRootLogin prohibit-password\n"));
+        assert!(config.contains("UsePAM no\n"));
+    }
+
+    #[test]
+    fn script_overlays_every_dir_then_becomes_sshd() {
+        let script = plan(22).start_script(Path::new("/usr/sbin/sshd"));
+        for dir in OVERLAID_DIRS {
+            assert!(
+                script.contains(&format!("lowerdir={dir},")),
+                "{dir} in {script}"
+            );
+        }
+        let last = script.lines().last().unwrap_or_default();
+        assert_eq!(
+            last,
+            "exec '/usr/sbin/sshd' -D -e -f '/tmp/lab/hosts/seibi-lab-03/sshd_config'"
+        );
+    }
+
+    #[test]
+    fn quotes_single_quotes() {
+        assert_eq!(quote("it's"), r"'it'\''s'");
+    }
+}

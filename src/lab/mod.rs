@@ -1,0 +1,42 @@
+//! The lab: a fleet of real, isolated OpenSSH servers on loopback addresses, to rehearse a job
+//! on before it meets a city's terminals (`seibi lab up N`, `seibi lab down`) and to run the
+//! project's integration tests against.
+//!
+//! Each host is one `sshd` in mount and UTS namespaces of its own (`unshare`), listening on its
+//! own address (`127.0.1.1`, `127.0.1.2`, ...) with its own ed25519 host key. Inside, overlayfs
+//! layers over [`OVERLAID_DIRS`] (`/etc`, `/opt`, `/usr`, `/var/lib/dpkg`, `/var/log`) keep
+//! every write on that host: `chpasswd` changes that host's `/etc/shadow`, `dpkg -i` that host's
+//! package database and files. `/root` is a fresh tmpfs (a clean home with only
+//! `.ssh/authorized_keys`, so root's real shell start-up files do not run). The host name is
+//! the host's own. Not isolated: processes and the network (hosts see each other's processes
+//! and share loopback), `/tmp`, `/home`, `/srv`, `/var` outside `dpkg` and `log`, and `/run`.
+//!
+//! Needs root, `unshare` (util-linux) and `sshd` (openssh-server). Login is key-only for root
+//! with [`Fleet::client_key`]; [`FleetSpec::password_login`] adds password login for
+//! password-rotation tests.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), seibi::lab::LabError> {
+//! use seibi::lab::{Fleet, FleetSpec};
+//! let fleet = Fleet::start(FleetSpec::new(3, "/tmp/seibi-lab"))?;
+//! for host in fleet.hosts() {
+//!     println!("{} {} {}", host.name(), host.socket_addr(), host.fingerprint());
+//! }
+//! fleet.stop()?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod error;
+mod fleet;
+mod host;
+mod inventory;
+mod preflight;
+mod process;
+mod spec;
+mod state;
+
+pub use error::LabError;
+pub use fleet::Fleet;
+pub use host::LabHost;
+pub use spec::{FleetSpec, OVERLAID_DIRS, PRIVATE_HOME};

@@ -1,0 +1,168 @@
+//! `FleetSpec`: what a lab fleet should look like (how many hosts, where they listen, where
+//! their state lives), with the checks that a spec can work before anything is started.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::LabError;
+
+/// The directories each lab host sees through its own overlayfs, so that writes there stay on
+/// that host. `/usr` is included because `dpkg -i` also writes there (`/usr/share/doc`, and
+/// anything a real package ships); `/var/log` because dpkg and sshd log there (`dpkg.log`,
+/// `wtmp`, `lastlog`).
+pub const OVERLAID_DIRS: &[&str] = &["/etc", "/opt", "/usr", "/var/lib/dpkg", "/var/log"];
+
+/// Where a lab host gets a fresh tmpfs, hiding the real machine's directory.
+pub const PRIVATE_HOME: &str = "/root";
+
+/// What a lab fleet should look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetSpec {
+    /// How many hosts (at least 1).
+    pub hosts: usize,
+    /// Where the fleet keeps its keys, configs, overlay layers, logs and state file. Must not lie
+    /// under a directory the hosts overlay (see [`OVERLAID_DIRS`]) nor under `/root`.
+    pub state_dir: PathBuf,
+    /// The first host's address; host `i` listens on `base_address + i`. Must stay in
+    /// 127.0.0.0/8, which Linux routes to the loopback interface without configuration.
+    pub base_address: Ipv4Addr,
+    /// The port every host listens on (each on its own address).
+    pub port: u16,
+    /// Host names are this prefix followed by a 1-based, zero-padded number (`seibi-lab-01`).
+    pub name_prefix: String,
+    /// Whether sshd also accepts root's password (`PasswordAuthentication yes`,
+    /// `PermitRootLogin yes`), for password-rotation tests. Off by default: key-only login.
+    pub password_login: bool,
+    /// How long one host may take to answer the SSH banner.
+    pub start_timeout: Duration,
+}
+
+impl FleetSpec {
+    /// A spec with the defaults: hosts on 127.0.1.1, 127.0.1.2, ... port 22, named
+    /// `seibi-lab-01`, ..., key-only login, 30 s to start each host.
+    pub fn new(hosts: usize, state_dir: impl Into<PathBuf>) -> FleetSpec {
+        FleetSpec {
+            hosts,
+            state_dir: state_dir.into(),
+            base_address: Ipv4Addr::new(127, 0, 1, 1),
+            port: 22,
+            name_prefix: "seibi-lab-".to_owned(),
+            password_login: false,
+            start_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The name of host `index` (0-based).
+    pub fn host_name(&self, index: usize) -> String {
+        let width = self.hosts.to_string().len().max(2);
+        format!("{}{:0width$}", self.name_prefix, index + 1)
+    }
+
+    /// The address of host `index` (0-based). Only meaningful for a validated spec.
+    pub fn host_address(&self, index: usize) -> Ipv4Addr {
+        let offset = u32::try_from(index).unwrap_or(u32::MAX);
+        Ipv4Addr::from(u32::from(self.base_address).saturating_add(offset))
+    }
+
+    /// Checks what can be checked without touching the machine.
+    pub(crate) fn validate(&self) -> Result<(), LabError> {
+        if self.hosts == 0 {
+            return Err(LabError::InvalidSpec(
+                "a fleet needs at least one host".into(),
+            ));
+        }
+        if self.port == 0 {
+            return Err(LabError::InvalidSpec(
+                "port 0 is not a port sshd can listen on".into(),
+            ));
+        }
+        let first = u32::from(self.base_address);
+        let last = u32::try_from(self.hosts - 1)
+            .ok()
+            .and_then(|n| first.checked_add(n));
+        let in_loopback = |a: u32| a >> 24 == 127;
+        match last {
+            Some(last) if in_loopback(first) && in_loopback(last) => {}
+            _ => {
+                return Err(LabError::InvalidSpec(format!(
+                    "{} hosts from {} leave the loopback range 127.0.0.0/8",
+                    self.hosts, self.base_address
+                )));
+            }
+        }
+        let name_ok = !self.name_prefix.is_empty()
+            && self
+                .name_prefix
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !self.name_prefix.starts_with('-');
+        if !name_ok {
+            return Err(LabError::InvalidSpec(format!(
+                "name prefix {:?} must be lowercase letters, digits and '-' (a host name)",
+                self.name_prefix
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that a canonical state directory can hold overlay layers and sshd files that the
+/// hosts can still see from inside their namespaces.
+pub(crate) fn check_state_dir(state_dir: &Path) -> Result<(), LabError> {
+    let text = state_dir.to_string_lossy();
+    // overlayfs mount options are split on ',' and lowerdir on ':'; sshd_config on whitespace.
+    if let Some(bad) = text
+        .chars()
+        .find(|c| matches!(c, ',' | ':' | '\\' | '"' | '\'') || c.is_whitespace() || c.is_control())
+    {
+        return Err(LabError::InvalidSpec(format!(
+            "state directory {} contains {bad:?}, which overlayfs options or sshd_config cannot hold",
+            state_dir.display()
+        )));
+    }
+    for hidden in OVERLAID_DIRS.iter().chain([&PRIVATE_HOME]) {
+        if state_dir.starts_with(hidden) {
+            return Err(LabError::InvalidSpec(format!(
+                "state directory {} lies under {hidden}, which each lab host overlays or hides; use e.g. /tmp/seibi-lab",
+                state_dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_zero_padded_to_the_fleet_size() {
+        let spec = FleetSpec::new(3, "/tmp/x");
+        assert_eq!(spec.host_name(0), "seibi-lab-01");
+        let spec = FleetSpec::new(120, "/tmp/x");
+        assert_eq!(spec.host_name(6), "seibi-lab-007");
+    }
+
+    #[test]
+    fn addresses_must_stay_in_loopback() {
+        let mut spec = FleetSpec::new(3, "/tmp/x");
+        spec.base_address = Ipv4Addr::new(127, 255, 255, 254);
+        assert!(matches!(spec.validate(), Err(LabError::InvalidSpec(_))));
+        spec.base_address = Ipv4Addr::new(10, 0, 0, 1);
+        assert!(matches!(spec.validate(), Err(LabError::InvalidSpec(_))));
+        spec.base_address = Ipv4Addr::new(127, 0, 3, 1);
+        assert!(spec.validate().is_ok());
+        assert_eq!(spec.host_address(2), Ipv4Addr::new(127, 0, 3, 3));
+    }
+
+    #[test]
+    fn state_dir_must_stay_visible_to_hosts() {
+        assert!(check_state_dir(Path::new("/etc/lab")).is_err());
+        assert!(check_state_dir(Path::new("/root/lab")).is_err());
+        assert!(check_state_dir(Path::new("/tmp/a,b")).is_err());
+        assert!(check_state_dir(Path::new("/tmp/seibi-lab")).is_ok());
+        // A prefix match on the string would wrongly refuse this one.
+        assert!(check_state_dir(Path::new("/etcetera/lab")).is_ok());
+    }
+}
