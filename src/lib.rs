@@ -10,9 +10,12 @@
 //! Loading, validation, templating and graph building are plain synchronous functions over data.
 //! Dependencies point one way: `cli` -> `plan` -> {`playbook`, `inventory`, `template`} -> `source`.
 
-pub mod source;
-pub mod inventory;
 pub mod calendar;
-pub mod playbook;
+pub mod cli;
+pub mod inventory;
 pub mod lab;
+pub mod plan;
+pub mod playbook;
+pub mod project;
+pub mod source;
 pub mod template;

@@ -1,2 +1,46 @@
-//! The `seibi` binary: a thin shell over the library.
-fn main() {}
+//! The `seibi` binary: parses the command line and hands over to the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use seibi::cli::{self, ProjectArgs};
+
+/// seibi (整備): declarative upkeep of a city's ward-office terminals.
+#[derive(Debug, Parser)]
+#[command(name = "seibi", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    project: ProjectArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate inventory, playbooks and templates; report every problem.
+    Check(cli::check::CheckArgs),
+    /// Show what would be done (the dry run), as text, JSON or a procedure document.
+    Plan(cli::plan::PlanArgs),
+    /// Show business days and office hours of a month.
+    Calendar(cli::calendar::CalendarArgs),
+    /// Disposable local SSH terminals to rehearse jobs on.
+    #[command(subcommand)]
+    Lab(cli::lab::LabCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cli::check::run(args, &cli.project),
+        Command::Plan(args) => cli::plan::run(args, &cli.project),
+        Command::Calendar(args) => cli::calendar::run(args, &cli.project),
+        Command::Lab(command) => cli::lab::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

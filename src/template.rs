@@ -61,20 +61,23 @@ impl Templates {
         env.set_keep_trailing_newline(true);
         // Bound the work a template can do, so a runaway loop fails instead of hanging a plan.
         env.set_fuel(Some(1_000_000));
-        env.add_function("secret", |name: String| -> Result<Value, minijinja::Error> {
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-            {
-                return Err(minijinja::Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("invalid secret name {name:?}"),
-                ));
-            }
-            SECRETS_SEEN.with(|s| s.borrow_mut().insert(name.clone()));
-            Ok(Value::from(secret_placeholder(&name)))
-        });
+        env.add_function(
+            "secret",
+            |name: String| -> Result<Value, minijinja::Error> {
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                {
+                    return Err(minijinja::Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("invalid secret name {name:?}"),
+                    ));
+                }
+                SECRETS_SEEN.with(|s| s.borrow_mut().insert(name.clone()));
+                Ok(Value::from(secret_placeholder(&name)))
+            },
+        );
         Self { env }
     }
 
@@ -108,7 +111,11 @@ impl Templates {
     }
 
     /// Evaluates a `when:` expression to true or false.
-    pub fn condition(&self, expr: &str, context: &serde_json::Value) -> Result<bool, TemplateError> {
+    pub fn condition(
+        &self,
+        expr: &str,
+        context: &serde_json::Value,
+    ) -> Result<bool, TemplateError> {
         let compiled = self
             .env
             .compile_expression(expr)
@@ -243,7 +250,9 @@ mod tests {
         let err = t.render("{{ ntp_sever }}", &ctx).expect_err("undefined");
         assert_eq!(err.message, "undefined variable `ntp_sever`");
         assert_eq!(err.undefined, ["ntp_sever"]);
-        let err = t.render("{{ terminal.adress }}", &ctx).expect_err("undefined");
+        let err = t
+            .render("{{ terminal.adress }}", &ctx)
+            .expect_err("undefined");
         assert_eq!(err.undefined, ["terminal.adress"]);
         assert!(candidates_for(&ctx, "terminal.adress").contains(&"terminal.address".into()));
     }
@@ -262,11 +271,21 @@ mod tests {
     fn conditions_and_syntax_errors() {
         let t = Templates::new();
         let ctx = json!({"terminal": {"platform": "linux"}});
-        assert!(t.condition("terminal.platform == 'linux'", &ctx).expect("ok"));
-        assert!(!t.condition("terminal.platform == 'windows'", &ctx).expect("ok"));
+        assert!(
+            t.condition("terminal.platform == 'linux'", &ctx)
+                .expect("ok")
+        );
+        assert!(
+            !t.condition("terminal.platform == 'windows'", &ctx)
+                .expect("ok")
+        );
         let err = t.condition("kiosk_mode", &ctx).expect_err("undefined");
         assert_eq!(err.undefined, ["kiosk_mode"]);
         let err = t.render("{{ oops ", &ctx).expect_err("syntax");
-        assert!(err.message.starts_with("template syntax error"), "{}", err.message);
+        assert!(
+            err.message.starts_with("template syntax error"),
+            "{}",
+            err.message
+        );
     }
 }

@@ -141,7 +141,8 @@ impl Walk<'_> {
                 existing.children.extend(raw.children);
                 existing.vars.extend(raw.vars);
             } else {
-                self.groups.push((name.to_string(), raw, node.key_location()));
+                self.groups
+                    .push((name.to_string(), raw, node.key_location()));
             }
         }
     }
@@ -150,7 +151,9 @@ impl Walk<'_> {
         let own: Vars = if node.is_null() {
             Vars::new()
         } else {
-            self.diags.take(node.deserialize::<Vars>()).unwrap_or_default()
+            self.diags
+                .take(node.deserialize::<Vars>())
+                .unwrap_or_default()
         };
         if !self.hosts.contains_key(name) {
             self.host_order.push(name.to_string());
@@ -188,9 +191,11 @@ fn terminal(id: &str, host: &Host, at: &Location, diags: &mut Diagnostics) -> Op
     };
     let port = match get("ansible_port") {
         None => None,
-        Some(v) => match v.as_u64().and_then(|p| u16::try_from(p).ok()).or_else(|| {
-            v.as_str().and_then(|s| s.parse().ok())
-        }) {
+        Some(v) => match v
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        {
             Some(p) => Some(p),
             None => {
                 diags.push(
@@ -202,7 +207,10 @@ fn terminal(id: &str, host: &Host, at: &Location, diags: &mut Diagnostics) -> Op
         },
     };
     let windows = text("ansible_shell_type").as_deref() == Some("powershell")
-        || matches!(text("ansible_connection").as_deref(), Some("winrm" | "psrp"));
+        || matches!(
+            text("ansible_connection").as_deref(),
+            Some("winrm" | "psrp")
+        );
     let platform = match text("seibi_platform").as_deref() {
         Some("windows") => Some(Platform::Windows),
         Some("linux") => Some(Platform::Linux),

@@ -171,14 +171,12 @@ fn check_reserved(vars: &Vars, owner: &str, at: &Location, diags: &mut Diagnosti
     for name in vars.keys() {
         if RESERVED_VARS.contains(&name.as_str()) {
             diags.push(
-                Diagnostic::error(format!(
-                    "variable `{name}` in {owner} uses a reserved name"
-                ))
-                .at(Some(at.clone()))
-                .hint(format!(
-                    "`{}` are provided by seibi in templates; rename the variable",
-                    RESERVED_VARS.join("`, `")
-                )),
+                Diagnostic::error(format!("variable `{name}` in {owner} uses a reserved name"))
+                    .at(Some(at.clone()))
+                    .hint(format!(
+                        "`{}` are provided by seibi in templates; rename the variable",
+                        RESERVED_VARS.join("`, `")
+                    )),
             );
         }
     }
@@ -232,7 +230,9 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
                 diags.push(
                     Diagnostic::error(format!("site `{id}` has capacity 0"))
                         .at(Some(at.clone()))
-                        .hint("capacity is how many terminals may be worked on at once: at least 1"),
+                        .hint(
+                            "capacity is how many terminals may be worked on at once: at least 1",
+                        ),
                 );
             }
             if let Some(h) = &raw.hours
@@ -301,12 +301,10 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
     let mut terminals = Vec::new();
     for (id, raw, at) in raw_terminals {
         if !inv.sites.contains_key(&raw.site) {
-            let mut d = Diagnostic::error(format!(
-                "terminal `{id}` is in unknown site `{}`",
-                raw.site
-            ))
-            .at(Some(at.clone()))
-            .did_you_mean(&raw.site, site_ids.iter().copied());
+            let mut d =
+                Diagnostic::error(format!("terminal `{id}` is in unknown site `{}`", raw.site))
+                    .at(Some(at.clone()))
+                    .did_you_mean(&raw.site, site_ids.iter().copied());
             if site_ids.is_empty() {
                 d = d.hint("no sites are defined: add a `sites:` section");
             }
@@ -375,21 +373,21 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
         for m in &group.members {
             if !inv.terminals.contains_key(m) {
                 diags.push(
-                    Diagnostic::error(format!(
-                        "group `{}` lists unknown terminal `{m}`",
-                        group.id
-                    ))
-                    .at(at.clone())
-                    .did_you_mean(m, terminal_ids.iter().copied()),
+                    Diagnostic::error(format!("group `{}` lists unknown terminal `{m}`", group.id))
+                        .at(at.clone())
+                        .did_you_mean(m, terminal_ids.iter().copied()),
                 );
             }
         }
         for c in &group.children {
             if !inv.groups.contains_key(c) {
                 diags.push(
-                    Diagnostic::error(format!("group `{}` lists unknown child group `{c}`", group.id))
-                        .at(at.clone())
-                        .did_you_mean(c, group_ids.iter().copied()),
+                    Diagnostic::error(format!(
+                        "group `{}` lists unknown child group `{c}`",
+                        group.id
+                    ))
+                    .at(at.clone())
+                    .did_you_mean(c, group_ids.iter().copied()),
                 );
             }
         }

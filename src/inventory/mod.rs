@@ -35,7 +35,18 @@ pub const RESERVED_VARS: &[&str] = &["terminal", "site", "job", "secret"];
 
 /// A terminal's operating system family; decides how actions are carried out.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord, Default,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
@@ -206,9 +217,7 @@ impl Inventory {
             .values()
             .filter(|g| direct.iter().any(|d| self.group_contains(g, d, 0)))
             .collect();
-        found.sort_by(|a, b| {
-            (self.group_depth(a, 0), &a.id).cmp(&(self.group_depth(b, 0), &b.id))
-        });
+        found.sort_by(|a, b| (self.group_depth(a, 0), &a.id).cmp(&(self.group_depth(b, 0), &b.id)));
         found
     }
 

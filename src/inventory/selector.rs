@@ -11,7 +11,7 @@ use super::{Inventory, Terminal};
 use crate::source::Diagnostic;
 
 /// A choice of terminals.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Selector {
     /// Site ids.
@@ -77,12 +77,20 @@ impl Selector {
         };
         for s in &self.sites {
             if !inventory.sites.contains_key(s) {
-                unknown("site", s, inventory.sites.keys().map(String::as_str).collect());
+                unknown(
+                    "site",
+                    s,
+                    inventory.sites.keys().map(String::as_str).collect(),
+                );
             }
         }
         for g in &self.groups {
             if !inventory.groups.contains_key(g) {
-                unknown("group", g, inventory.groups.keys().map(String::as_str).collect());
+                unknown(
+                    "group",
+                    g,
+                    inventory.groups.keys().map(String::as_str).collect(),
+                );
             }
         }
         for t in self.terminals.iter().chain(&self.exclude) {

@@ -41,7 +41,11 @@ fn variable_precedence_global_group_site_terminal() {
     let k1 = &inv.terminals["kita-t1"];
     assert_eq!(inv.vars_for(t1)["level"], "terminal");
     assert_eq!(inv.vars_for(t2)["level"], "site", "site beats groups");
-    assert_eq!(inv.vars_for(s1)["level"], "group-servers", "group beats global");
+    assert_eq!(
+        inv.vars_for(s1)["level"],
+        "group-servers",
+        "group beats global"
+    );
     // Nested groups: the child (lobby) is more specific than its parent (kiosks).
     let layers: Vec<String> = inv
         .var_layers(t2, "level")
@@ -53,7 +57,11 @@ fn variable_precedence_global_group_site_terminal() {
         ["global", "group:kiosks", "group:lobby", "site:chuo"],
         "layers lowest first"
     );
-    assert_eq!(inv.vars_for(t2)["ntp"], "kiosk.ntp", "inherited from parent group");
+    assert_eq!(
+        inv.vars_for(t2)["ntp"],
+        "kiosk.ntp",
+        "inherited from parent group"
+    );
     assert_eq!(inv.vars_for(k1)["level"], "group-kiosks");
     assert_eq!(inv.vars_for(k1)["only_global"], 1);
 }
@@ -125,9 +133,18 @@ fn selectors_union_within_and_intersection_across_fields() {
 #[test]
 fn files_in_a_directory_merge_and_duplicates_are_reported() {
     let (inv, diags) = load_text(&[
-        ("10-sites.yml", "sites:\n  chuo: { name: 中央区役所, capacity: 1 }\n"),
-        ("20-terminals.yml", "defaults: { user: admin, port: 2222 }\nterminals:\n  t1: { site: chuo, address: 10.0.0.1 }\n"),
-        ("30-more.yml", "terminals:\n  t1: { site: chuo, address: 10.0.0.9 }\n"),
+        (
+            "10-sites.yml",
+            "sites:\n  chuo: { name: 中央区役所, capacity: 1 }\n",
+        ),
+        (
+            "20-terminals.yml",
+            "defaults: { user: admin, port: 2222 }\nterminals:\n  t1: { site: chuo, address: 10.0.0.1 }\n",
+        ),
+        (
+            "30-more.yml",
+            "terminals:\n  t1: { site: chuo, address: 10.0.0.9 }\n",
+        ),
     ]);
     assert_eq!(inv.terminals["t1"].port, 2222);
     assert_eq!(inv.terminals["t1"].user, "admin");
@@ -146,7 +163,10 @@ fn group_cycles_are_named() {
         "groups:\n  a: { children: [b] }\n  b: { children: [c] }\n  c: { children: [a] }\n",
     )]);
     let text = diags.to_string();
-    assert!(text.contains("groups contain each other: a -> b -> c -> a"), "{text}");
+    assert!(
+        text.contains("groups contain each other: a -> b -> c -> a"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -159,8 +179,14 @@ fn ansible_inventory_loads_to_the_same_terminals() {
     assert_eq!(seibi.terminals.len(), 4);
     // Definition order differs between the two files; the set of terminals must not.
     assert_eq!(
-        seibi.terminals.keys().collect::<std::collections::BTreeSet<_>>(),
-        ansible.terminals.keys().collect::<std::collections::BTreeSet<_>>()
+        seibi
+            .terminals
+            .keys()
+            .collect::<std::collections::BTreeSet<_>>(),
+        ansible
+            .terminals
+            .keys()
+            .collect::<std::collections::BTreeSet<_>>()
     );
     for (id, s) in &seibi.terminals {
         let a = &ansible.terminals[id];

@@ -340,7 +340,10 @@ impl PasswordPolicy {
             out.push((
                 "policy",
                 "`keep: 0` would forget the previous password at once".to_string(),
-                Some("keep at least 1 past version so a failed rotation can be recovered".to_string()),
+                Some(
+                    "keep at least 1 past version so a failed rotation can be recovered"
+                        .to_string(),
+                ),
             ));
         }
         out

@@ -8,9 +8,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::action::ACTION_NAMES;
-use super::{
-    Action, Artifact, CommandArgs, Job, JobKind, PackageArgs, Provenance, Task, Urgency,
-};
+use super::{Action, Artifact, CommandArgs, Job, JobKind, PackageArgs, Provenance, Task, Urgency};
 use crate::inventory::{RESERVED_VARS, Selector, Vars};
 use crate::source::{Diagnostic, Diagnostics, Location, Node, SourceFile, YamlDocument};
 
@@ -101,7 +99,9 @@ fn read_job(doc: &YamlDocument, file: &Path, sha: String, diags: &mut Diagnostic
     let before = diags.error_count();
     let raw = diags.take(root.deserialize::<RawJob>());
     let base = file.parent().unwrap_or(Path::new("."));
-    let location = root.get("id").map_or_else(|| root.location(), |n| n.location());
+    let location = root
+        .get("id")
+        .map_or_else(|| root.location(), |n| n.location());
     let targets_location = root
         .get("targets")
         .map_or_else(|| root.location(), |n| n.key_location());
@@ -194,12 +194,10 @@ fn read_job(doc: &YamlDocument, file: &Path, sha: String, diags: &mut Diagnostic
     for t in tasks.iter().chain(&handlers) {
         for n in &t.notify {
             if !handler_ids.contains(&n.as_str()) {
-                let mut d = Diagnostic::error(format!(
-                    "task `{}` notifies unknown handler `{n}`",
-                    t.id
-                ))
-                .at(Some(t.location.clone()))
-                .did_you_mean(n, handler_ids.iter().copied());
+                let mut d =
+                    Diagnostic::error(format!("task `{}` notifies unknown handler `{n}`", t.id))
+                        .at(Some(t.location.clone()))
+                        .did_you_mean(n, handler_ids.iter().copied());
                 if handler_ids.is_empty() {
                     d = d.hint("define it under `handlers:` in the same job");
                 }

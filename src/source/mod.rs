@@ -34,7 +34,10 @@ impl SourceFile {
     pub fn read(path: &Path) -> Result<Arc<Self>, Diagnostic> {
         match std::fs::read_to_string(path) {
             Ok(text) => Ok(Self::new(path, text)),
-            Err(err) => Err(Diagnostic::error(format!("cannot read {}: {err}", path.display()))),
+            Err(err) => Err(Diagnostic::error(format!(
+                "cannot read {}: {err}",
+                path.display()
+            ))),
         }
     }
 
@@ -317,11 +320,7 @@ pub fn yaml_files_in(dir: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.is_file()
-                && matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yml" | "yaml")
-                )
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
         })
         .collect();
     files.sort();

@@ -99,7 +99,9 @@ impl YamlDocument {
                 let message = strip_location_suffix(&err.to_string());
                 return Err(Diagnostic::error(format!("invalid YAML: {message}"))
                     .at(location)
-                    .hint("check the indentation and that every `key: value` pair is well formed"));
+                    .hint(
+                        "check the indentation and that every `key: value` pair is well formed",
+                    ));
             }
         };
         if root.is_null() {
@@ -257,9 +259,10 @@ impl<'a> Node<'a> {
                 }
                 _ => (path.child(Segment::Key(field.to_string())), path.clone()),
             };
-            let mut d = Diagnostic::error(format!("unknown key `{field}` in {}", describe(&parent)))
-                .at(Some(at_path(&key_path)))
-                .did_you_mean(field, candidates.iter().map(String::as_str));
+            let mut d =
+                Diagnostic::error(format!("unknown key `{field}` in {}", describe(&parent)))
+                    .at(Some(at_path(&key_path)))
+                    .did_you_mean(field, candidates.iter().map(String::as_str));
             if !candidates.is_empty() {
                 d = d.hint(format!("expected one of: {}", candidates.join(", ")));
             }
@@ -268,12 +271,10 @@ impl<'a> Node<'a> {
         if let Some(rest) = message.strip_prefix("unknown variant `") {
             let (variant, expected) = rest.split_once('`').unwrap_or((rest, ""));
             let candidates = backticked(expected);
-            let mut d = Diagnostic::error(format!(
-                "unknown value `{variant}` for {}",
-                describe(&path)
-            ))
-            .at(Some(at_path(&path)))
-            .did_you_mean(variant, candidates.iter().map(String::as_str));
+            let mut d =
+                Diagnostic::error(format!("unknown value `{variant}` for {}", describe(&path)))
+                    .at(Some(at_path(&path)))
+                    .did_you_mean(variant, candidates.iter().map(String::as_str));
             if !candidates.is_empty() {
                 d = d.hint(format!("expected one of: {}", candidates.join(", ")));
             }
@@ -504,10 +505,7 @@ mod tests {
         let sites = root.get("sites").expect("sites");
         let chuo = sites.get("chuo").expect("chuo");
         let cap = chuo.get("capacity").expect("capacity");
-        assert_eq!(
-            (cap.key_location().line, cap.key_location().column),
-            (4, 5)
-        );
+        assert_eq!((cap.key_location().line, cap.key_location().column), (4, 5));
         assert_eq!(cap.location().column, 15);
         let items = root.get("list").expect("list");
         let second = &items.items().expect("seq")[1];
@@ -546,7 +544,6 @@ mod tests {
         let d = doc("base: &b\n  x: 1\nthing:\n  <<: *b\n  y: 2\n");
         let thing = d.root().get("thing").expect("thing");
         let keys: Vec<String> = thing
-            
             .entries()
             .expect("map")
             .into_iter()

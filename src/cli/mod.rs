@@ -1,0 +1,66 @@
+//! The command line: one file per subcommand, each an `Args` struct and a short `run()` that
+//! parses, calls the library and maps the result to an exit status.
+//!
+//! Exit statuses: 0 success; 1 the input has problems (or, for `apply`, tasks failed);
+//! 2 usage errors (clap's own).
+
+pub mod calendar;
+pub mod check;
+pub mod lab;
+pub mod plan;
+
+use std::path::PathBuf;
+
+use crate::project::ProjectPaths;
+use crate::source::Diagnostics;
+
+/// Where to find the project's inputs; shared by every subcommand that reads them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProjectArgs {
+    /// Project directory (holds inventory/, playbooks/, secrets/).
+    #[arg(short = 'C', long = "project", default_value = ".", global = true)]
+    pub project: PathBuf,
+    /// Inventory directory or file [default: <project>/inventory].
+    #[arg(long, global = true)]
+    pub inventory: Option<PathBuf>,
+    /// Playbook directory [default: <project>/playbooks].
+    #[arg(long, global = true)]
+    pub playbooks: Option<PathBuf>,
+}
+
+impl ProjectArgs {
+    /// The resolved paths.
+    pub fn paths(&self) -> ProjectPaths {
+        let mut paths = ProjectPaths::new(&self.project);
+        if let Some(i) = &self.inventory {
+            paths.inventory = i.clone();
+        }
+        if let Some(p) = &self.playbooks {
+            paths.playbooks = p.clone();
+        }
+        paths
+    }
+}
+
+/// Prints diagnostics to standard error with a closing count line.
+pub fn print_diagnostics(diags: &Diagnostics) {
+    for d in diags.iter() {
+        eprintln!("{d}");
+    }
+    let errors = diags.error_count();
+    let warnings = diags.iter().count() - errors;
+    if errors > 0 {
+        eprintln!(
+            "error: {errors} problem{} found{}",
+            if errors == 1 { "" } else { "s" },
+            if warnings > 0 {
+                format!(
+                    " ({warnings} warning{})",
+                    if warnings == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+}

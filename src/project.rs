@@ -1,0 +1,213 @@
+//! A project on disk: `inventory/`, `playbooks/` (and later `secrets/`), loaded and
+//! cross-checked together.
+//!
+//! [`Project::load`] is what `seibi check` runs: it loads the inventory and every job, then
+//! checks what spans both (job targets that match nothing, `needs:` between jobs, `needs:`
+//! cycles) and renders every template for every targeted terminal, so an undefined variable is
+//! found before a plan is ever shown to the city. All problems are collected.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::inventory::{self, Inventory};
+use crate::plan::{self, PlanRequest, TaskGraph, TaskKey};
+use crate::playbook::{self, Job};
+use crate::source::{Diagnostic, Diagnostics};
+
+/// Where a project's inputs are.
+#[derive(Debug, Clone)]
+pub struct ProjectPaths {
+    /// The project directory.
+    pub root: PathBuf,
+    /// Inventory directory or file.
+    pub inventory: PathBuf,
+    /// Playbook directory.
+    pub playbooks: PathBuf,
+}
+
+impl ProjectPaths {
+    /// The conventional layout under `root`.
+    pub fn new(root: &Path) -> Self {
+        // Keep messages short: `inventory/x.yml`, not `./inventory/x.yml`.
+        let under = |name: &str| {
+            if root == Path::new(".") {
+                PathBuf::from(name)
+            } else {
+                root.join(name)
+            }
+        };
+        Self {
+            root: root.to_path_buf(),
+            inventory: under("inventory"),
+            playbooks: under("playbooks"),
+        }
+    }
+}
+
+/// The loaded inventory and jobs, with the resolved `needs:` of every task.
+#[derive(Debug)]
+pub struct Project {
+    /// Where it was loaded from.
+    pub paths: ProjectPaths,
+    /// The inventory.
+    pub inventory: Inventory,
+    /// All jobs, in file order.
+    pub jobs: Vec<Job>,
+    /// For each task and handler, the tasks it needs (references resolved, `job/*` expanded).
+    pub needs: BTreeMap<TaskKey, Vec<TaskKey>>,
+}
+
+impl Project {
+    /// Loads and checks everything. Returns the project when it has no errors, and every
+    /// diagnostic (warnings too) either way.
+    pub fn load(paths: ProjectPaths) -> (Option<Project>, Diagnostics) {
+        let mut diags = Diagnostics::new();
+        let (inventory, inv_diags) = inventory::load(&paths.inventory);
+        diags.extend(inv_diags);
+        let (jobs, job_diags) = playbook::load(&paths.playbooks);
+        diags.extend(job_diags);
+        let inventory_ok = !diags.has_errors();
+
+        for job in &jobs {
+            if !inventory_ok {
+                break;
+            }
+            let what = format!("job `{}` targets", job.id);
+            for d in job.targets.problems(&inventory, &what) {
+                diags.push(d.at(Some(job.targets_location.clone())));
+            }
+            if job.targets.select(&inventory).is_empty() && diags.is_empty() {
+                diags.push(
+                    Diagnostic::error(format!("job `{}` targets no terminal", job.id))
+                        .at(Some(job.targets_location.clone()))
+                        .hint("check `targets:`: fields are combined with AND, entries within one field with OR"),
+                );
+            }
+        }
+        let needs = resolve_needs(&jobs, &mut diags);
+        if !diags.has_errors() {
+            check_cycles(&jobs, &needs, &mut diags);
+        }
+        let project = Project {
+            paths,
+            inventory,
+            jobs,
+            needs,
+        };
+        if diags.has_errors() {
+            diags.sort();
+            return (None, diags);
+        }
+        // Render everything once: undefined variables and bad `when:` surface here.
+        match plan::build(&project, &PlanRequest::default()) {
+            Ok(plan) => {
+                for w in plan.warnings {
+                    diags.push(Diagnostic::warning(w));
+                }
+            }
+            Err(render_diags) => diags.extend(render_diags),
+        }
+        diags.sort();
+        if diags.has_errors() {
+            (None, diags)
+        } else {
+            (Some(project), diags)
+        }
+    }
+
+    /// A job by id.
+    pub fn job(&self, id: &str) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.id == id)
+    }
+}
+
+/// Resolves each task's `needs:` entries: `task` (same job), `job/task`, or `job/*` (every task
+/// of that job).
+fn resolve_needs(jobs: &[Job], diags: &mut Diagnostics) -> BTreeMap<TaskKey, Vec<TaskKey>> {
+    let mut out = BTreeMap::new();
+    let all_keys: Vec<String> = jobs
+        .iter()
+        .flat_map(|j| j.tasks.iter().map(move |t| format!("{}/{}", j.id, t.id)))
+        .collect();
+    for job in jobs {
+        for task in job.tasks.iter().chain(&job.handlers) {
+            let key = TaskKey::new(&job.id, &task.id);
+            let mut resolved = Vec::new();
+            for reference in &task.needs {
+                let (job_id, task_id) = match reference.split_once('/') {
+                    Some((j, t)) => (j, t),
+                    None => (job.id.as_str(), reference.as_str()),
+                };
+                let Some(target_job) = jobs.iter().find(|j| j.id == job_id) else {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "task `{}` needs `{reference}`, but there is no job `{job_id}`",
+                            task.id
+                        ))
+                        .at(Some(task.location.clone()))
+                        .did_you_mean(job_id, jobs.iter().map(|j| j.id.as_str())),
+                    );
+                    continue;
+                };
+                if task_id == "*" {
+                    resolved.extend(
+                        target_job
+                            .tasks
+                            .iter()
+                            .map(|t| TaskKey::new(&target_job.id, &t.id)),
+                    );
+                    continue;
+                }
+                if target_job.tasks.iter().any(|t| t.id == task_id) {
+                    resolved.push(TaskKey::new(&target_job.id, task_id));
+                    continue;
+                }
+                let same_job: Vec<&str> = target_job.tasks.iter().map(|t| t.id.as_str()).collect();
+                let candidates: Vec<&str> = if reference.contains('/') {
+                    all_keys.iter().map(String::as_str).collect()
+                } else {
+                    same_job
+                };
+                diags.push(
+                    Diagnostic::error(format!(
+                        "task `{}` needs unknown task `{reference}`",
+                        task.id
+                    ))
+                    .at(Some(task.location.clone()))
+                    .did_you_mean(reference, candidates)
+                    .hint("refer to a task of the same job by its id (or name), to another job's task as `job-id/task-id`"),
+                );
+            }
+            out.insert(key, resolved);
+        }
+    }
+    out
+}
+
+fn check_cycles(jobs: &[Job], needs: &BTreeMap<TaskKey, Vec<TaskKey>>, diags: &mut Diagnostics) {
+    let mut graph = TaskGraph::new();
+    for (ji, job) in jobs.iter().enumerate() {
+        for (ti, task) in job.tasks.iter().enumerate() {
+            graph.add_task(TaskKey::new(&job.id, &task.id), (ji, ti));
+        }
+    }
+    for (task, needed) in needs {
+        for n in needed {
+            graph.add_need(task, n);
+        }
+    }
+    if let Some(cycle) = graph.find_cycle() {
+        let path: Vec<String> = cycle.iter().map(ToString::to_string).collect();
+        let first = &cycle[0];
+        let at = jobs
+            .iter()
+            .find(|j| j.id == first.job)
+            .and_then(|j| j.task(&first.task))
+            .map(|t| t.location.clone());
+        diags.push(
+            Diagnostic::error(format!("`needs:` cycle: {}", path.join(" needs ")))
+                .at(at)
+                .hint("remove one of these `needs:` entries; tasks without `needs:` follow the previous task of their job"),
+        );
+    }
+}
