@@ -64,8 +64,9 @@ impl Project {
         let mut diags = Diagnostics::new();
         let (inventory, inv_diags) = inventory::load(&paths.inventory);
         diags.extend(inv_diags);
-        let (jobs, job_diags) = playbook::load(&paths.playbooks);
+        let (loaded, job_diags) = playbook::load(&paths.playbooks);
         diags.extend(job_diags);
+        let jobs = loaded.jobs;
         let inventory_ok = !diags.has_errors();
 
         for job in &jobs {
@@ -84,7 +85,7 @@ impl Project {
                 );
             }
         }
-        let needs = resolve_needs(&jobs, &mut diags);
+        let needs = resolve_needs(&jobs, &loaded.broken, &mut diags);
         if !diags.has_errors() {
             check_cycles(&jobs, &needs, &mut diags);
         }
@@ -123,7 +124,11 @@ impl Project {
 
 /// Resolves each task's `needs:` entries: `task` (same job), `job/task`, or `job/*` (every task
 /// of that job).
-fn resolve_needs(jobs: &[Job], diags: &mut Diagnostics) -> BTreeMap<TaskKey, Vec<TaskKey>> {
+fn resolve_needs(
+    jobs: &[Job],
+    broken: &std::collections::BTreeSet<String>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<TaskKey, Vec<TaskKey>> {
     let mut out = BTreeMap::new();
     let all_keys: Vec<String> = jobs
         .iter()
@@ -139,6 +144,10 @@ fn resolve_needs(jobs: &[Job], diags: &mut Diagnostics) -> BTreeMap<TaskKey, Vec
                     None => (job.id.as_str(), reference.as_str()),
                 };
                 let Some(target_job) = jobs.iter().find(|j| j.id == job_id) else {
+                    if broken.contains(job_id) {
+                        // That job's own errors are already reported.
+                        continue;
+                    }
                     diags.push(
                         Diagnostic::error(format!(
                             "task `{}` needs `{reference}`, but there is no job `{job_id}`",

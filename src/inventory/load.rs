@@ -19,6 +19,8 @@ pub(super) struct Fragment {
     pub sites: Vec<(String, RawSite, Location)>,
     pub groups: Vec<(String, RawGroup, Location)>,
     pub terminals: Vec<(String, RawTerminal, Location)>,
+    /// Ids of sites and groups whose definitions have errors (already reported).
+    pub broken: Vec<String>,
 }
 
 /// Loads an inventory from a directory of `*.yml` files or from one file. Returns what could be
@@ -90,8 +92,9 @@ fn read_fragment(doc: &YamlDocument, diags: &mut Diagnostics) -> Fragment {
             }
             "sites" => {
                 for (id, value) in mapping(&node, "sites", diags) {
-                    if let Some(site) = diags.take(value.deserialize::<RawSite>()) {
-                        fragment.sites.push((id, site, value.key_location()));
+                    match diags.take(value.deserialize::<RawSite>()) {
+                        Some(site) => fragment.sites.push((id, site, value.key_location())),
+                        None => fragment.broken.push(id),
                     }
                 }
             }
@@ -102,8 +105,9 @@ fn read_fragment(doc: &YamlDocument, diags: &mut Diagnostics) -> Fragment {
                     } else {
                         diags.take(value.deserialize::<RawGroup>())
                     };
-                    if let Some(group) = group {
-                        fragment.groups.push((id, group, value.key_location()));
+                    match group {
+                        Some(group) => fragment.groups.push((id, group, value.key_location())),
+                        None => fragment.broken.push(id),
                     }
                 }
             }
@@ -194,8 +198,10 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
     let mut var_origin: HashMap<String, Location> = HashMap::new();
     let mut defaults: Option<(RawDefaults, Location)> = None;
     let mut raw_terminals = Vec::new();
+    let mut broken: BTreeSet<String> = BTreeSet::new();
 
     for fragment in fragments {
+        broken.extend(fragment.broken);
         if let Some((d, at)) = fragment.defaults {
             match &defaults {
                 Some((_, first)) => diags.push(
@@ -300,7 +306,7 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
     let mut endpoints: BTreeMap<(Option<String>, String, u16), String> = BTreeMap::new();
     let mut terminals = Vec::new();
     for (id, raw, at) in raw_terminals {
-        if !inv.sites.contains_key(&raw.site) {
+        if !inv.sites.contains_key(&raw.site) && !broken.contains(&raw.site) {
             let mut d =
                 Diagnostic::error(format!("terminal `{id}` is in unknown site `{}`", raw.site))
                     .at(Some(at.clone()))
@@ -311,7 +317,7 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
             diags.push(d);
         }
         for g in &raw.groups {
-            if !inv.groups.contains_key(g) {
+            if !inv.groups.contains_key(g) && !broken.contains(g) {
                 diags.push(
                     Diagnostic::error(format!("terminal `{id}` names unknown group `{g}`"))
                         .at(Some(at.clone()))

@@ -22,7 +22,7 @@ use sha2::{Digest as _, Sha256};
 use crate::inventory::{Platform, Selector, Terminal};
 use crate::playbook::{Action, Job, JobKind, Provenance, Urgency};
 use crate::project::Project;
-use crate::source::{Diagnostic, Diagnostics, closest};
+use crate::source::{Diagnostic, Diagnostics, Location, SourceFile, closest};
 use crate::template::{Templates, candidates_for};
 
 pub use digest::canonical_sha256;
@@ -382,12 +382,12 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                 continue;
             };
             let context = template_context(project, job, terminal, &base_vars);
-            let mut record_error = |message: String, undefined: &[String]| {
+            let mut record_error = |message: String, undefined: &[String], at: Option<Location>| {
                 let entry = render_errors
                     .entry((key.to_string(), message.clone()))
                     .or_insert_with(|| {
                         let mut d = Diagnostic::error(format!("task `{}`: {message}", key))
-                            .at(Some(task.location.clone()));
+                            .at(Some(at.unwrap_or_else(|| task.location.clone())));
                         for u in undefined {
                             if let Some(best) =
                                 closest(u, candidates_for(&context, u).iter().map(String::as_str))
@@ -405,16 +405,24 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                     Ok(true) => None,
                     Ok(false) => Some(format!("when `{expr}` is false")),
                     Err(e) => {
-                        record_error(format!("in `when: {expr}`: {}", e.message), &e.undefined);
+                        record_error(
+                            format!("in `when: {expr}`: {}", e.message),
+                            &e.undefined,
+                            None,
+                        );
                         None
                     }
                 },
             };
             let mut args = action_args(&task.action);
-            if let Err(e) = render_strings(&templates, &mut args, &context, &mut secrets) {
-                record_error(e.message.clone(), &e.undefined);
+            // Like Ansible, a task that does not run here is not rendered here: its
+            // arguments may use variables that only the terminals it runs on define.
+            if skip.is_none()
+                && let Err(e) = render_strings(&templates, &mut args, &context, &mut secrets)
+            {
+                record_error(e.message.clone(), &e.undefined, None);
             }
-            if let Action::Template(t) = &task.action {
+            if let (Action::Template(t), None) = (&task.action, &skip) {
                 let src = job
                     .file
                     .parent()
@@ -437,15 +445,36 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                                     obj.insert("content".into(), r.text.into());
                                 }
                             }
-                            Err(e) => record_error(
-                                format!("in template {}: {}", t.src, e.message),
-                                &e.undefined,
-                            ),
+                            Err(e) => {
+                                let line = e.line.unwrap_or(1);
+                                // Put the caret on the undefined name when it is on that line.
+                                let column = source
+                                    .lines()
+                                    .nth(line - 1)
+                                    .and_then(|text| {
+                                        let name = e.undefined.first()?;
+                                        let byte = text.find(name.as_str())?;
+                                        Some(text[..byte].chars().count() + 1)
+                                    })
+                                    .unwrap_or(1);
+                                let at = Location {
+                                    file: SourceFile::new(&src, source.clone()),
+                                    line,
+                                    column,
+                                };
+                                record_error(
+                                    format!("in template {}: {}", t.src, e.message),
+                                    &e.undefined,
+                                    Some(at),
+                                )
+                            }
                         }
                     }
-                    Err(e) => {
-                        record_error(format!("cannot read template {}: {e}", src.display()), &[])
-                    }
+                    Err(e) => record_error(
+                        format!("cannot read template {}: {e}", src.display()),
+                        &[],
+                        None,
+                    ),
                 }
             }
             if let Action::Package(p) | Action::Patch(p) = &task.action

@@ -310,13 +310,17 @@ impl PasswordPolicy {
             PasswordStyle::Random => {
                 if self.length < 12 {
                     out.push((
-                        "policy",
+                        "policy.length",
                         format!("password length {} is below the minimum of 12", self.length),
                         None,
                     ));
                 }
                 if self.classes.is_empty() {
-                    out.push(("policy", "no character classes chosen".to_string(), None));
+                    out.push((
+                        "policy.classes",
+                        "no character classes chosen".to_string(),
+                        None,
+                    ));
                 }
                 if (self.classes.len() as u32) > self.length {
                     out.push((
@@ -329,7 +333,7 @@ impl PasswordPolicy {
             PasswordStyle::Passphrase => {
                 if self.words < 5 {
                     out.push((
-                        "policy",
+                        "policy.words",
                         format!("a passphrase of {} words is too weak", self.words),
                         Some("use 5 words or more".to_string()),
                     ));
@@ -338,7 +342,7 @@ impl PasswordPolicy {
         }
         if self.keep == 0 {
             out.push((
-                "policy",
+                "policy.keep",
                 "`keep: 0` would forget the previous password at once".to_string(),
                 Some(
                     "keep at least 1 past version so a failed rotation can be recovered"

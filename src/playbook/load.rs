@@ -59,14 +59,25 @@ struct RawArtifact {
     scan: bool,
 }
 
+/// Jobs read from a playbook directory.
+#[derive(Debug, Default)]
+pub struct LoadedJobs {
+    /// Jobs that loaded without errors, in file order.
+    pub jobs: Vec<Job>,
+    /// Ids of jobs whose files have errors (already reported): references to them are not
+    /// reported again.
+    pub broken: std::collections::BTreeSet<String>,
+}
+
 /// Loads every `*.yml` in `dir` as a job. Returns the jobs that loaded and all problems.
-pub fn load(dir: &Path) -> (Vec<Job>, Diagnostics) {
+pub fn load(dir: &Path) -> (LoadedJobs, Diagnostics) {
     let mut diags = Diagnostics::new();
+    let mut broken = std::collections::BTreeSet::new();
     let files = match crate::source::yaml_files_in(dir) {
         Ok(files) => files,
         Err(d) => {
             diags.push(d);
-            return (Vec::new(), diags);
+            return (LoadedJobs::default(), diags);
         }
     };
     let mut jobs: Vec<Job> = Vec::new();
@@ -79,6 +90,13 @@ pub fn load(dir: &Path) -> (Vec<Job>, Diagnostics) {
             continue;
         };
         let Some(job) = read_job(&doc, &file, sha, &mut diags) else {
+            if let Some(id) = doc
+                .root()
+                .get("id")
+                .and_then(|n| n.as_str().map(str::to_string))
+            {
+                broken.insert(id);
+            }
             continue;
         };
         if let Some(first) = jobs.iter().find(|j| j.id == job.id) {
@@ -91,7 +109,7 @@ pub fn load(dir: &Path) -> (Vec<Job>, Diagnostics) {
         }
         jobs.push(job);
     }
-    (jobs, diags)
+    (LoadedJobs { jobs, broken }, diags)
 }
 
 fn read_job(doc: &YamlDocument, file: &Path, sha: String, diags: &mut Diagnostics) -> Option<Job> {
@@ -230,6 +248,9 @@ fn read_job(doc: &YamlDocument, file: &Path, sha: String, diags: &mut Diagnostic
             }
         }
     }
+    if diags.error_count() > before {
+        return None;
+    }
     for h in &handlers {
         let notified = tasks.iter().any(|t| t.notify.contains(&h.id));
         if !notified {
@@ -238,9 +259,6 @@ fn read_job(doc: &YamlDocument, file: &Path, sha: String, diags: &mut Diagnostic
                     .at(Some(h.location.clone())),
             );
         }
-    }
-    if diags.error_count() > before {
-        return None;
     }
     Some(Job {
         id: raw.id,
@@ -405,11 +423,18 @@ fn read_task(node: &Node<'_>, diags: &mut Diagnostics) -> Option<Task> {
         }
     };
     let args_node = &actions[0].1;
+    let label = id.as_deref().unwrap_or(&name);
     for (arg, message, hint) in action.problems() {
-        let at = args_node
-            .get(arg)
-            .map_or_else(|| args_node.location(), |n| n.location());
-        let mut d = Diagnostic::error(format!("task `{name}`: {message}")).at(Some(at));
+        // `arg` may be a dotted path (`policy.length`): point at the deepest part present.
+        let mut at = args_node.location();
+        let mut node = Some(args_node.clone());
+        for part in arg.split('.') {
+            node = node.and_then(|n| n.get(part));
+            if let Some(n) = &node {
+                at = n.location();
+            }
+        }
+        let mut d = Diagnostic::error(format!("task `{label}`: {message}")).at(Some(at));
         if let Some(h) = hint {
             d = d.hint(h);
         }

@@ -24,7 +24,7 @@ pub use action::{
     Action, CommandArgs, FetchArgs, FileArgs, FileState, InspectArgs, PackageArgs, PasswordArgs,
     PasswordPolicy, PasswordStyle, RebootArgs, TemplateArgs,
 };
-pub use load::load;
+pub use load::{LoadedJobs, load};
 
 /// What sort of upkeep a job is; also the default order of jobs within one visit.
 #[derive(

@@ -177,8 +177,24 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// Where this node's value starts.
+    /// Where this node's value starts. For a mapping or a list that is where its first entry
+    /// starts (yaml-rust2 marks a block mapping's start after its first key).
     pub fn location(&self) -> Location {
+        let first = match self.value {
+            Value::Mapping(m) => m.keys().next().and_then(Value::as_str).map(|k| {
+                let path = self.path.child(Segment::Key(k.to_string()));
+                self.doc.span(&path).and_then(|s| s.key)
+            }),
+            Value::Sequence(v) if !v.is_empty() => Some(
+                self.doc
+                    .span(&self.path.child(Segment::Index(0)))
+                    .map(|s| s.value),
+            ),
+            _ => None,
+        };
+        if let Some(Some(pos)) = first {
+            return self.doc.location(pos);
+        }
         match self.doc.span(&self.path) {
             Some(span) => self.doc.location(span.value),
             None => self.doc.location(Position { line: 1, column: 1 }),
