@@ -9,3 +9,8 @@
 //! ```
 //! Loading, validation, templating and graph building are plain synchronous functions over data.
 //! Dependencies point one way: `cli` -> `plan` -> {`playbook`, `inventory`, `template`} -> `source`.
+//!
+//! [`transport`] reaches terminals over SSH (russh on tokio) for the apply stage: the `Transport`
+//! trait, strict `known_hosts` checking, and a scripted fake for tests.
+
+pub mod transport;
