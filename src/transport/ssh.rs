@@ -352,6 +352,11 @@ fn describe_handler_error(error: &HandlerError) -> String {
         HandlerError::Ssh(russh::Error::KeepaliveTimeout) => {
             "no answer to keepalives (host down or network cut)".to_string()
         }
+        HandlerError::Ssh(russh::Error::IO(io))
+            if io.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            "the remote side closed the connection".to_string()
+        }
         HandlerError::Ssh(russh::Error::IO(io)) => format!("connection broken: {io}"),
         other => other.to_string(),
     }

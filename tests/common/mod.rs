@@ -1,0 +1,3 @@
+//! Test-only helpers shared by integration tests.
+
+pub mod sshd;
