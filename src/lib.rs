@@ -3,12 +3,30 @@
 //!
 //! # Architecture tour
 //! ```text
-//! inventory/*.yml ─┐                      ┌─ plan document (text, json, markdown)
-//! playbooks/*.yml ─┼─ load + validate ─ plan: task graph per terminal
-//! secrets/*.age ───┘   (pure, sync)
+//! inventory/*.yml ─┐                      ┌─ plan document (text, json, markdown) ─ approval
+//! playbooks/*.yml ─┼─ load + validate ─ plan: task graph per terminal, jobs batched into visits,
+//! secrets/*.age ───┘   (pure, sync)        visits scheduled into office-hour windows (pure, sync)
+//!                                                    │
+//!                           apply (tokio): coordinator ─ workers over SSH ─ events ─ journal
 //! ```
-//! Loading, validation, templating and graph building are plain synchronous functions over data.
-//! Dependencies point one way: `cli` -> `plan` -> {`playbook`, `inventory`, `template`} -> `source`.
+//! Loading, validation, templating, graph building, batching and scheduling are plain
+//! synchronous functions over data, testable without a network; tokio exists only in the
+//! transport (and, later, inside `apply`). Dependencies point one way:
+//! `cli` -> {`plan`, `schedule`, `transport`, `lab`} -> {`project`, `playbook`, `inventory`,
+//! `template`, `calendar`} -> `source`.
+//!
+//! # Modules
+//! - [`source`]: files, places in them, diagnostics; the only module naming a YAML crate.
+//! - [`inventory`]: sites, terminals, groups, variables and their precedence; selectors.
+//! - [`playbook`]: jobs, tasks, actions and their arguments.
+//! - [`template`]: minijinja, strict about undefined variables; secrets as placeholders.
+//! - [`project`]: inventory and jobs loaded and cross-checked together (`seibi check`).
+//! - [`plan`]: the task graph (petgraph inside), the plan document and its digest.
+//! - [`calendar`]: Japanese holidays, office hours, business-day arithmetic.
+//! - [`schedule`]: batching jobs into visits; placing visits into office-hour windows.
+//! - [`transport`]: SSH (russh on tokio), strict `known_hosts`, a scripted fake for tests.
+//! - [`lab`]: a fleet of isolated OpenSSH servers on loopback (tests, `seibi lab`).
+//! - [`cli`]: one file per subcommand.
 
 pub mod calendar;
 pub mod cli;
@@ -19,3 +37,4 @@ pub mod playbook;
 pub mod project;
 pub mod source;
 pub mod template;
+pub mod transport;
