@@ -13,7 +13,7 @@ use seibi::inventory::{Hours, Inventory, Platform, Site, SiteKind, Terminal};
 use seibi::playbook::{Job, JobKind, Urgency};
 use seibi::schedule::{
     BatchJob, BatchOptions, Batching, Calendars, Canary, DeadlineStatus, Estimates, History,
-    PlaceInput, PlaceOptions, Schedule, ScheduleError, Targets, VisitKind, batch, batch_jobs,
+    PlaceInput, PlaceOptions, Schedule, ScheduleError, Slot, Targets, VisitKind, batch, batch_jobs,
     place, render_markdown, render_text,
 };
 
@@ -428,9 +428,9 @@ fn hm(z: &jiff::Zoned) -> String {
 }
 
 /// The most units running at any instant, from the slots.
-fn peak_concurrency(schedule: &Schedule) -> usize {
+fn peak_of<'a>(slots: impl IntoIterator<Item = &'a Slot>) -> usize {
     let mut events: Vec<(i64, i32)> = Vec::new();
-    for slot in schedule.sites.iter().flat_map(|s| &s.slots) {
+    for slot in slots {
         events.push((slot.start.timestamp().as_second(), 1));
         events.push((slot.end.timestamp().as_second(), -1));
     }
@@ -442,6 +442,10 @@ fn peak_concurrency(schedule: &Schedule) -> usize {
         peak = peak.max(now);
     }
     usize::try_from(peak).unwrap_or(0)
+}
+
+fn peak_concurrency(schedule: &Schedule) -> usize {
+    peak_of(schedule.sites.iter().flat_map(|s| &s.slots))
 }
 
 #[test]
@@ -742,6 +746,35 @@ fn a_canary_site_goes_first_and_the_others_wait_for_it() -> TestResult {
 }
 
 #[test]
+fn a_canary_site_without_a_visit_that_day_holds_nobody_back() -> TestResult {
+    let mut sites = uniform(2, 2, 4);
+    sites.push((site("empty", 1), 0));
+    let city = build_city(sites, &["work"])?;
+    let options = PlaceOptions {
+        canary: Some(Canary::Site("empty".into())),
+        ..PlaceOptions::default()
+    };
+    let schedule = plan(
+        &city,
+        &[("work", 30)],
+        date(2026, 10, 1),
+        &options,
+        &BTreeMap::new(),
+    )?;
+    assert_eq!(
+        schedule.notes,
+        ["no canary on 2026-10-01: site `empty` has no visit that day"]
+    );
+    assert!(
+        schedule
+            .sites
+            .iter()
+            .all(|s| hm(&s.start) == "2026-10-01 08:45")
+    );
+    Ok(())
+}
+
+#[test]
 fn an_unknown_canary_site_is_an_error_with_a_hint() -> TestResult {
     let city = build_city(uniform(2, 2, 2), &["work"])?;
     let options = PlaceOptions {
@@ -816,6 +849,39 @@ fn artifacts_are_sent_before_the_first_terminal() -> TestResult {
 }
 
 #[test]
+fn a_long_transfer_pauses_overnight() -> TestResult {
+    let mut slow = site("kita", 1);
+    slow.bandwidth_mbps = Some(1.0);
+    let city = build_city(vec![(slow, 1)], &["patch"])?;
+    // 4.5 GB at 1 Mbps: 36,000 s = 10 h of office time: 8h30m on Thursday, 1h30m on Friday.
+    let bytes = BTreeMap::from([("patch".to_string(), 4_500_000_000u64)]);
+    let schedule = plan(
+        &city,
+        &[("patch", 30)],
+        date(2026, 10, 1),
+        &PlaceOptions::default(),
+        &bytes,
+    )?;
+    let kita = &schedule.sites[0];
+    let transfer = kita.transfer.as_ref().ok_or("no transfer")?;
+    assert_eq!(hm(&transfer.end), "2026-10-02 10:15");
+    assert_eq!(hm(&kita.slots[0].start), "2026-10-02 10:15");
+    let days: Vec<(u32, String, String, usize)> = kita
+        .days
+        .iter()
+        .map(|d| (d.business_day, hm(&d.start), hm(&d.end), d.terminals))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            (1, "2026-10-01 08:45".into(), "2026-10-01 17:15".into(), 0),
+            (2, "2026-10-02 08:45".into(), "2026-10-02 10:45".into(), 1),
+        ]
+    );
+    Ok(())
+}
+
+#[test]
 fn work_starts_no_earlier_than_asked_and_does_not_cross_closing() -> TestResult {
     let city = build_city(vec![(site("chuo", 1), 3)], &["work"])?;
     let not_before: jiff::Timestamp = "2026-10-01T15:45:00+09:00".parse()?;
@@ -867,7 +933,7 @@ fn the_october_batch_is_placed_with_per_terminal_jobs() -> TestResult {
         },
         &PlaceOptions::default(),
     )?;
-    // chuo: 3 terminals x (20 + 15 + 5) min at capacity 2: 08:45-10:05, 10:05 alone.
+    // chuo: 3 terminals x (20 + 15 + 5) min at capacity 2: two at 08:45, the third at 09:25.
     let chuo = schedule.site("chuo").ok_or("no chuo")?;
     assert_eq!(hm(&chuo.finish), "2026-10-01 10:05");
     assert_eq!(chuo.slots[0].jobs, [PATCH, SETTINGS, ROTATION]);
@@ -876,6 +942,53 @@ fn the_october_batch_is_placed_with_per_terminal_jobs() -> TestResult {
     assert_eq!(hm(&kita.start), "2026-10-02 08:45");
     assert_eq!(hm(&kita.finish), "2026-10-02 10:05");
     assert!(schedule.feasibility.feasible);
+    Ok(())
+}
+
+#[test]
+fn a_terminal_in_two_visits_on_one_day_is_worked_on_one_visit_at_a_time() -> TestResult {
+    let (inventory, mut jobs) = october()?;
+    job_mut(&mut jobs, ROTATION).batchable = false;
+    let targets = Targets::compute(&jobs, &inventory);
+    let calendars = Calendars::from_inventory(&inventory)?;
+    let batching = batch_jobs(
+        &jobs,
+        &targets.jobs_by_site(),
+        &calendars,
+        &BatchOptions::new(date(2026, 9, 25)),
+    )?;
+    let estimates = Estimates::from_jobs(&jobs, None);
+    let schedule = place(
+        &PlaceInput {
+            visits: &batching.visits,
+            inventory: &inventory,
+            targets: &targets,
+            estimates: &estimates,
+            calendars: &calendars,
+            artifact_bytes: &BTreeMap::new(),
+        },
+        &PlaceOptions::default(),
+    )?;
+    let chuo = schedule.site("chuo").ok_or("no chuo")?;
+    assert_eq!(chuo.visits, ["chuo:2026-10-01:1", "chuo:2026-10-01:2"]);
+    // Two slots per terminal (35 min batched, 5 min rotation), never overlapping.
+    assert_eq!(chuo.slots.len(), 6);
+    for terminal in ["chuo-t01", "chuo-t02", "chuo-t03"] {
+        let mut mine: Vec<_> = chuo
+            .slots
+            .iter()
+            .filter(|s| s.terminal == terminal)
+            .collect();
+        mine.sort_by_key(|s| s.start.timestamp());
+        assert_eq!(mine.len(), 2, "{terminal}");
+        assert!(mine[0].end <= mine[1].start, "{terminal} overlaps");
+    }
+    // Capacities hold across both visits: 2 at chuo, 1 at kita.
+    assert_eq!(peak_of(&chuo.slots), 2);
+    let kita = schedule.site("kita").ok_or("no kita")?;
+    assert_eq!(peak_of(&kita.slots), 1);
+    // kita: 2 terminals x (35 + 5) min, one at a time, from 08:45.
+    assert_eq!(hm(&kita.finish), "2026-10-02 10:05");
     Ok(())
 }
 

@@ -23,6 +23,8 @@
 //!    of its members' windows (the latest of their earliest days, which is `<= p`): the same
 //!    group, done as soon as it can be, leaving the most slack before the deadlines.
 //!
+//! Low and normal urgency are treated alike: both may wait for a shared visit.
+//!
 //! # Why the count is minimal
 //! The own visits and the anchors' days are forced: any plan has them. A job not covered by an
 //! anchor needs a visit on a day that is no anchor day, so any plan has at least |anchors| +

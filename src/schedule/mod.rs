@@ -1,11 +1,11 @@
 //! Scheduling: when upkeep work is done, and a proof that it can be done in time.
 //!
 //! This module owns three steps, each a plain synchronous function over data:
-//! 1. [`batch`] groups a site's pending jobs into [`Visit`]s: as few visits as the jobs'
+//! 1. [`mod@batch`] groups a site's pending jobs into [`Visit`]s: as few visits as the jobs'
 //!    windows allow, urgent jobs never held back, every job with a human reason for its date;
-//! 2. [`estimate`] says how long each job takes on a terminal (declared minutes, or the median
+//! 2. [`mod@estimate`] says how long each job takes on a terminal (declared minutes, or the median
 //!    of past runs per task);
-//! 3. [`place`] puts every terminal's share of each visit into office-hour windows under the
+//! 3. [`mod@place`] puts every terminal's share of each visit into office-hour windows under the
 //!    sites' capacities, a global limit and an optional canary, and checks the city's rule that
 //!    a site's work finishes within a number of business days (three by default), naming each
 //!    site that misses, by how much, and the capacity or global limit that would fit.
@@ -257,7 +257,7 @@ impl Targets {
     }
 
     /// For each site, the jobs that reach at least one of its terminals: the input of
-    /// [`batch`].
+    /// [`batch()`].
     pub fn jobs_by_site(&self) -> BTreeMap<String, BTreeSet<String>> {
         let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (job, sites) in &self.by_job {

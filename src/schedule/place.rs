@@ -83,7 +83,7 @@ impl Default for PlaceOptions {
 /// What placement works from.
 #[derive(Debug, Clone, Copy)]
 pub struct PlaceInput<'a> {
-    /// The visits to place (from [`super::batch`]).
+    /// The visits to place (from [`super::batch()`]).
     pub visits: &'a [Visit],
     /// Sites (capacity, bandwidth, names) and terminal order.
     pub inventory: &'a Inventory,
@@ -317,7 +317,7 @@ pub fn place(input: &PlaceInput<'_>, options: &PlaceOptions) -> Result<Schedule,
         .iter()
         .map(|s| WindowTable::new(s.calendar, problem.base_date))
         .collect();
-    let mut notes = Vec::new();
+    let mut notes = problem.notes.clone();
     let prepared = problem.prepare(&mut tables, options, &mut notes)?;
     let caps: Vec<u32> = problem.sites.iter().map(|s| s.capacity).collect();
     let times = simulate(&prepared.sim, &caps, options.global_limit, &mut tables)?;
@@ -495,6 +495,7 @@ struct Problem<'a> {
     units: Vec<UnitInfo>,
     terminals: Vec<String>,
     base_date: Date,
+    notes: Vec<String>,
     artifact_bytes: &'a BTreeMap<String, u64>,
 }
 
@@ -634,6 +635,22 @@ impl<'a> Problem<'a> {
         if !overlong.is_empty() {
             return Err(ScheduleError::WorkLongerThanWindow(overlong));
         }
+        let mut placed = vec![false; input.visits.len()];
+        for unit in &units {
+            placed[unit.visit] = true;
+        }
+        let notes = input
+            .visits
+            .iter()
+            .zip(placed)
+            .filter(|(_, placed)| !placed)
+            .map(|(visit, _)| {
+                format!(
+                    "visit `{}` reaches no terminal at `{}`: nothing to place",
+                    visit.id, visit.site
+                )
+            })
+            .collect();
         let base_date = waves.iter().map(|w| w.date).min().unwrap_or_default();
         Ok(Problem {
             visits: input.visits,
@@ -642,6 +659,7 @@ impl<'a> Problem<'a> {
             units,
             terminals,
             base_date,
+            notes,
             artifact_bytes: input.artifact_bytes,
         })
     }
@@ -749,9 +767,14 @@ impl<'a> Problem<'a> {
                         .collect(),
                 };
                 if chosen.is_empty() {
-                    notes.push(format!(
-                        "no canary on {day}: the canary site has no visit that day"
-                    ));
+                    notes.push(match canary {
+                        Canary::Site(id) => {
+                            format!("no canary on {day}: site `{id}` has no visit that day")
+                        }
+                        Canary::Terminals(_) => {
+                            format!("no canary on {day}: a canary of 0 terminals is none")
+                        }
+                    });
                     continue;
                 }
                 if chosen.len() == day_units.len() {
