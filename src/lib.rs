@@ -35,6 +35,7 @@ pub mod lab;
 pub mod plan;
 pub mod playbook;
 pub mod project;
+pub mod schedule;
 pub mod source;
 pub mod template;
 pub mod transport;
