@@ -87,7 +87,8 @@ fn main() -> anyhow::Result<()> {
     let clock = Instant::now();
     let (inventory, diags) = seibi::inventory::load(&dir.path().join("inventory"));
     anyhow::ensure!(!diags.has_errors(), "inventory: {diags}");
-    let (jobs, diags) = seibi::playbook::load(&dir.path().join("playbooks"));
+    let (loaded, diags) = seibi::playbook::load(&dir.path().join("playbooks"));
+    let jobs = loaded.jobs;
     anyhow::ensure!(!diags.has_errors(), "playbooks: {diags}");
     let load = clock.elapsed();
 

@@ -34,7 +34,8 @@ fn fixtures() -> &'static Path {
 fn october() -> Result<(Inventory, Vec<Job>), Box<dyn std::error::Error>> {
     let (inventory, diags) = seibi::inventory::load(&fixtures().join("inventory"));
     assert!(!diags.has_errors(), "{diags}");
-    let (jobs, diags) = seibi::playbook::load(&fixtures().join("october"));
+    let (loaded, diags) = seibi::playbook::load(&fixtures().join("october"));
+    let jobs = loaded.jobs;
     assert!(!diags.has_errors(), "{diags}");
     assert_eq!(jobs.len(), 3);
     Ok((inventory, jobs))

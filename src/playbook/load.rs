@@ -325,7 +325,7 @@ fn read_tasks(node: Option<Node<'_>>, what: &str, diags: &mut Diagnostics) -> Ve
         diags.push(
             Diagnostic::error(format!("`{what}` must be a list, found {}", node.kind()))
                 .at(Some(node.location()))
-                .hint(format!("write each entry as `- name: ...`")),
+                .hint("write each entry as `- name: ...`"),
         );
         return Vec::new();
     };
