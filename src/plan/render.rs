@@ -314,15 +314,18 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} {} | {} | {} – {} | {} | {} | {} |",
+            "| {} | {} | {} | {} {} | {} | {} | {} | {} | {} |",
             cell(&j.id),
             cell(&j.title),
             kind,
             source_label(j.provenance.source, lang),
             cell(&j.provenance.reference),
             urgency_label(j.urgency, lang),
-            date_or_dash(j.earliest_start),
-            date_or_dash(j.deadline),
+            match (j.earliest_start, j.deadline, lang) {
+                (None, None, Language::En) => "any time".to_string(),
+                (None, None, Language::Ja) => "指定なし".to_string(),
+                (start, end, _) => format!("{} – {}", date_or_dash(start), date_or_dash(end)),
+            },
             if j.batchable { l.yes } else { l.no },
             j.minutes_per_terminal,
             j.terminals
@@ -412,11 +415,17 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
         let _ = writeln!(out, "- secrets: {}", plan.inputs.secrets.join(", "));
     }
     let t = &plan.totals;
-    let _ = writeln!(
-        out,
-        "\n## {}\n\n{} sites, {} terminals, {} jobs, {} tasks ({} skipped), ~{} terminal-minutes",
-        l.totals, t.sites, t.terminals, t.jobs, t.tasks, t.skipped, t.estimated_minutes
-    );
+    let totals = match lang {
+        Language::En => format!(
+            "{} sites, {} terminals, {} jobs, {} tasks ({} skipped), ~{} terminal-minutes",
+            t.sites, t.terminals, t.jobs, t.tasks, t.skipped, t.estimated_minutes
+        ),
+        Language::Ja => format!(
+            "{} 拠点、{} 端末、{} 作業、{} タスク（うち対象外 {}）、作業時間 約 {} 端末・分",
+            t.sites, t.terminals, t.jobs, t.tasks, t.skipped, t.estimated_minutes
+        ),
+    };
+    let _ = writeln!(out, "\n## {}\n\n{totals}", l.totals);
     if !plan.warnings.is_empty() {
         let _ = writeln!(out, "\n## {}\n", l.warnings);
         for w in &plan.warnings {

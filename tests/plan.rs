@@ -1,0 +1,230 @@
+//! `seibi plan` on fixture projects: the documents themselves (snapshots), the JSON schema,
+//! round trips, and a digest that moves whenever an input moves.
+
+mod common;
+
+use common::{fixture_dir, overlay_project, run_seibi};
+use seibi::plan::Plan;
+
+fn plan_json(dir: &std::path::Path, extra: &[&str]) -> Plan {
+    let mut args = vec!["plan", "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = run_seibi(dir, &args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    Plan::from_json(&out.stdout).expect("a valid plan")
+}
+
+#[test]
+fn text_markdown_and_json_documents() {
+    let dir = overlay_project(None);
+    let text = run_seibi(dir.path(), &["plan"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    insta::assert_snapshot!("base_text", text.stdout);
+    let ja = run_seibi(
+        dir.path(),
+        &["plan", "--format", "markdown", "--lang", "ja"],
+    );
+    insta::assert_snapshot!("base_markdown_ja", ja.stdout);
+    let en = run_seibi(dir.path(), &["plan", "--format", "markdown"]);
+    assert!(en.stdout.starts_with("# Work procedure\n"));
+    assert!(ja.stdout.starts_with("# 作業手順書\n"));
+    let json = run_seibi(dir.path(), &["plan", "--format", "json"]);
+    insta::assert_snapshot!("base_json", json.stdout);
+}
+
+#[test]
+fn order_needs_and_skips() {
+    let dir = overlay_project(None);
+    let plan = plan_json(dir.path(), &[]);
+    let chuo_t01 = &plan.sites[0].terminals[0];
+    assert_eq!(chuo_t01.id, "chuo-t01");
+    let keys: Vec<&str> = chuo_t01.tasks.iter().map(|t| t.key.as_str()).collect();
+    // The update job comes first by kind, but its install needs settings/ntp, which moves up.
+    assert_eq!(
+        keys,
+        [
+            "settings/ntp",
+            "update/install",
+            "update/restart",
+            "settings/syslog",
+            "settings/lock"
+        ]
+    );
+    assert_eq!(chuo_t01.tasks[1].needs, ["settings/ntp"]);
+    assert!(chuo_t01.tasks[2].handler);
+    let chuo_t02 = &plan.sites[0].terminals[1];
+    let lock = chuo_t02
+        .tasks
+        .iter()
+        .find(|t| t.key == "settings/lock")
+        .expect("lock task");
+    assert_eq!(
+        lock.skip.as_deref(),
+        Some("when `'counter' in terminal.groups` is false")
+    );
+    assert_eq!(plan.totals.skipped, 2);
+    // Secrets appear by name only.
+    assert_eq!(plan.inputs.secrets, ["syslog_token"]);
+    let syslog = &chuo_t01.tasks[3];
+    let content = syslog.args["content"].as_str().expect("rendered content");
+    assert!(content.contains("[[secret:syslog_token]]"), "{content}");
+    assert!(
+        content.contains("log01.city.example"),
+        "site variable rendered: {content}"
+    );
+}
+
+#[test]
+fn selection_narrows_jobs_and_terminals() {
+    let dir = overlay_project(None);
+    let plan = plan_json(dir.path(), &["--job", "update", "--site", "kita"]);
+    assert_eq!(plan.jobs.len(), 1);
+    assert_eq!(plan.totals.terminals, 1);
+    assert_eq!(plan.sites[0].terminals[0].id, "kita-t01");
+    // The update's install needs settings/ntp, which this plan leaves out: said, not hidden.
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("needs `settings/ntp`, which is not in this plan")),
+        "{:?}",
+        plan.warnings
+    );
+    let out = run_seibi(dir.path(), &["plan", "--job", "updte"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no job `updte`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `update`?"),
+        "{}",
+        out.stderr
+    );
+    let out = run_seibi(dir.path(), &["plan", "--site", "kitaa"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("did you mean `kita`?"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn json_round_trips_and_matches_the_documented_schema() {
+    let dir = overlay_project(None);
+    let out = run_seibi(dir.path(), &["plan", "--format", "json"]);
+    let plan = Plan::from_json(&out.stdout).expect("plan");
+    assert_eq!(
+        plan.to_json() + "\n",
+        out.stdout,
+        "serializing again gives the same bytes"
+    );
+
+    let documented: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/plan.schema.json"),
+        )
+        .expect("docs/plan.schema.json"),
+    )
+    .expect("schema is JSON");
+    assert_eq!(
+        documented,
+        Plan::json_schema(),
+        "docs/plan.schema.json is out of date: regenerate it with `cargo test --test plan -- --ignored write_schema`"
+    );
+    let validator = jsonschema::validator_for(&documented).expect("a valid JSON Schema");
+    let instance: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // A plan with an unknown field or a wrong type is not a plan.
+    let mut broken = instance.clone();
+    broken["totals"]["tasks"] = serde_json::json!("many");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+#[ignore = "writes docs/plan.schema.json; run when the plan types change"]
+fn write_schema() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/plan.schema.json");
+    let text = serde_json::to_string_pretty(&Plan::json_schema()).expect("schema") + "\n";
+    std::fs::write(path, text).expect("write schema");
+}
+
+#[test]
+fn edited_plan_is_refused() {
+    let dir = overlay_project(None);
+    let out = run_seibi(dir.path(), &["plan", "--format", "json"]);
+    let edited = out
+        .stdout
+        .replace("/etc/seibi/ntp.conf", "/etc/seibi/evil.conf");
+    let err = Plan::from_json(&edited).expect_err("digest mismatch");
+    assert!(err.contains("edited after it was made"), "{err}");
+}
+
+#[test]
+fn digest_moves_with_every_input_and_only_then() {
+    let base = overlay_project(None);
+    let digest = |dir: &std::path::Path| plan_json(dir, &[]).digest;
+    let original = digest(base.path());
+    assert_eq!(original, digest(base.path()), "same inputs, same digest");
+
+    let edits: [(&str, &str, &str); 4] = [
+        (
+            "inventory/sites.yml",
+            "ntp.city.example",
+            "ntp2.city.example",
+        ),
+        ("inventory/terminals.yml", "10.2.0.11", "10.2.0.21"),
+        ("playbooks/templates/forward.j2", ":6514", ":514"),
+        (
+            "playbooks/settings.yml",
+            "title: Time and log settings",
+            "title: Time settings",
+        ),
+    ];
+    for (file, from, to) in edits {
+        let dir = overlay_project(None);
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{file} contains {from}");
+        std::fs::write(&path, text.replace(from, to)).expect("write");
+        assert_ne!(
+            digest(dir.path()),
+            original,
+            "editing {file} changes the digest"
+        );
+    }
+}
+
+#[test]
+fn the_shipped_example_checks_and_plans() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = run_seibi(root, &["check"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "ok: 11 sites, 72 terminals, 3 groups, 6 jobs, 12 tasks\n"
+    );
+    let plan = plan_json(root, &[]);
+    assert_eq!(plan.totals.sites, 11);
+    let names: Vec<&str> = plan.sites.iter().map(|s| s.name.as_str()).collect();
+    for ward in [
+        "中央区役所",
+        "北区役所",
+        "東区役所",
+        "白石区役所",
+        "厚別区役所",
+        "豊平区役所",
+        "清田区役所",
+        "南区役所",
+        "西区役所",
+        "手稲区役所",
+        "定山渓出張所",
+    ] {
+        assert!(names.contains(&ward), "{ward} in {names:?}");
+    }
+    let kinds: std::collections::BTreeSet<String> =
+        plan.jobs.iter().map(|j| format!("{:?}", j.kind)).collect();
+    assert_eq!(kinds.len(), 6, "one job of each kind: {kinds:?}");
+    assert!(fixture_dir("base").is_dir());
+}
