@@ -15,3 +15,4 @@ pub mod inventory;
 pub mod calendar;
 pub mod playbook;
 pub mod lab;
+pub mod secrets;
