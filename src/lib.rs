@@ -16,3 +16,4 @@ pub mod calendar;
 pub mod playbook;
 pub mod lab;
 pub mod secrets;
+pub mod cli;

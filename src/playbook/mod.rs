@@ -22,8 +22,7 @@ use crate::source::Location;
 
 pub use action::{
     Action, CharClass, CommandArgs, FetchArgs, FileArgs, FileState, InspectArgs, PackageArgs,
-    PasswordArgs,
-    PasswordPolicy, PasswordStyle, RebootArgs, TemplateArgs,
+    PasswordArgs, PasswordPolicy, PasswordStyle, RebootArgs, TemplateArgs,
 };
 pub use load::load;
 

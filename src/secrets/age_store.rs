@@ -178,7 +178,10 @@ impl Identity {
             _ => fail(e.to_string()),
         })?);
         let Ok(text) = std::str::from_utf8(&bytes) else {
-            return Err(fail("the file is not text (expected an age identity file or an OpenSSH private key)".to_string()));
+            return Err(fail(
+                "the file is not text (expected an age identity file or an OpenSSH private key)"
+                    .to_string(),
+            ));
         };
         if text.contains(OPENSSH_BEGIN) {
             return Self::from_openssh(path, text).map_err(fail);
@@ -280,8 +283,11 @@ impl Identity {
     }
 
     fn age_identities(&self) -> Vec<&dyn age::Identity> {
-        let mut out: Vec<&dyn age::Identity> =
-            self.x25519.iter().map(|i| i as &dyn age::Identity).collect();
+        let mut out: Vec<&dyn age::Identity> = self
+            .x25519
+            .iter()
+            .map(|i| i as &dyn age::Identity)
+            .collect();
         if let Some(ssh) = &self.ssh {
             out.push(ssh as &dyn age::Identity);
         }
@@ -307,14 +313,11 @@ pub(crate) fn encrypt(plaintext: &[u8], recipients: &[PublicKey]) -> Result<Vec<
         .iter()
         .map(PublicKey::to_age)
         .collect::<Result<Vec<_>, _>>()?;
-    let encryptor = age::Encryptor::with_recipients(
-        boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient),
-    )
-    .map_err(|e| e.to_string())?;
+    let encryptor =
+        age::Encryptor::with_recipients(boxed.iter().map(|r| r.as_ref() as &dyn age::Recipient))
+            .map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(plaintext.len() + 512);
-    let mut writer = encryptor
-        .wrap_output(&mut out)
-        .map_err(|e| e.to_string())?;
+    let mut writer = encryptor.wrap_output(&mut out).map_err(|e| e.to_string())?;
     writer.write_all(plaintext).map_err(|e| e.to_string())?;
     // Without finish() the last chunk is never written and the file is silently truncated.
     writer.finish().map_err(|e| e.to_string())?;

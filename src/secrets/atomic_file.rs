@@ -34,7 +34,11 @@ pub(crate) fn create_dir_durable(dir: &Path) -> Result<(), SecretsError> {
     fs::create_dir_all(dir).map_err(|e| SecretsError::io("create directory", dir, e))?;
     sync_dir(dir)?;
     if let Some(parent) = dir.parent() {
-        sync_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent })?;
+        sync_dir(if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        })?;
     }
     Ok(())
 }

@@ -56,9 +56,8 @@ pub(crate) fn edit_in_private_dir(
             "the editor `{editor}` exited with {status}; {file_label} was left unchanged"
         )));
     }
-    let bytes = Zeroizing::new(
-        fs::read(&path).map_err(|e| SecretsError::io("read back", &path, e))?,
-    );
+    let bytes =
+        Zeroizing::new(fs::read(&path).map_err(|e| SecretsError::io("read back", &path, e))?);
     let edited = std::str::from_utf8(&bytes).map_err(|_| {
         SecretsError::Edit(format!(
             "the edited text is not UTF-8; {file_label} was left unchanged"

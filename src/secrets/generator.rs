@@ -51,7 +51,9 @@ fn random_password(policy: &PasswordPolicy) -> Result<Secret<String>, SecretsErr
     let mut classes = policy.classes.clone();
     classes.dedup();
     if classes.is_empty() {
-        return Err(SecretsError::Policy("no character classes chosen".to_string()));
+        return Err(SecretsError::Policy(
+            "no character classes chosen".to_string(),
+        ));
     }
     if classes.len() > length {
         return Err(SecretsError::Policy(format!(
@@ -90,7 +92,9 @@ fn random_password(policy: &PasswordPolicy) -> Result<Secret<String>, SecretsErr
 fn passphrase(policy: &PasswordPolicy) -> Result<Secret<String>, SecretsError> {
     let words: Vec<&str> = word_list().collect();
     if policy.words == 0 {
-        return Err(SecretsError::Policy("a passphrase needs at least one word".to_string()));
+        return Err(SecretsError::Policy(
+            "a passphrase needs at least one word".to_string(),
+        ));
     }
     let mut rng = OsRng;
     let mut out = String::new();
@@ -111,7 +115,11 @@ mod tests {
     fn word_list_is_clean() {
         let words: Vec<&str> = word_list().collect();
         assert_eq!(words.len(), 7772);
-        assert!(words.iter().all(|w| w.bytes().all(|b| b.is_ascii_lowercase())));
+        assert!(
+            words
+                .iter()
+                .all(|w| w.bytes().all(|b| b.is_ascii_lowercase()))
+        );
         let unique: std::collections::BTreeSet<_> = words.iter().collect();
         assert_eq!(unique.len(), words.len());
     }

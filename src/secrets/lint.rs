@@ -40,9 +40,12 @@ pub fn lint(
             None
         }
     };
-    let keys = recipients.as_ref().map(Recipients::keys).unwrap_or_default();
-    let identity_listed = identity
-        .is_some_and(|id| id.public_keys().iter().any(|k| keys.contains(k)));
+    let keys = recipients
+        .as_ref()
+        .map(Recipients::keys)
+        .unwrap_or_default();
+    let identity_listed =
+        identity.is_some_and(|id| id.public_keys().iter().any(|k| keys.contains(k)));
 
     let mut age_files = age_files_below(secrets_dir)?;
     age_files.sort();
@@ -130,8 +133,8 @@ fn lint_index(secrets_dir: &Path, out: &mut Diagnostics) -> Result<(), SecretsEr
             ),
         }
     }
-    let entries = std::fs::read_dir(secrets_dir)
-        .map_err(|e| SecretsError::io("list", secrets_dir, e))?;
+    let entries =
+        std::fs::read_dir(secrets_dir).map_err(|e| SecretsError::io("list", secrets_dir, e))?;
     for entry in entries.filter_map(Result::ok) {
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.ends_with(".age") && entry.path().is_file() && !index.files.contains_key(&name) {
@@ -149,14 +152,12 @@ fn lint_index(secrets_dir: &Path, out: &mut Diagnostics) -> Result<(), SecretsEr
 }
 
 fn lint_plaintext_yaml(secrets_dir: &Path, out: &mut Diagnostics) -> Result<(), SecretsError> {
-    let entries = std::fs::read_dir(secrets_dir)
-        .map_err(|e| SecretsError::io("list", secrets_dir, e))?;
+    let entries =
+        std::fs::read_dir(secrets_dir).map_err(|e| SecretsError::io("list", secrets_dir, e))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
-        let is_yaml = path
-            .extension()
-            .is_some_and(|e| e == "yml" || e == "yaml");
+        let is_yaml = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
         let is_index = path.file_name().is_some_and(|n| n == INDEX_FILE);
         if is_yaml && !is_index && path.is_file() {
             out.push(
@@ -181,7 +182,9 @@ fn scan_for_private_keys(root: &Path, out: &mut Diagnostics) -> Result<(), Secre
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
-            let Ok(meta) = entry.file_type() else { continue };
+            let Ok(meta) = entry.file_type() else {
+                continue;
+            };
             if meta.is_dir() {
                 if !name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str()) {
                     stack.push(path);
@@ -191,10 +194,16 @@ fn scan_for_private_keys(root: &Path, out: &mut Diagnostics) -> Result<(), Secre
             if !meta.is_file() || name.ends_with(".age") {
                 continue;
             }
-            if entry.metadata().map(|m| m.len() > SCAN_LIMIT).unwrap_or(true) {
+            if entry
+                .metadata()
+                .map(|m| m.len() > SCAN_LIMIT)
+                .unwrap_or(true)
+            {
                 continue;
             }
-            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
             if let Some(kind) = private_key_kind(&bytes) {
                 found.push((path, kind));
             }
@@ -227,7 +236,10 @@ fn private_key_kind(bytes: &[u8]) -> Option<&'static str> {
     const AGE: &[u8] = b"AGE-SECRET-KEY-1";
     const BECH32: &[u8] = b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
     let pem: [(&[u8], &'static str); 4] = [
-        (b"-----BEGIN OPENSSH PRIVATE KEY-----", "an OpenSSH private key"),
+        (
+            b"-----BEGIN OPENSSH PRIVATE KEY-----",
+            "an OpenSSH private key",
+        ),
         (b"-----BEGIN RSA PRIVATE KEY-----", "an RSA private key"),
         (b"-----BEGIN EC PRIVATE KEY-----", "an EC private key"),
         (b"-----BEGIN PRIVATE KEY-----", "a PKCS#8 private key"),
@@ -273,8 +285,10 @@ mod tests {
         assert!(private_key_kind(identity_text.expose().as_bytes()).is_some());
         assert!(private_key_kind(b"const AGE: &[u8] = b\"AGE-SECRET-KEY-1\";").is_none());
         assert!(
-            private_key_kind(b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n")
-                .is_some()
+            private_key_kind(
+                b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n"
+            )
+            .is_some()
         );
         assert!(private_key_kind(b"\"-----BEGIN OPENSSH PRIVATE KEY-----\"").is_none());
     }

@@ -489,9 +489,8 @@ impl PasswordStore {
                 .map(|k| k.to_string())
                 .unwrap_or_default(),
         };
-        let line = serde_json::to_string(&record).map_err(|e| {
-            SecretsError::Conflict(format!("cannot write the reveal record: {e}"))
-        })?;
+        let line = serde_json::to_string(&record)
+            .map_err(|e| SecretsError::Conflict(format!("cannot write the reveal record: {e}")))?;
         append_line_durable(&self.secrets_dir.join(REVEALS_FILE), &line)?;
         Ok(value)
     }
@@ -593,23 +592,32 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, identity) = setup(dir.path());
         let acct = Account::new("chuo-t01", "admin").expect("account");
-        let begun = store.begin(&acct, Secret::from("first"), &by()).expect("begin");
+        let begun = store
+            .begin(&acct, Secret::from("first"), &by())
+            .expect("begin");
         assert_eq!(begun.version, 1);
         assert!(begun.shadow_hash.expose().starts_with("$6$"));
         assert!(store.begin(&acct, Secret::from("again"), &by()).is_err());
         store.commit(&acct, 2).expect("commit");
-        let b2 = store.begin(&acct, Secret::from("second"), &by()).expect("begin");
+        let b2 = store
+            .begin(&acct, Secret::from("second"), &by())
+            .expect("begin");
         store.abandon(&acct).expect("abandon");
         assert!(!store.version_path(&acct, b2.version).exists());
         let state = store.state(&acct).expect("state");
         assert_eq!(state.current.as_ref().map(|c| c.version), Some(1));
         assert!(state.pending.is_none());
-        let shown = store.reveal(&acct, &identity, "suzuki", "console login").expect("reveal");
+        let shown = store
+            .reveal(&acct, &identity, "suzuki", "console login")
+            .expect("reveal");
         assert_eq!(shown.expose(), "first");
-        let log = std::fs::read_to_string(dir.path().join("secrets").join(REVEALS_FILE))
-            .expect("log");
+        let log =
+            std::fs::read_to_string(dir.path().join("secrets").join(REVEALS_FILE)).expect("log");
         let record: RevealRecord = serde_json::from_str(log.trim()).expect("jsonl");
-        assert_eq!((record.operator.as_str(), record.reason.as_str()), ("suzuki", "console login"));
+        assert_eq!(
+            (record.operator.as_str(), record.reason.as_str()),
+            ("suzuki", "console login")
+        );
         assert!(!log.contains("first"));
     }
 
@@ -618,23 +626,35 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, _) = setup(dir.path());
         let acct = Account::new("kita-t02", "admin").expect("account");
-        let one = store.begin(&acct, Secret::from("one"), &by()).expect("begin");
+        let one = store
+            .begin(&acct, Secret::from("one"), &by())
+            .expect("begin");
         assert_eq!(
-            store.reconcile(&acct, one.shadow_hash.expose(), 3).expect("reconcile"),
+            store
+                .reconcile(&acct, one.shadow_hash.expose(), 3)
+                .expect("reconcile"),
             Reconciliation::Committed(1)
         );
-        let two = store.begin(&acct, Secret::from("two"), &by()).expect("begin");
+        let two = store
+            .begin(&acct, Secret::from("two"), &by())
+            .expect("begin");
         assert_eq!(
             store.reconcile(&acct, "$6$other$x", 3).expect("reconcile"),
-            Reconciliation::Unrecognized { matches_history: None }
+            Reconciliation::Unrecognized {
+                matches_history: None
+            }
         );
         assert_eq!(store.pending().expect("pending").len(), 1);
         assert_eq!(
-            store.reconcile(&acct, one.shadow_hash.expose(), 3).expect("reconcile"),
+            store
+                .reconcile(&acct, one.shadow_hash.expose(), 3)
+                .expect("reconcile"),
             Reconciliation::Abandoned(two.version)
         );
         assert_eq!(
-            store.reconcile(&acct, one.shadow_hash.expose(), 3).expect("reconcile"),
+            store
+                .reconcile(&acct, one.shadow_hash.expose(), 3)
+                .expect("reconcile"),
             Reconciliation::NothingPending
         );
     }

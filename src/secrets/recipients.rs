@@ -71,7 +71,9 @@ impl Recipients {
         let file = SourceFile::read(path).map_err(SecretsError::Invalid)?;
         let recipients = Self::parse(file).map_err(|diagnostics| {
             let mut all = diagnostics.into_iter();
-            let first = all.next().unwrap_or_else(|| Diagnostic::error("invalid recipients"));
+            let first = all
+                .next()
+                .unwrap_or_else(|| Diagnostic::error("invalid recipients"));
             // Fold the other problems into hints so one error carries them all.
             let extra: Vec<String> = all.map(|d| d.to_string().trim_end().to_string()).collect();
             SecretsError::Invalid(extra.into_iter().fold(first, Diagnostic::hint))
@@ -136,11 +138,8 @@ impl Recipients {
             }
             if let Some(other) = out.entries().iter().find(|r| r.key == key) {
                 problems.push(
-                    Diagnostic::error(format!(
-                        "this key is already listed for `{}`",
-                        other.name
-                    ))
-                    .at(at(key_column)),
+                    Diagnostic::error(format!("this key is already listed for `{}`", other.name))
+                        .at(at(key_column)),
                 );
                 continue;
             }
@@ -180,8 +179,7 @@ impl Recipients {
     /// Adds a recipient at the end. A name or key already listed is refused.
     pub fn add(&mut self, name: &str, key: PublicKey) -> Result<(), SecretsError> {
         let name = name.trim();
-        if name.is_empty() || name.contains(": ") || name.contains('\n') || name.starts_with('#')
-        {
+        if name.is_empty() || name.contains(": ") || name.contains('\n') || name.starts_with('#') {
             return Err(SecretsError::InvalidName {
                 what: "recipient name",
                 name: name.to_string(),

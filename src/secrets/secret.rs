@@ -106,6 +106,8 @@ mod tests {
     }
 
     #[test]
+    // The point is what `unwrap()` prints when a secret is the error.
+    #[allow(clippy::unwrap_used, clippy::unnecessary_literal_unwrap)]
     fn panic_messages_show_no_value() {
         let result = std::panic::catch_unwind(|| {
             let err: Result<(), Secret<String>> = Err(Secret::from("sesame-open-42"));

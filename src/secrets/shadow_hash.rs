@@ -32,9 +32,7 @@ pub fn sha512_crypt_with_salt(
     password: &Secret<String>,
     salt: &str,
 ) -> Result<Secret<String>, SecretsError> {
-    if salt.is_empty()
-        || salt.len() > SALT_LEN
-        || !salt.bytes().all(|b| SALT_ALPHABET.contains(&b))
+    if salt.is_empty() || salt.len() > SALT_LEN || !salt.bytes().all(|b| SALT_ALPHABET.contains(&b))
     {
         return Err(SecretsError::Policy(format!(
             "salt must be 1 to {SALT_LEN} characters of [./0-9A-Za-z]"
@@ -68,8 +66,8 @@ mod tests {
     #[test]
     fn known_vector_from_the_specification() {
         // From Drepper's SHA-crypt specification, test vector 1 (rounds implicit).
-        let hash = sha512_crypt_with_salt(&Secret::from("Hello world!"), "saltstring")
-            .expect("hash");
+        let hash =
+            sha512_crypt_with_salt(&Secret::from("Hello world!"), "saltstring").expect("hash");
         assert_eq!(
             hash.expose(),
             "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"

@@ -439,9 +439,12 @@ impl SecretsStore {
 
     /// Decrypts a file with the store's identity, with errors that say what to do.
     pub(crate) fn decrypt_path(&self, path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretsError> {
-        let identity = self.identity.as_ref().ok_or_else(|| SecretsError::NoIdentity {
-            path: path.to_path_buf(),
-        })?;
+        let identity = self
+            .identity
+            .as_ref()
+            .ok_or_else(|| SecretsError::NoIdentity {
+                path: path.to_path_buf(),
+            })?;
         decrypt_file(path, identity)
     }
 }
@@ -527,7 +530,10 @@ fn file_name(file: &str) -> Result<String, SecretsError> {
 
 /// Secret names must be usable as template variables.
 fn check_key_name(key: &str) -> Result<(), SecretsError> {
-    let ok = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ok {
         Ok(())
@@ -585,11 +591,12 @@ pub(crate) fn parse_secret_map(path: &Path, plaintext: &[u8]) -> Result<SecretMa
     if !meaningful {
         return Ok(SecretMap::new());
     }
-    let raw: IndexMap<String, ScalarSecret> = source::yaml::from_str_redacted(text).map_err(|e| {
-        corrupt(format!(
-            "it decrypts to text that is not a YAML mapping of names to strings ({e})"
-        ))
-    })?;
+    let raw: IndexMap<String, ScalarSecret> =
+        source::yaml::from_str_redacted(text).map_err(|e| {
+            corrupt(format!(
+                "it decrypts to text that is not a YAML mapping of names to strings ({e})"
+            ))
+        })?;
     Ok(raw.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
 
@@ -644,10 +651,22 @@ mod tests {
     fn set_get_and_versions() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = store_with_identity(dir.path());
-        assert_eq!(store.set("ntp_auth_key", Secret::from("k1")).expect("set"), 1);
-        assert_eq!(store.set("ntp_auth_key", Secret::from("k1")).expect("same"), 1);
-        assert_eq!(store.set("ntp_auth_key", Secret::from("k2")).expect("new"), 2);
-        assert_eq!(store.set("syslog_token", Secret::from("t")).expect("set"), 1);
+        assert_eq!(
+            store.set("ntp_auth_key", Secret::from("k1")).expect("set"),
+            1
+        );
+        assert_eq!(
+            store.set("ntp_auth_key", Secret::from("k1")).expect("same"),
+            1
+        );
+        assert_eq!(
+            store.set("ntp_auth_key", Secret::from("k2")).expect("new"),
+            2
+        );
+        assert_eq!(
+            store.set("syslog_token", Secret::from("t")).expect("set"),
+            1
+        );
         assert_eq!(store.get("ntp_auth_key").expect("get").expose(), "k2");
         let reopened = SecretsStore::open(store.dir(), None).expect("no identity");
         let names: Vec<(String, u64)> = reopened
@@ -657,7 +676,10 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            vec![("ntp_auth_key".to_string(), 2), ("syslog_token".to_string(), 1)]
+            vec![
+                ("ntp_auth_key".to_string(), 2),
+                ("syslog_token".to_string(), 1)
+            ]
         );
         let err = reopened.get("ntp_auth_key").expect_err("no identity");
         assert!(err.to_string().contains("--identity"), "{err}");
@@ -669,10 +691,20 @@ mod tests {
     fn numbers_and_odd_strings_survive() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut store = store_with_identity(dir.path());
-        for (k, v) in [("a", "0123"), ("b", "yes"), ("c", "x: y # z"), ("d", "日本語")] {
+        for (k, v) in [
+            ("a", "0123"),
+            ("b", "yes"),
+            ("c", "x: y # z"),
+            ("d", "日本語"),
+        ] {
             store.set(k, Secret::from(v)).expect("set");
         }
-        for (k, v) in [("a", "0123"), ("b", "yes"), ("c", "x: y # z"), ("d", "日本語")] {
+        for (k, v) in [
+            ("a", "0123"),
+            ("b", "yes"),
+            ("c", "x: y # z"),
+            ("d", "日本語"),
+        ] {
             assert_eq!(store.get(k).expect("get").expose(), v);
         }
     }
