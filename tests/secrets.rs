@@ -870,3 +870,45 @@ fn no_secret_value_outside_age_files() {
     assert!(checked >= 5, "only {checked} files checked");
     assert!(secrets.join("reveals.jsonl").is_file());
 }
+
+#[test]
+fn shipped_example_reads_with_the_demo_identity_and_lints_clean() {
+    let secrets = Path::new(env!("CARGO_MANIFEST_DIR")).join("secrets");
+    let demo = secrets.join("demo-identity.txt");
+    let first_line = fs::read_to_string(&demo).expect("demo identity");
+    assert!(
+        first_line.starts_with("# DEMO ONLY — never use for real terminals"),
+        "{first_line}"
+    );
+    let without_identity = SecretsStore::open(&secrets, None).expect("open");
+    let names: Vec<String> = without_identity
+        .keys()
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(names, vec!["ntp_auth_key", "syslog_token"]);
+    let store = SecretsStore::open(&secrets, Some(identity(&demo))).expect("open");
+    assert!(
+        store
+            .get("ntp_auth_key")
+            .expect("get")
+            .expose()
+            .starts_with("demo-")
+    );
+    assert!(
+        store
+            .get("syslog_token")
+            .expect("get")
+            .expose()
+            .starts_with("demo-")
+    );
+    // Also with the age CLI.
+    assert!(age_decrypt(&demo, &secrets.join("example.age")).contains("syslog_token: demo-"));
+    let findings = lint(&secrets, &secrets, Some(&identity(&demo))).expect("lint");
+    assert_eq!(findings.error_count(), 0, "{findings}");
+    let text = findings.to_string();
+    assert!(
+        text.contains("demo-identity.txt") && text.contains("a demo key"),
+        "{text}"
+    );
+}
