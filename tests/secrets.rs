@@ -912,3 +912,40 @@ fn shipped_example_reads_with_the_demo_identity_and_lints_clean() {
         "{text}"
     );
 }
+
+#[test]
+fn unusable_identities_are_explained() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let protected = dir.path().join("protected_ed25519");
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "a passphrase", "-f"])
+        .arg(&protected));
+    let message = Identity::from_file(&protected)
+        .expect_err("passphrase")
+        .to_string();
+    assert!(message.contains("passphrase"), "{message}");
+    assert!(message.contains("age-keygen"), "{message}");
+
+    let ecdsa = dir.path().join("id_ecdsa");
+    run(Command::new("ssh-keygen")
+        .args(["-q", "-t", "ecdsa", "-N", "", "-f"])
+        .arg(&ecdsa));
+    let message = Identity::from_file(&ecdsa).expect_err("ecdsa").to_string();
+    assert!(message.contains("ecdsa-sha2-nistp256"), "{message}");
+    assert!(message.contains("ed25519"), "{message}");
+
+    let junk = dir.path().join("junk.txt");
+    fs::write(
+        &junk,
+        "# comment\nAGE-SECRET-KEY-1 not really a key hunter2\n",
+    )
+    .expect("write");
+    let message = Identity::from_file(&junk).expect_err("junk").to_string();
+    assert!(message.contains("line 2"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+
+    let message = Identity::from_file(&dir.path().join("absent"))
+        .expect_err("absent")
+        .to_string();
+    assert!(message.contains("does not exist"), "{message}");
+}

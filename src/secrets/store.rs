@@ -290,10 +290,7 @@ impl SecretsStore {
         let unchanged = map.get(key).is_some_and(|old| old.ct_eq(&value));
         map.insert(key.to_string(), value);
         let text = serialize_secret_map(&path, &map)?;
-        let mut versions = self.versions_for(&file, &map);
-        if !unchanged {
-            *versions.entry(key.to_string()).or_insert(0) += 1;
-        }
+        let versions = self.versions_for(&file, &map, |k| k == key && !unchanged);
         self.write_file(&file, text.as_bytes(), versions)?;
         Ok(self.version(key).unwrap_or(1))
     }
@@ -336,15 +333,13 @@ impl SecretsStore {
                 )));
             }
         }
-        let mut versions = self.versions_for(&file, &new_map);
-        let mut bumped = Vec::new();
-        for (key, value) in &new_map {
-            let same = old_map.get(key).is_some_and(|old| old.ct_eq(value));
-            if !same {
-                *versions.entry(key.clone()).or_insert(0) += 1;
-                bumped.push(key.clone());
-            }
-        }
+        let changed = |key: &str| {
+            !old_map
+                .get(key)
+                .is_some_and(|old| new_map.get(key).is_some_and(|new| old.ct_eq(new)))
+        };
+        let versions = self.versions_for(&file, &new_map, changed);
+        let bumped: Vec<String> = new_map.keys().filter(|k| changed(k)).cloned().collect();
         let removed: Vec<String> = old_map
             .keys()
             .filter(|k| !new_map.contains_key(*k))
@@ -404,13 +399,24 @@ impl SecretsStore {
         }
     }
 
-    /// Versions to record for `file` holding `map`: the old ones for names it keeps.
-    fn versions_for(&self, file: &str, map: &SecretMap) -> IndexMap<String, u64> {
+    /// Versions to record for `file` holding `map`: a name seibi has not indexed yet starts at
+    /// 1 (also one written by the `age` CLI), an indexed one keeps its version unless `changed`
+    /// says its value changed, which bumps it.
+    fn versions_for(
+        &self,
+        file: &str,
+        map: &SecretMap,
+        changed: impl Fn(&str) -> bool,
+    ) -> IndexMap<String, u64> {
         let old = self.index.files.get(file);
         map.keys()
-            .filter_map(|k| {
-                old.and_then(|o| o.secrets.get(k).copied())
-                    .map(|v| (k.clone(), v))
+            .map(|k| {
+                let version = match old.and_then(|o| o.secrets.get(k).copied()) {
+                    Some(v) if changed(k) => v + 1,
+                    Some(v) => v,
+                    None => 1,
+                };
+                (k.clone(), version)
             })
             .collect()
     }
@@ -707,6 +713,19 @@ mod tests {
         ] {
             assert_eq!(store.get(k).expect("get").expose(), v);
         }
+    }
+
+    #[test]
+    fn names_from_files_written_elsewhere_get_indexed_on_the_next_write() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut store = store_with_identity(dir.path());
+        // A file encrypted by another tool: in no index yet.
+        let plain = b"old_name: kept\n";
+        let ciphertext = encrypt_for(Path::new("x"), plain, &store.recipients.keys()).expect("enc");
+        std::fs::write(store.dir().join("prod.age"), ciphertext).expect("write");
+        assert_eq!(store.set("new_name", Secret::from("n")).expect("set"), 1);
+        assert_eq!(store.version("old_name"), Some(1));
+        assert_eq!(store.get("old_name").expect("get").expose(), "kept");
     }
 
     #[test]
