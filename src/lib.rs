@@ -24,6 +24,7 @@
 //! - [`plan`]: the task graph (petgraph inside), the plan document and its digest.
 //! - [`calendar`]: Japanese holidays, office hours, business-day arithmetic.
 //! - [`schedule`]: batching jobs into visits; placing visits into office-hour windows.
+//! - [`secrets`]: `Secret<T>`, the age-encrypted store, crash-safe password rotation state.
 //! - [`transport`]: SSH (russh on tokio), strict `known_hosts`, a scripted fake for tests.
 //! - [`lab`]: a fleet of isolated OpenSSH servers on loopback (tests, `seibi lab`).
 //! - [`cli`]: one file per subcommand.
@@ -36,6 +37,7 @@ pub mod plan;
 pub mod playbook;
 pub mod project;
 pub mod schedule;
+pub mod secrets;
 pub mod source;
 pub mod template;
 pub mod transport;

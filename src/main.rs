@@ -23,6 +23,8 @@ enum Command {
     Plan(cli::plan::PlanArgs),
     /// Show business days and office hours of a month.
     Calendar(cli::calendar::CalendarArgs),
+    /// The age-encrypted secrets store: init, edit, show, set, recipients, rekey, lint, reveal.
+    Secrets(cli::secrets::SecretsArgs),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args, &cli.project),
         Command::Plan(args) => cli::plan::run(args, &cli.project),
         Command::Calendar(args) => cli::calendar::run(args, &cli.project),
+        Command::Secrets(args) => cli::secrets::run(args, &cli.project.project),
         Command::Lab(command) => cli::lab::run(command),
     };
     match result {

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod check;
 pub mod lab;
 pub mod plan;
+pub mod secrets;
 
 use std::path::PathBuf;
 

@@ -353,6 +353,41 @@ impl<'a> Node<'a> {
     }
 }
 
+/// Serializes a value as YAML text, for the plaintext files seibi writes itself (indexes,
+/// state files) and for plaintext that is encrypted at once.
+pub fn to_yaml_string<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    serde_yaml::to_string(value).map_err(|e| e.to_string())
+}
+
+/// Where a document whose text must never be shown failed to parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedactedYamlError {
+    /// Line, from 1, when known.
+    pub line: Option<usize>,
+    /// Column, from 1, when known.
+    pub column: Option<usize>,
+}
+
+impl fmt::Display for RedactedYamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => write!(f, "at line {line}, column {column}"),
+            (Some(line), None) => write!(f, "at line {line}"),
+            _ => f.write_str("somewhere in the document"),
+        }
+    }
+}
+
+/// Deserializes text whose content must never appear in a message (decrypted secrets): unlike
+/// [`YamlDocument`], the error gives only the place, never a quoted line or value (serde's
+/// messages embed the offending value).
+pub fn from_str_redacted<T: DeserializeOwned>(text: &str) -> Result<T, RedactedYamlError> {
+    serde_yaml::from_str(text).map_err(|err| RedactedYamlError {
+        line: err.location().map(|l| l.line()),
+        column: err.location().map(|l| l.column()),
+    })
+}
+
 /// Describes a path for messages: "`tasks[2].command`", or "the document" for the root.
 fn describe(path: &NodePath) -> String {
     if path.0.is_empty() {
