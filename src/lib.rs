@@ -13,9 +13,11 @@
 pub mod calendar;
 pub mod cli;
 pub mod inventory;
+pub mod journal;
 pub mod lab;
 pub mod plan;
 pub mod playbook;
 pub mod project;
+pub mod roster;
 pub mod source;
 pub mod template;

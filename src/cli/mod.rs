@@ -6,8 +6,10 @@
 
 pub mod calendar;
 pub mod check;
+pub mod journal;
 pub mod lab;
 pub mod plan;
+pub mod roster;
 
 use std::path::PathBuf;
 
