@@ -142,7 +142,10 @@ fn find_journal(run: &str, project: &Path) -> anyhow::Result<PathBuf> {
         .iter()
         .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
-    let mut message = format!("no journal for run `{run}` in {}", project.join("logs").display());
+    let mut message = format!(
+        "no journal for run `{run}` in {}",
+        project.join("logs").display()
+    );
     if let Some(best) = crate::source::closest(run, known.iter().map(String::as_str)) {
         message.push_str(&format!("\n  = hint: did you mean `{best}`?"));
     }
@@ -151,7 +154,8 @@ fn find_journal(run: &str, project: &Path) -> anyhow::Result<PathBuf> {
 
 fn show(args: ShowArgs, project: &Path) -> anyhow::Result<ExitCode> {
     let path = find_journal(&args.run, project)?;
-    let run = journal::read_run(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let run =
+        journal::read_run(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let report = load_roster(args.roster, project).map(|r| journal::verify(&path, &r));
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -51,7 +51,11 @@ pub fn run(args: RosterArgs, project: &Path) -> anyhow::Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}: {} entries", path.display(), roster.people().len())?;
             for p in roster.people() {
-                let state = if p.is_valid_at(now) { "valid" } else { "not valid today" };
+                let state = if p.is_valid_at(now) {
+                    "valid"
+                } else {
+                    "not valid today"
+                };
                 writeln!(
                     out,
                     "  {}  {} ({})  {}  {} to {}  {}  {state}",

@@ -21,7 +21,9 @@ const MAX_MESSAGE: usize = 256 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     /// `SSH_AUTH_SOCK` is not set.
-    #[error("SSH_AUTH_SOCK is not set: start ssh-agent and `ssh-add` your key, or sign with a key file")]
+    #[error(
+        "SSH_AUTH_SOCK is not set: start ssh-agent and `ssh-add` your key, or sign with a key file"
+    )]
     NoSocket,
     /// The socket could not be used.
     #[error("cannot talk to ssh-agent at {}: {source}", socket.display())]
@@ -81,11 +83,15 @@ impl Agent {
     pub fn identities(&self) -> Result<Vec<AgentIdentity>, AgentError> {
         let answer = self.request(&[REQUEST_IDENTITIES])?;
         let mut r = Reader::new(&answer);
-        let kind = r.byte().ok_or_else(|| self.protocol("sent an empty answer"))?;
+        let kind = r
+            .byte()
+            .ok_or_else(|| self.protocol("sent an empty answer"))?;
         if kind != IDENTITIES_ANSWER {
             return Err(self.protocol(&format!("answered type {kind} to a key list request")));
         }
-        let count = r.u32().ok_or_else(|| self.protocol("sent a truncated key list"))?;
+        let count = r
+            .u32()
+            .ok_or_else(|| self.protocol("sent a truncated key list"))?;
         let mut keys = Vec::new();
         for _ in 0..count {
             let blob = r
@@ -230,6 +236,9 @@ mod tests {
     fn missing_socket_is_an_io_error_naming_it() {
         let agent = Agent::new("/nonexistent/seibi-agent.sock");
         let err = agent.identities().expect_err("no agent there");
-        assert!(err.to_string().contains("/nonexistent/seibi-agent.sock"), "{err}");
+        assert!(
+            err.to_string().contains("/nonexistent/seibi-agent.sock"),
+            "{err}"
+        );
     }
 }

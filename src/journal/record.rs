@@ -363,16 +363,27 @@ mod tests {
     #[test]
     fn output_digest_is_sha256_and_length() {
         let d = OutputDigest::of(b"abc");
-        assert_eq!(d.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            d.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(d.bytes, 3);
     }
 
     #[test]
     fn tally_counts_by_status() {
         let mut t = Tally::default();
-        for s in [Status::Ok, Status::Changed, Status::Changed, Status::Unreachable] {
+        for s in [
+            Status::Ok,
+            Status::Changed,
+            Status::Changed,
+            Status::Unreachable,
+        ] {
             t.add(s);
         }
-        assert_eq!(t.to_string(), "1 ok, 2 changed, 0 failed, 0 skipped, 1 unreachable");
+        assert_eq!(
+            t.to_string(),
+            "1 ok, 2 changed, 0 failed, 0 skipped, 1 unreachable"
+        );
     }
 }

@@ -354,7 +354,11 @@ pub fn render_run(run: &Run) -> String {
                 format!("unreadable lines {}", lines.join(", "))
             },
             if run.torn {
-                if lines.is_empty() { "torn last line" } else { ", torn last line" }
+                if lines.is_empty() {
+                    "torn last line"
+                } else {
+                    ", torn last line"
+                }
             } else {
                 ""
             }

@@ -60,7 +60,10 @@ impl Signer {
         path: &Path,
         passphrase: Option<&[u8]>,
     ) -> Result<Self, SignerError> {
-        Ok(Self::from_key(operator, SigningKey::read_file(path, passphrase)?))
+        Ok(Self::from_key(
+            operator,
+            SigningKey::read_file(path, passphrase)?,
+        ))
     }
 
     /// Signs through `agent` with `key`, which the agent must hold (checked now, so a missing key

@@ -263,7 +263,10 @@ impl fmt::Display for Problem {
                 "seq {seq} (line {line}): checkpoint does not match the chain: {detail}"
             ),
             Problem::BadSignature { seq, line, reason } => {
-                write!(f, "seq {seq} (line {line}): bad checkpoint signature: {reason}")
+                write!(
+                    f,
+                    "seq {seq} (line {line}): bad checkpoint signature: {reason}"
+                )
             }
             Problem::SignerNotOnRoster {
                 seq,
@@ -474,7 +477,11 @@ struct Entry {
 
 /// Analyses a journal's bytes. Without a roster, signatures are checked cryptographically only
 /// (for resume, which must not depend on the roster being at hand).
-pub(crate) fn analyse(path: &Path, bytes: &[u8], roster: Option<&Roster>) -> (VerifyReport, ChainTail) {
+pub(crate) fn analyse(
+    path: &Path,
+    bytes: &[u8],
+    roster: Option<&Roster>,
+) -> (VerifyReport, ChainTail) {
     let mut problems = Vec::new();
     let mut entries: Vec<Entry> = Vec::new();
     let mut torn = None;
@@ -553,7 +560,9 @@ pub(crate) fn analyse(path: &Path, bytes: &[u8], roster: Option<&Roster>) -> (Ve
             };
             let next: Vec<usize> = by_seq.get(&(seq + 1)).cloned().unwrap_or_default();
             let score = |i: usize| {
-                let fwd = next.iter().any(|&n| prev_of(n) == Some(entries[i].hash.as_str()));
+                let fwd = next
+                    .iter()
+                    .any(|&n| prev_of(n) == Some(entries[i].hash.as_str()));
                 let back = back_hash.is_some() && prev_of(i) == back_hash;
                 u8::from(fwd) * 2 + u8::from(back)
             };
@@ -673,7 +682,10 @@ pub(crate) fn analyse(path: &Path, bytes: &[u8], roster: Option<&Roster>) -> (Ve
         }
         let time = env.time.parse::<Timestamp>();
         if time.is_err() {
-            mismatches.push(format!("its time `{}` is not an RFC 3339 instant", env.time));
+            mismatches.push(format!(
+                "its time `{}` is not an RFC 3339 instant",
+                env.time
+            ));
         }
         if !mismatches.is_empty() {
             problems.push(Problem::CheckpointMismatch {

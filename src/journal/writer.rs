@@ -136,7 +136,9 @@ pub enum JournalError {
         source: SignerError,
     },
     /// A record kind the writer writes itself.
-    #[error("`{kind}` records are written by the journal writer itself (use create, finish or checkpoint)")]
+    #[error(
+        "`{kind}` records are written by the journal writer itself (use create, finish or checkpoint)"
+    )]
     WriterOwned {
         /// The kind.
         kind: &'static str,
@@ -306,7 +308,9 @@ impl JournalWriter {
             note: String::new(),
         };
         if let Some(torn) = tail.torn {
-            let start = usize::try_from(torn.offset).unwrap_or(bytes.len()).min(bytes.len());
+            let start = usize::try_from(torn.offset)
+                .unwrap_or(bytes.len())
+                .min(bytes.len());
             let torn_bytes = &bytes[start..];
             let saved = torn_file_name(path);
             write_new_synced(&saved, torn_bytes).map_err(|source| JournalError::SaveTorn {
@@ -314,14 +318,15 @@ impl JournalWriter {
                 saved: saved.clone(),
                 source,
             })?;
-            let file = OpenOptions::new().write(true).open(path).map_err(open_err)?;
+            let file = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(open_err)?;
             file.set_len(torn.offset).map_err(open_err)?;
             file.sync_all().map_err(open_err)?;
             resume.torn_bytes = Some(torn_bytes.len() as u64);
             resume.torn_sha256 = Some(line_hash(torn_bytes));
-            resume.torn_saved_to = saved
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned());
+            resume.torn_saved_to = saved.file_name().map(|n| n.to_string_lossy().into_owned());
             note = format!(
                 "resumed after an interruption; the torn last line (line {}, {} bytes, never acknowledged, so its change was not started) was removed and saved",
                 torn.line,
@@ -330,7 +335,10 @@ impl JournalWriter {
         }
         resume.note = note;
 
-        let file = OpenOptions::new().append(true).open(path).map_err(open_err)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(open_err)?;
         let identity = identity(&file.metadata().map_err(open_err)?);
         let mut writer = Self::new(path.to_path_buf(), file, identity, run_id, signer, options);
         writer.next_seq = last_seq + 1;
@@ -598,8 +606,9 @@ mod tests {
     fn chain_links_each_line_to_the_previous() {
         let dir = tempfile::tempdir().expect("tempdir");
         let signer = test_signer(dir.path());
-        let mut w = JournalWriter::create(&dir.path().join("logs"), RunStart::new("r1", "d"), signer)
-            .expect("create");
+        let mut w =
+            JournalWriter::create(&dir.path().join("logs"), RunStart::new("r1", "d"), signer)
+                .expect("create");
         assert_eq!(w.last_seq(), Seq(2), "run_start and the first checkpoint");
         assert_eq!(w.append(intent(1)).expect("append"), Seq(3));
         let path = w.path().to_path_buf();
@@ -627,8 +636,9 @@ mod tests {
             },
             clock: None,
         };
-        let mut w = JournalWriter::create_with(dir.path(), RunStart::new("r2", "d"), signer, options)
-            .expect("create");
+        let mut w =
+            JournalWriter::create_with(dir.path(), RunStart::new("r2", "d"), signer, options)
+                .expect("create");
         for n in 0..5 {
             let _ = w.append(intent(n)).expect("append");
         }
@@ -636,13 +646,28 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join("r2.jsonl")).expect("read");
         let kinds: Vec<String> = text
             .lines()
-            .map(|l| serde_json::from_str::<Line>(l).expect("parses").record.kind().to_string())
+            .map(|l| {
+                serde_json::from_str::<Line>(l)
+                    .expect("parses")
+                    .record
+                    .kind()
+                    .to_string()
+            })
             .collect();
         assert_eq!(
             kinds,
             [
-                "run_start", "checkpoint", "intent", "intent", "checkpoint", "intent", "intent",
-                "checkpoint", "intent", "run_end", "checkpoint"
+                "run_start",
+                "checkpoint",
+                "intent",
+                "intent",
+                "checkpoint",
+                "intent",
+                "intent",
+                "checkpoint",
+                "intent",
+                "run_end",
+                "checkpoint"
             ]
         );
         assert_eq!(seq, Seq(11));
@@ -651,24 +676,54 @@ mod tests {
     #[test]
     fn refuses_writer_owned_kinds_and_existing_files() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut w = JournalWriter::create(dir.path(), RunStart::new("r3", "d"), test_signer(dir.path()))
-            .expect("create");
-        let err = w.append(Record::RunEnd(RunEnd::default())).expect_err("writer-owned");
-        assert!(matches!(err, JournalError::WriterOwned { kind: "run_end" }), "{err}");
-        let again = JournalWriter::create(dir.path(), RunStart::new("r3", "d"), test_signer(dir.path()));
-        assert!(matches!(again, Err(JournalError::Exists { .. })), "{again:?}");
-        let bad = JournalWriter::create(dir.path(), RunStart::new("../x", "d"), test_signer(dir.path()));
-        assert!(matches!(bad, Err(JournalError::InvalidRunId { .. })), "{bad:?}");
+        let mut w = JournalWriter::create(
+            dir.path(),
+            RunStart::new("r3", "d"),
+            test_signer(dir.path()),
+        )
+        .expect("create");
+        let err = w
+            .append(Record::RunEnd(RunEnd::default()))
+            .expect_err("writer-owned");
+        assert!(
+            matches!(err, JournalError::WriterOwned { kind: "run_end" }),
+            "{err}"
+        );
+        let again = JournalWriter::create(
+            dir.path(),
+            RunStart::new("r3", "d"),
+            test_signer(dir.path()),
+        );
+        assert!(
+            matches!(again, Err(JournalError::Exists { .. })),
+            "{again:?}"
+        );
+        let bad = JournalWriter::create(
+            dir.path(),
+            RunStart::new("../x", "d"),
+            test_signer(dir.path()),
+        );
+        assert!(
+            matches!(bad, Err(JournalError::InvalidRunId { .. })),
+            "{bad:?}"
+        );
     }
 
     #[test]
     fn a_full_disk_breaks_the_writer_for_good() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut w = JournalWriter::create(dir.path(), RunStart::new("r4", "d"), test_signer(dir.path()))
-            .expect("create");
+        let mut w = JournalWriter::create(
+            dir.path(),
+            RunStart::new("r4", "d"),
+            test_signer(dir.path()),
+        )
+        .expect("create");
         // Swap the file for /dev/full: every write fails with ENOSPC, as on a full disk.
         let full = Path::new("/dev/full");
-        w.file = OpenOptions::new().append(true).open(full).expect("/dev/full opens");
+        w.file = OpenOptions::new()
+            .append(true)
+            .open(full)
+            .expect("/dev/full opens");
         w.identity = identity(&std::fs::metadata(full).expect("metadata"));
         w.path = full.to_path_buf();
         let first = w.append(Record::Reveal(Reveal {
@@ -684,7 +739,10 @@ mod tests {
         }
         // Even if the coordinator ignored that error, nothing more is written.
         let second = w.append(intent(1));
-        assert!(matches!(second, Err(JournalError::Broken { .. })), "{second:?}");
+        assert!(
+            matches!(second, Err(JournalError::Broken { .. })),
+            "{second:?}"
+        );
         assert!(matches!(w.checkpoint(), Err(JournalError::Broken { .. })));
     }
 }

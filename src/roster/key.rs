@@ -75,7 +75,9 @@ pub enum KeyError {
         found: String,
     },
     /// The signature does not match the message.
-    #[error("the signature does not match the signed message (it was altered, or made over other data)")]
+    #[error(
+        "the signature does not match the signed message (it was altered, or made over other data)"
+    )]
     BadSignature,
     /// Signing failed inside the crypto library.
     #[error("signing failed: {reason}")]
@@ -149,9 +151,11 @@ impl PublicKey {
 
     /// The key in SSH wire encoding, as ssh-agent names keys.
     pub(crate) fn wire_blob(&self) -> Result<Vec<u8>, KeyError> {
-        self.inner.to_bytes().map_err(|err| KeyError::InvalidPublicKey {
-            reason: err.to_string(),
-        })
+        self.inner
+            .to_bytes()
+            .map_err(|err| KeyError::InvalidPublicKey {
+                reason: err.to_string(),
+            })
     }
 }
 
@@ -190,13 +194,12 @@ impl SigningKey {
             path: path.to_path_buf(),
             reason: err.to_string(),
         })?;
-        let mut key =
-            ssh_key::PrivateKey::from_openssh(text.as_bytes()).map_err(|err| {
-                KeyError::ReadKeyFile {
-                    path: path.to_path_buf(),
-                    reason: format!("not an OpenSSH private key: {err}"),
-                }
-            })?;
+        let mut key = ssh_key::PrivateKey::from_openssh(text.as_bytes()).map_err(|err| {
+            KeyError::ReadKeyFile {
+                path: path.to_path_buf(),
+                reason: format!("not an OpenSSH private key: {err}"),
+            }
+        })?;
         if key.is_encrypted() {
             let Some(passphrase) = passphrase else {
                 return Err(KeyError::PassphraseNeeded {
@@ -260,11 +263,10 @@ pub struct Signature {
 impl Signature {
     /// Parses an armored signature (`-----BEGIN SSH SIGNATURE-----` ...).
     pub fn from_armored(text: &str) -> Result<Self, KeyError> {
-        let inner = SshSig::from_pem(text.trim().as_bytes()).map_err(|err| {
-            KeyError::InvalidSignature {
+        let inner =
+            SshSig::from_pem(text.trim().as_bytes()).map_err(|err| KeyError::InvalidSignature {
                 reason: err.to_string(),
-            }
-        })?;
+            })?;
         let public = PublicKey {
             inner: ssh_key::PublicKey::from(inner.public_key().clone()),
         };
@@ -361,7 +363,11 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.comment(), "alice@pc");
         assert_eq!(a.to_openssh(), without);
-        assert!(a.fingerprint().starts_with("SHA256:"), "{}", a.fingerprint());
+        assert!(
+            a.fingerprint().starts_with("SHA256:"),
+            "{}",
+            a.fingerprint()
+        );
     }
 
     #[test]
@@ -376,15 +382,19 @@ mod tests {
         }
         let ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBDITakgerplBks11c4dx1WbeqCHuQT4+zG5iPJ23HDdBK3poY8OdDOg4UW9enLqQ9UI5vFbChBfzf0oxCu5DIZ8= e";
         assert_eq!(
-            PublicKey::from_openssh(ecdsa).expect("ECDSA accepted").algorithm(),
+            PublicKey::from_openssh(ecdsa)
+                .expect("ECDSA accepted")
+                .algorithm(),
             "ecdsa-sha2-nistp256"
         );
     }
 
     #[test]
     fn armored_garbage_is_an_invalid_signature() {
-        let err = Signature::from_armored("-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n")
-            .expect_err("garbage");
+        let err = Signature::from_armored(
+            "-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n",
+        )
+        .expect_err("garbage");
         assert!(matches!(err, KeyError::InvalidSignature { .. }), "{err}");
     }
 }

@@ -175,7 +175,9 @@ pub enum RosterError {
         on: Date,
     },
     /// The person may not apply changes.
-    #[error("{id} ({name}) is on the roster as {role}, not as an operator; only operators may apply and sign journals")]
+    #[error(
+        "{id} ({name}) is on the roster as {role}, not as an operator; only operators may apply and sign journals"
+    )]
     NotAnOperator {
         /// Person id.
         id: String,
@@ -272,8 +274,11 @@ impl Roster {
                 Some(items) => items,
                 None => {
                     diags.push(
-                        Diagnostic::error(format!("`people` must be a list, found {}", node.kind()))
-                            .at(Some(node.location())),
+                        Diagnostic::error(format!(
+                            "`people` must be a list, found {}",
+                            node.kind()
+                        ))
+                        .at(Some(node.location())),
                     );
                     Vec::new()
                 }
@@ -283,7 +288,10 @@ impl Roster {
             let Some(raw) = diags.take(node.deserialize::<RawPerson>()) else {
                 continue;
             };
-            let at = |k: &str| node.get(k).map_or_else(|| node.location(), |n| n.location());
+            let at = |k: &str| {
+                node.get(k)
+                    .map_or_else(|| node.location(), |n| n.location())
+            };
             let mut ok = true;
             if !crate::inventory::load_valid_id(&raw.id) {
                 diags.push(
@@ -389,7 +397,11 @@ impl Roster {
     }
 
     /// The operator holding `key`, if the entry is valid at `at` and its role allows applying.
-    pub fn authorize_operator(&self, key: &PublicKey, at: Timestamp) -> Result<&Person, RosterError> {
+    pub fn authorize_operator(
+        &self,
+        key: &PublicKey,
+        at: Timestamp,
+    ) -> Result<&Person, RosterError> {
         let person = self.authorize(key, at)?;
         if !person.role.is_operator() {
             return Err(RosterError::NotAnOperator {
@@ -402,7 +414,11 @@ impl Roster {
     }
 
     /// The approver holding `key`, if the entry is valid at `at` and its role allows approving.
-    pub fn authorize_approver(&self, key: &PublicKey, at: Timestamp) -> Result<&Person, RosterError> {
+    pub fn authorize_approver(
+        &self,
+        key: &PublicKey,
+        at: Timestamp,
+    ) -> Result<&Person, RosterError> {
         let person = self.authorize(key, at)?;
         if !person.role.is_approver() {
             return Err(RosterError::NotAnApprover {
@@ -415,10 +431,12 @@ impl Roster {
     }
 
     fn authorize(&self, key: &PublicKey, at: Timestamp) -> Result<&Person, RosterError> {
-        let person = self.find_by_key(key).ok_or_else(|| RosterError::NotOnRoster {
-            fingerprint: key.fingerprint(),
-            roster: self.path.clone(),
-        })?;
+        let person = self
+            .find_by_key(key)
+            .ok_or_else(|| RosterError::NotOnRoster {
+                fingerprint: key.fingerprint(),
+                roster: self.path.clone(),
+            })?;
         let on = at.to_zoned(TOKYO.clone()).date();
         if on < person.valid_from {
             return Err(RosterError::NotYetValid {
@@ -448,7 +466,11 @@ impl Roster {
 
     /// An `allowed_signers` file granting `namespace` to the entries `may_sign` picks (e.g.
     /// approvers for plan approvals).
-    pub fn allowed_signers_for(&self, namespace: &str, may_sign: impl Fn(&Person) -> bool) -> String {
+    pub fn allowed_signers_for(
+        &self,
+        namespace: &str,
+        may_sign: impl Fn(&Person) -> bool,
+    ) -> String {
         let mut out = format!(
             "# allowed_signers exported by seibi from {}\n\
              # namespace {namespace}; validity from the roster's dates (Asia/Tokyo, inclusive) in UTC.\n\
@@ -493,7 +515,8 @@ fn sanitize_comment(text: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALICE: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGdU8NJAeswxoF946GivXy0dC+yGhLMXnFg/PWOH910V alice@pc";
+    const ALICE: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGdU8NJAeswxoF946GivXy0dC+yGhLMXnFg/PWOH910V alice@pc";
 
     fn roster(text: &str) -> Result<Roster, RosterLoadError> {
         Roster::parse(SourceFile::new("roster.yml", text))
@@ -516,7 +539,9 @@ mod tests {
         let key = PublicKey::from_openssh(ALICE).expect("key");
         // 2026-03-31T15:00Z is 2026-04-01 00:00 JST: the first valid instant.
         assert_eq!(
-            r.authorize_operator(&key, at("2026-03-31T15:00:00Z")).expect("valid").id,
+            r.authorize_operator(&key, at("2026-03-31T15:00:00Z"))
+                .expect("valid")
+                .id,
             "alice"
         );
         assert_eq!(
@@ -530,7 +555,10 @@ mod tests {
             }
         );
         // 2027-03-31 23:59:59 JST is still valid; a second later it is not.
-        assert!(r.authorize_operator(&key, at("2027-03-31T14:59:59Z")).is_ok());
+        assert!(
+            r.authorize_operator(&key, at("2027-03-31T14:59:59Z"))
+                .is_ok()
+        );
         let err = r
             .authorize_operator(&key, at("2027-03-31T15:00:00Z"))
             .expect_err("expired");
@@ -547,11 +575,17 @@ mod tests {
         let approver = alice_roster("approver", "2026-01-01", "2026-12-31");
         assert!(matches!(
             approver.authorize_operator(&key, now),
-            Err(RosterError::NotAnOperator { role: Role::Approver, .. })
+            Err(RosterError::NotAnOperator {
+                role: Role::Approver,
+                ..
+            })
         ));
         assert!(approver.authorize_approver(&key, now).is_ok());
         let both = alice_roster("both", "2026-01-01", "2026-12-31");
-        assert!(both.authorize_operator(&key, now).is_ok() && both.authorize_approver(&key, now).is_ok());
+        assert!(
+            both.authorize_operator(&key, now).is_ok()
+                && both.authorize_approver(&key, now).is_ok()
+        );
         // Approvers get no line in the journal allowed_signers.
         assert!(!approver.allowed_signers().contains("ssh-ed25519"));
     }
@@ -578,9 +612,17 @@ mod tests {
         .expect_err("invalid");
         let all: Vec<String> = err.diagnostics.iter().map(|d| d.to_string()).collect();
         assert_eq!(all.len(), 2, "{all:#?}");
-        assert!(all[0].contains("unknown value `operatr`") && all[0].contains("roster.yml:5:"), "{}", all[0]);
+        assert!(
+            all[0].contains("unknown value `operatr`") && all[0].contains("roster.yml:5:"),
+            "{}",
+            all[0]
+        );
         assert!(all[0].contains("did you mean `operator`?"), "{}", all[0]);
-        assert!(all[1].contains("unknown key `colour`") && all[1].contains("roster.yml:16:5"), "{}", all[1]);
+        assert!(
+            all[1].contains("unknown key `colour`") && all[1].contains("roster.yml:16:5"),
+            "{}",
+            all[1]
+        );
 
         let err = roster(&format!(
             "people:\n  - id: carol\n    name: C\n    organisation: X\n    role: operator\n    key: nonsense\n    valid_from: 2026-05-01\n    valid_until: 2026-04-01\n  - id: dave\n    name: D\n    organisation: X\n    role: operator\n    key: {ALICE}\n    valid_from: 2026-01-01\n    valid_until: 2026-04-01\n  - id: erin\n    name: E\n    organisation: X\n    role: operator\n    key: {ALICE}\n    valid_from: 2026-01-01\n    valid_until: 2026-04-01\n"
@@ -588,9 +630,21 @@ mod tests {
         .expect_err("invalid");
         let all: Vec<String> = err.diagnostics.iter().map(|d| d.to_string()).collect();
         assert_eq!(all.len(), 3, "{all:#?}");
-        assert!(all[0].contains("bad key for `carol`") && all[0].contains("roster.yml:6:10"), "{}", all[0]);
-        assert!(all[1].contains("valid from 2026-05-01 but until 2026-04-01"), "{}", all[1]);
-        assert!(all[2].contains("the key of `erin` is already listed for `dave`"), "{}", all[2]);
+        assert!(
+            all[0].contains("bad key for `carol`") && all[0].contains("roster.yml:6:10"),
+            "{}",
+            all[0]
+        );
+        assert!(
+            all[1].contains("valid from 2026-05-01 but until 2026-04-01"),
+            "{}",
+            all[1]
+        );
+        assert!(
+            all[2].contains("the key of `erin` is already listed for `dave`"),
+            "{}",
+            all[2]
+        );
     }
 
     #[test]
