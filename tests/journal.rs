@@ -1026,17 +1026,29 @@ struct TestCli {
 
 #[derive(clap::Subcommand)]
 enum TestCommand {
-    Journal(seibi::cli::journal::JournalArgs),
-    Roster(seibi::cli::roster::RosterArgs),
+    #[command(subcommand)]
+    Journal(seibi::cli::journal::JournalCommand),
+    #[command(subcommand)]
+    Roster(seibi::cli::roster::RosterCommand),
 }
 
+/// Runs a subcommand as main.rs would (`seibi -C <project> ...`).
 fn cli(args: &[&str], project: &Path) -> std::process::ExitCode {
     let parsed = TestCli::try_parse_from(std::iter::once("seibi").chain(args.iter().copied()))
         .expect("arguments parse");
+    let project = TestProject::try_parse_from(["seibi", "-C", &project.to_string_lossy()])
+        .expect("project parses")
+        .project;
     match parsed.command {
-        TestCommand::Journal(a) => seibi::cli::journal::run(a, project).expect("runs"),
-        TestCommand::Roster(a) => seibi::cli::roster::run(a, project).expect("runs"),
+        TestCommand::Journal(c) => seibi::cli::journal::run(c, &project).expect("runs"),
+        TestCommand::Roster(c) => seibi::cli::roster::run(c, &project).expect("runs"),
     }
+}
+
+#[derive(Parser)]
+struct TestProject {
+    #[command(flatten)]
+    project: seibi::cli::ProjectArgs,
 }
 
 #[test]

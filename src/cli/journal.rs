@@ -7,16 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
+use super::{ProjectArgs, print_diagnostics};
 use crate::journal::{self, VerifyReport};
 use crate::roster::{ROSTER_FILE, Roster};
-
-/// `seibi journal`.
-#[derive(clap::Args, Debug)]
-pub struct JournalArgs {
-    /// What to do.
-    #[command(subcommand)]
-    pub command: JournalCommand,
-}
 
 /// `seibi journal <command>`.
 #[derive(clap::Subcommand, Debug)]
@@ -62,22 +55,40 @@ pub struct ShowArgs {
     pub format: Format,
 }
 
-/// Runs `seibi journal`.
-pub fn run(args: JournalArgs, project: &Path) -> anyhow::Result<ExitCode> {
-    match args.command {
-        JournalCommand::Verify(a) => verify(a, project),
-        JournalCommand::Show(a) => show(a, project),
+/// Runs `seibi journal <command>`. Exit status 1 when a journal has problems or the roster
+/// cannot be loaded.
+pub fn run(command: JournalCommand, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
+    let root = &project.project;
+    match command {
+        JournalCommand::Verify(a) => verify(a, root),
+        JournalCommand::Show(a) => show(a, root),
     }
 }
 
-fn load_roster(given: Option<PathBuf>, project: &Path) -> anyhow::Result<Roster> {
-    let path = given.unwrap_or_else(|| project.join(ROSTER_FILE));
-    Roster::load(&path).map_err(|err| anyhow::anyhow!("{err}"))
+/// `name` under the project root, written short when the root is `.`.
+pub(crate) fn under(root: &Path, name: &str) -> PathBuf {
+    if root == Path::new(".") {
+        PathBuf::from(name)
+    } else {
+        root.join(name)
+    }
+}
+
+/// Loads the roster, or prints why not.
+pub(crate) fn load_roster(given: Option<PathBuf>, root: &Path) -> Option<Roster> {
+    let path = given.unwrap_or_else(|| under(root, ROSTER_FILE));
+    match Roster::load(&path) {
+        Ok(roster) => Some(roster),
+        Err(err) => {
+            print_diagnostics(&err.diagnostics);
+            None
+        }
+    }
 }
 
 /// The journals in the project's `logs/`, sorted by name.
 pub fn project_journals(project: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let dir = project.join("logs");
+    let dir = under(project, "logs");
     let entries = std::fs::read_dir(&dir)
         .with_context(|| format!("cannot list journals in {}", dir.display()))?;
     let mut files: Vec<PathBuf> = entries
@@ -89,7 +100,9 @@ pub fn project_journals(project: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn verify(args: VerifyArgs, project: &Path) -> anyhow::Result<ExitCode> {
-    let roster = load_roster(args.roster, project)?;
+    let Some(roster) = load_roster(args.roster, project) else {
+        return Ok(ExitCode::FAILURE);
+    };
     let files = if args.files.is_empty() {
         project_journals(project)?
     } else {
@@ -98,7 +111,7 @@ fn verify(args: VerifyArgs, project: &Path) -> anyhow::Result<ExitCode> {
     if files.is_empty() {
         bail!(
             "no journals to verify in {}; pass journal files explicitly",
-            project.join("logs").display()
+            under(project, "logs").display()
         );
     }
     let reports: Vec<VerifyReport> = files.iter().map(|f| journal::verify(f, &roster)).collect();
@@ -131,9 +144,7 @@ fn find_journal(run: &str, project: &Path) -> anyhow::Result<PathBuf> {
     if as_path.is_file() {
         return Ok(as_path);
     }
-    let in_logs = project
-        .join("logs")
-        .join(format!("{run}.{}", journal::EXTENSION));
+    let in_logs = under(project, "logs").join(format!("{run}.{}", journal::EXTENSION));
     if in_logs.is_file() {
         return Ok(in_logs);
     }
@@ -144,7 +155,7 @@ fn find_journal(run: &str, project: &Path) -> anyhow::Result<PathBuf> {
         .collect();
     let mut message = format!(
         "no journal for run `{run}` in {}",
-        project.join("logs").display()
+        under(project, "logs").display()
     );
     if let Some(best) = crate::source::closest(run, known.iter().map(String::as_str)) {
         message.push_str(&format!("\n  = hint: did you mean `{best}`?"));
@@ -156,7 +167,8 @@ fn show(args: ShowArgs, project: &Path) -> anyhow::Result<ExitCode> {
     let path = find_journal(&args.run, project)?;
     let run =
         journal::read_run(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let report = load_roster(args.roster, project).map(|r| journal::verify(&path, &r));
+    let roster_path = args.roster.unwrap_or_else(|| under(project, ROSTER_FILE));
+    let report = Roster::load(&roster_path).map(|r| journal::verify(&path, &r));
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Text => {

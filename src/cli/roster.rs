@@ -1,23 +1,13 @@
 //! `seibi roster`: check the roster (従事者名簿) and export it for `ssh-keygen -Y verify`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::roster::{ROSTER_FILE, Roster};
-
-/// `seibi roster`.
-#[derive(clap::Args, Debug)]
-pub struct RosterArgs {
-    /// The roster (default: `roster.yml` at the project root).
-    #[arg(long, global = true)]
-    pub roster: Option<PathBuf>,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: RosterCommand,
-}
+use super::ProjectArgs;
+use super::journal::load_roster;
 
 /// `seibi roster <command>`.
 #[derive(clap::Subcommand, Debug)]
@@ -25,20 +15,33 @@ pub enum RosterCommand {
     /// Write the operators' keys as an OpenSSH allowed_signers file (namespace and validity
     /// dates included), for `ssh-keygen -Y verify`.
     ExportAllowedSigners {
+        /// The roster (default: `roster.yml` at the project root).
+        #[arg(long)]
+        roster: Option<PathBuf>,
         /// Write to this file instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
     /// Validate the roster and list who is on it, and who is valid today.
-    Check,
+    Check {
+        /// The roster (default: `roster.yml` at the project root).
+        #[arg(long)]
+        roster: Option<PathBuf>,
+    },
 }
 
-/// Runs `seibi roster`.
-pub fn run(args: RosterArgs, project: &Path) -> anyhow::Result<ExitCode> {
-    let path = args.roster.unwrap_or_else(|| project.join(ROSTER_FILE));
-    let roster = Roster::load(&path).map_err(|err| anyhow::anyhow!("{err}"))?;
-    match args.command {
-        RosterCommand::ExportAllowedSigners { output } => {
+/// Runs `seibi roster <command>`. Exit status 1 when the roster has problems.
+pub fn run(command: RosterCommand, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
+    let given = match &command {
+        RosterCommand::ExportAllowedSigners { roster, .. } | RosterCommand::Check { roster } => {
+            roster.clone()
+        }
+    };
+    let Some(roster) = load_roster(given, &project.project) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    match command {
+        RosterCommand::ExportAllowedSigners { output, .. } => {
             let text = roster.allowed_signers();
             match output {
                 Some(file) => std::fs::write(&file, text)
@@ -46,10 +49,15 @@ pub fn run(args: RosterArgs, project: &Path) -> anyhow::Result<ExitCode> {
                 None => std::io::stdout().lock().write_all(text.as_bytes())?,
             }
         }
-        RosterCommand::Check => {
+        RosterCommand::Check { .. } => {
             let now = jiff::Timestamp::now();
             let mut out = std::io::stdout().lock();
-            writeln!(out, "{}: {} entries", path.display(), roster.people().len())?;
+            writeln!(
+                out,
+                "{}: {} entries",
+                roster.path().display(),
+                roster.people().len()
+            )?;
             for p in roster.people() {
                 let state = if p.is_valid_at(now) {
                     "valid"

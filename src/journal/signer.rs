@@ -35,7 +35,8 @@ pub enum SignerError {
 }
 
 enum Backend {
-    Key(SigningKey),
+    // Boxed: a private key is several times larger than an agent handle.
+    Key(Box<SigningKey>),
     Agent { agent: Agent, key: PublicKey },
 }
 
@@ -50,7 +51,7 @@ impl Signer {
     pub fn from_key(operator: impl Into<String>, key: SigningKey) -> Self {
         Self {
             operator: operator.into(),
-            backend: Backend::Key(key),
+            backend: Backend::Key(Box::new(key)),
         }
     }
 

@@ -674,6 +674,34 @@ mod tests {
     }
 
     #[test]
+    fn checkpoints_after_the_interval() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = WriterOptions {
+            policy: CheckpointPolicy {
+                every_records: 1000,
+                every: Duration::ZERO,
+            },
+            clock: None,
+        };
+        let mut w = JournalWriter::create_with(
+            dir.path(),
+            RunStart::new("r5", "d"),
+            test_signer(dir.path()),
+            options,
+        )
+        .expect("create");
+        assert_eq!(w.checkpoint_if_due().expect("nothing to sign"), None);
+        assert_eq!(w.append(intent(1)).expect("append"), Seq(3));
+        assert_eq!(
+            w.unsigned_records(),
+            0,
+            "the interval had passed: signed at once"
+        );
+        assert_eq!(w.last_seq(), Seq(4));
+        assert_eq!(w.checkpoint().expect("nothing new"), None);
+    }
+
+    #[test]
     fn refuses_writer_owned_kinds_and_existing_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut w = JournalWriter::create(
