@@ -203,8 +203,8 @@ fn json(line: &str) -> serde_json::Value {
 }
 
 /// What a forger with a key would do: renumber, relink every `prev`, and re-sign every
-/// checkpoint with `signer`.
-fn rechain(lines: &mut [String], signer: &Signer) {
+/// checkpoint with `signer` (dated `backdate` if given).
+fn rechain(lines: &mut [String], signer: &Signer, backdate: Option<&str>) {
     let mut prev = GENESIS.to_string();
     for (i, line) in lines.iter_mut().enumerate() {
         let mut v = json(line);
@@ -212,6 +212,9 @@ fn rechain(lines: &mut [String], signer: &Signer) {
         v["seq"] = seq.into();
         v["prev"] = prev.clone().into();
         if v["kind"] == "checkpoint" {
+            if let Some(t) = backdate {
+                v["time"] = t.into();
+            }
             let run = v["run"].as_str().expect("run").to_string();
             let time = v["time"].as_str().expect("time").to_string();
             let message = checkpoint_message(&run, seq - 1, &prev, &time);
@@ -448,10 +451,14 @@ fn a_truncated_journal_has_a_torn_tail() {
 /// Edits a result, rebuilds the chain and re-signs it with `key`: the chain is whole again, so
 /// only the signer gives the forgery away.
 fn resigned(fx: &Fixture, key: &str) -> (PathBuf, VerifyReport) {
+    resigned_at(fx, key, None)
+}
+
+fn resigned_at(fx: &Fixture, key: &str, backdate: Option<&str>) -> (PathBuf, VerifyReport) {
     let path = good_journal(fx);
     let mut lines = read_lines(&path);
     lines[3] = lines[3].replace("\"changed\":true", "\"changed\":false");
-    rechain(&mut lines, &fx.signer(key, "alice"));
+    rechain(&mut lines, &fx.signer(key, key), backdate);
     write_lines(&path, &lines);
     let report = check(fx, &path);
     (path, report)
@@ -501,6 +508,32 @@ fn re_signed_with_an_expired_key() {
             .to_string()
             .contains("their roster entry ended on 2021-03-31 (expired key)")
     );
+}
+
+#[test]
+fn re_signed_with_an_expired_key_dated_while_it_was_valid() {
+    let fx = Fixture::new();
+    let (_, report) = resigned_at(&fx, "bob", Some("2021-03-01T00:00:00.000Z"));
+    // bob was valid on 2021-03-01, but the records he signs were written later.
+    let mismatched: Vec<u64> = report
+        .problems
+        .iter()
+        .filter_map(|p| match p {
+            Problem::CheckpointMismatch { seq, detail, .. }
+                if detail.contains("is before the time") =>
+            {
+                Some(*seq)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(mismatched, [2, 6, 10, 14], "{report}");
+    assert!(
+        report
+            .problems
+            .contains(&Problem::UnsignedTail { from: 1, to: 14 })
+    );
+    assert_eq!(report.valid_checkpoints, 0);
 }
 
 #[test]

@@ -458,6 +458,13 @@ pub(crate) struct Torn {
     pub offset: u64,
 }
 
+/// Seqs above this are malformed (so `seq + 1` never overflows and JSON readers that use
+/// doubles read every seq exactly).
+const MAX_SEQ: u64 = (1 << 53) - 1;
+
+/// How far a checkpoint's time may lag the record it signs (a system clock stepped back).
+const CLOCK_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(300);
+
 /// The fields every line has, read on their own so that a line with a bad body still takes its
 /// place in the chain.
 #[derive(Deserialize)]
@@ -490,8 +497,17 @@ pub(crate) fn analyse(
         let line = i + 1;
         match chunk.strip_suffix(b"\n") {
             Some(content) => {
-                let envelope = serde_json::from_slice::<Envelope>(content).ok();
+                let envelope = serde_json::from_slice::<Envelope>(content)
+                    .ok()
+                    .filter(|e| (1..=MAX_SEQ).contains(&e.seq));
                 let record = match serde_json::from_slice::<Line>(content) {
+                    Ok(l) if envelope.is_none() => {
+                        problems.push(Problem::Malformed {
+                            line,
+                            error: format!("seq {} is out of range (1 to {MAX_SEQ})", l.seq),
+                        });
+                        None
+                    }
                     Ok(l) => Some(l.record),
                     Err(err) => {
                         problems.push(Problem::Malformed {
@@ -666,7 +682,7 @@ pub(crate) fn analyse(
                 run_id.as_deref().unwrap_or("?")
             ));
         }
-        if cp.covers + 1 != seq {
+        if cp.covers.checked_add(1) != Some(seq) {
             mismatches.push(format!(
                 "it signs seq {}, but it is seq {seq} and must sign seq {}",
                 cp.covers,
@@ -681,11 +697,31 @@ pub(crate) fn analyse(
             ));
         }
         let time = env.time.parse::<Timestamp>();
-        if time.is_err() {
-            mismatches.push(format!(
+        match &time {
+            Err(_) => mismatches.push(format!(
                 "its time `{}` is not an RFC 3339 instant",
                 env.time
-            ));
+            )),
+            Ok(at) => {
+                // SSHSIG carries no trusted time, so the signed `time` is the signer's word. It
+                // must at least not precede what it signs (allowing for a clock step): that
+                // stops a key outside its validity from signing today's records as of a day
+                // it was valid.
+                let signed_time = chosen
+                    .get(&(seq - 1))
+                    .and_then(|&j| entries[j].envelope.as_ref())
+                    .and_then(|e| e.time.parse::<Timestamp>().ok());
+                if let Some(signed_time) = signed_time
+                    && at
+                        .saturating_add(CLOCK_SLACK)
+                        .is_ok_and(|t| t < signed_time)
+                {
+                    mismatches.push(format!(
+                        "its time {} is before the time {} of the record it signs",
+                        env.time, signed_time
+                    ));
+                }
+            }
         }
         if !mismatches.is_empty() {
             problems.push(Problem::CheckpointMismatch {
@@ -833,4 +869,99 @@ pub(crate) fn analyse(
 
 fn short(hash: &str) -> String {
     hash.chars().take(12).collect::<String>() + "…"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(bytes: &[u8]) -> Vec<Problem> {
+        analyse(Path::new("t.jsonl"), bytes, None).0.problems
+    }
+
+    fn line(seq: u64, prev: &str, rest: &str) -> String {
+        format!(
+            r#"{{"seq":{seq},"prev":"{prev}","time":"2026-06-01T00:00:00.000Z","operator":"a",{rest}}}"#
+        )
+    }
+
+    const START: &str =
+        r#""kind":"run_start","run":"r","plan_digest":"d","seibi_version":"0","host":"h""#;
+
+    #[test]
+    fn empty_and_blank_files() {
+        assert_eq!(problems(b""), [Problem::Empty]);
+        let p = problems(b"\n");
+        assert!(matches!(p[0], Problem::Malformed { line: 1, .. }), "{p:?}");
+        assert_eq!(p[1..], [Problem::Unfinished]);
+    }
+
+    #[test]
+    fn hostile_lines_are_malformed_not_panics() {
+        let first = line(1, GENESIS, START);
+        let h1 = line_hash(first.as_bytes());
+        let lines = [
+            first,
+            line(
+                0,
+                &h1,
+                r#""kind":"run_end","tally":{"ok":0,"changed":0,"failed":0,"skipped":0,"unreachable":0}"#,
+            ),
+            line(
+                u64::MAX,
+                &h1,
+                r#""kind":"run_end","tally":{"ok":0,"changed":0,"failed":0,"skipped":0,"unreachable":0}"#,
+            ),
+            line(
+                2,
+                &h1,
+                &format!(
+                    r#""kind":"checkpoint","run":"r","covers":{},"head":"{h1}","key":"k","signature":"x""#,
+                    u64::MAX
+                ),
+            ),
+            "[1,2]".to_string(),
+            String::from_utf8_lossy(b"{\"seq\":\xff}").into_owned(),
+        ];
+        let mut bytes = lines.join("\n").into_bytes();
+        bytes.extend_from_slice(b"\n\xff\xfe\n");
+        let p = problems(&bytes);
+        for l in [2, 3, 5, 6, 7] {
+            assert!(
+                p.iter()
+                    .any(|x| matches!(x, Problem::Malformed { line, .. } if *line == l)),
+                "line {l} not reported as malformed: {p:#?}"
+            );
+        }
+        assert!(p.iter().any(|x| matches!(
+            x,
+            Problem::CheckpointMismatch { seq: 2, detail, .. } if detail.contains("must sign seq 1")
+        )), "{p:#?}");
+        assert!(
+            p.iter()
+                .any(|x| matches!(x, Problem::BadSignature { seq: 2, .. })),
+            "{p:#?}"
+        );
+    }
+
+    #[test]
+    fn a_chain_not_starting_at_zeros_or_with_run_start() {
+        let first = line(
+            1,
+            &"1".repeat(64),
+            r#""kind":"reveal","secret":"s","reason":"r""#,
+        );
+        let p = problems(format!("{first}\n").as_bytes());
+        assert_eq!(
+            p,
+            [
+                Problem::BadStart { line: 1 },
+                Problem::NoRunStart {
+                    kind: "reveal".into()
+                },
+                Problem::UnsignedTail { from: 1, to: 1 },
+                Problem::Unfinished
+            ]
+        );
+    }
 }
