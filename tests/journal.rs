@@ -247,11 +247,14 @@ fn a_good_journal_verifies() {
     assert_eq!(report.signers, ["alice"]);
     assert!(report.finished);
     assert_eq!(report.run_id.as_deref(), Some(RUN));
+    let head = line_hash(read_lines(&path)[13].as_bytes());
     assert!(
-        report
-            .to_string()
-            .contains(": ok: run 2026-06-01-chuo, 14 records, 4 checkpoints signed by alice")
+        report.to_string().ends_with(&format!(
+            ": ok: run 2026-06-01-chuo, 14 records, 4 checkpoints signed by alice, head {head}\n"
+        )),
+        "{report}"
     );
+    assert_eq!(report.head.as_deref(), Some(head.as_str()));
     // No secret value is on disk: reveals and rotations name the secret only.
     let text = fs::read_to_string(&path).expect("read");
     assert!(text.contains("\"secret\":\"admin/chuo-t02\""));
@@ -750,42 +753,80 @@ fn signatures_made_by_ssh_keygen_verify_in_seibi() {
     ));
 }
 
+/// Runs docs/verify-journal.sh, the standard-tools-only check a third party can use.
+fn third_party_check(fx: &Fixture, journal: &Path) -> (bool, String) {
+    let allowed = fx.path().join("allowed_signers");
+    fs::write(&allowed, fx.roster.allowed_signers()).expect("write allowed_signers");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/verify-journal.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .arg(journal)
+        .arg(&allowed)
+        .output()
+        .expect("bash runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
 #[test]
-fn the_documented_shell_chain_check_agrees() {
-    // docs/journal.md's recipe for checking the chain with jq and sha256sum only.
+fn the_documented_standard_tools_check_agrees() {
     if Command::new("jq").arg("--version").output().is_err() {
         eprintln!("skipped: jq is not installed");
         return;
     }
-    let script = r#"prev=0000000000000000000000000000000000000000000000000000000000000000
-n=0
-while IFS= read -r line; do
-  n=$((n+1))
-  [ "$(printf '%s' "$line" | jq -r .seq)" = "$n" ] || echo "line $n: seq is not $n"
-  [ "$(printf '%s' "$line" | jq -r .prev)" = "$prev" ] || echo "line $n: prev does not match line $((n-1))"
-  prev=$(printf '%s' "$line" | sha256sum | cut -d' ' -f1)
-done < "$1"
-echo "head $prev"
-"#;
     let fx = Fixture::new();
     let path = good_journal(&fx);
-    let run = |p: &Path| {
-        let out = Command::new("bash")
-            .args(["-c", script, "chain-check"])
-            .arg(p)
-            .output()
-            .expect("bash");
-        String::from_utf8(out.stdout).expect("utf-8")
-    };
-    let lines = read_lines(&path);
-    assert_eq!(
-        run(&path),
-        format!("head {}\n", line_hash(lines[13].as_bytes()))
-    );
-    let mut edited = lines.clone();
+    let head = line_hash(read_lines(&path)[13].as_bytes());
+    let (ok, out) = third_party_check(&fx, &path);
+    assert!(ok, "{out}");
+    assert_eq!(out, format!("ok: run {RUN}, 14 lines, head {head}\n"));
+
+    let mut edited = read_lines(&path);
     edited[3] = edited[3].replace("\"changed\":true", "\"changed\":false");
     write_lines(&path, &edited);
-    assert!(run(&path).starts_with("line 5: prev does not match line 4\n"));
+    let (ok, out) = third_party_check(&fx, &path);
+    assert!(!ok);
+    assert!(
+        out.starts_with("line 5: prev does not match the SHA-256 of line 4\n"),
+        "{out}"
+    );
+
+    fs::remove_file(&path).expect("start over");
+    let (path, _) = resigned(&fx, "mallory");
+    let (ok, out) = third_party_check(&fx, &path);
+    assert!(!ok);
+    assert!(
+        out.starts_with("line 2: signature rejected by ssh-keygen"),
+        "{out}"
+    );
+
+    fs::remove_file(&path).expect("start over");
+    let (path, _) = resigned(&fx, "bob");
+    let (ok, out) = third_party_check(&fx, &path);
+    assert!(
+        !ok,
+        "an expired key is refused at the checkpoint's own time"
+    );
+    assert!(
+        out.starts_with("line 2: signature rejected by ssh-keygen"),
+        "{out}"
+    );
+
+    fs::remove_file(&path).expect("start over");
+    let (path, _) = resigned_at(&fx, "bob", Some("2021-03-01T00:00:00.000Z"));
+    let (ok, out) = third_party_check(&fx, &path);
+    assert!(!ok);
+    assert!(
+        out.starts_with("line 2: checkpoint dated before the line it signs"),
+        "{out}"
+    );
+
+    let bytes = fs::read(&path).expect("read");
+    fs::write(&path, &bytes[..bytes.len() - 5]).expect("truncate");
+    let (ok, out) = third_party_check(&fx, &path);
+    assert!(!ok);
+    assert!(out.starts_with("torn last line"), "{out}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1049,6 +1090,19 @@ fn show_lists_each_terminal_in_japan_time() {
         Some(Status::Failed)
     );
     insta::assert_snapshot!(journal::render_run(&run));
+}
+
+#[test]
+fn the_example_roster_loads_and_exports() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("roster.yml");
+    let roster = Roster::load(&path).expect("the example roster is valid");
+    let ids: Vec<&str> = roster.people().iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["tanaka", "suzuki", "sato"]);
+    let exported = roster.allowed_signers();
+    // Operators only: the approver may not sign journals.
+    assert!(exported.contains("\ntanaka namespaces=\"seibi-journal@seibi\",valid-after=\"20260331150000Z\",valid-before=\"20270331145959Z\" ssh-ed25519 "));
+    assert!(exported.contains("\nsuzuki namespaces="));
+    assert!(!exported.contains("\nsato "));
 }
 
 #[derive(Parser)]

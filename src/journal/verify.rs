@@ -349,6 +349,9 @@ pub struct VerifyReport {
     pub signers: Vec<String>,
     /// Whether the run has a `run_end` record.
     pub finished: bool,
+    /// SHA-256 of the last complete line (the chain head), if any: worth keeping outside the
+    /// operator's reach.
+    pub head: Option<String>,
     /// Everything wrong, in the order found.
     pub problems: Vec<Problem>,
 }
@@ -382,6 +385,7 @@ impl VerifyReport {
             "signed_through": self.signed_through,
             "signers": self.signers,
             "finished": self.finished,
+            "head": self.head,
             "problems": problems,
         })
     }
@@ -393,11 +397,12 @@ impl fmt::Display for VerifyReport {
         if self.is_ok() {
             writeln!(
                 f,
-                "{}: ok: run {run}, {} records, {} checkpoints signed by {}",
+                "{}: ok: run {run}, {} records, {} checkpoints signed by {}, head {}",
                 self.path.display(),
                 self.records,
                 self.valid_checkpoints,
-                self.signers.join(", ")
+                self.signers.join(", "),
+                self.head.as_deref().unwrap_or("-")
             )
         } else {
             writeln!(
@@ -433,6 +438,7 @@ pub fn verify(path: &Path, roster: &Roster) -> VerifyReport {
             signed_through: None,
             signers: Vec::new(),
             finished: false,
+            head: None,
             problems: vec![Problem::Unreadable {
                 error: err.to_string(),
             }],
@@ -862,6 +868,7 @@ pub(crate) fn analyse(
         signed_through: covered.iter().next_back().copied(),
         signers,
         finished,
+        head: last.map(|(_, &i)| entries[i].hash.clone()),
         problems,
     };
     (report, tail)
