@@ -230,6 +230,11 @@ impl JournalWriter {
         if !valid_run_id(&start.run) {
             return Err(JournalError::InvalidRunId { run_id: start.run });
         }
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         let path = dir.join(format!("{}.{EXTENSION}", start.run));
         let open_err = |source| JournalError::Open {
             path: path.clone(),
@@ -313,11 +318,13 @@ impl JournalWriter {
                 .min(bytes.len());
             let torn_bytes = &bytes[start..];
             let saved = torn_file_name(path);
-            write_new_synced(&saved, torn_bytes).map_err(|source| JournalError::SaveTorn {
-                path: path.to_path_buf(),
-                saved: saved.clone(),
-                source,
-            })?;
+            write_new_synced(&saved, torn_bytes)
+                .and_then(|()| sync_dir(parent_dir(&saved)))
+                .map_err(|source| JournalError::SaveTorn {
+                    path: path.to_path_buf(),
+                    saved: saved.clone(),
+                    source,
+                })?;
             let file = OpenOptions::new()
                 .write(true)
                 .open(path)
@@ -558,6 +565,14 @@ fn write_new_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 /// Makes a newly created file's directory entry durable.
