@@ -25,6 +25,8 @@
 //! - [`calendar`]: Japanese holidays, office hours, business-day arithmetic.
 //! - [`schedule`]: batching jobs into visits; placing visits into office-hour windows.
 //! - [`secrets`]: `Secret<T>`, the age-encrypted store, crash-safe password rotation state.
+//! - [`journal`]: the hash-chained, signed execution log; verification; resume.
+//! - [`roster`]: operators and approvers (従事者名簿) with keys and validity dates.
 //! - [`transport`]: SSH (russh on tokio), strict `known_hosts`, a scripted fake for tests.
 //! - [`lab`]: a fleet of isolated OpenSSH servers on loopback (tests, `seibi lab`).
 //! - [`cli`]: one file per subcommand.
@@ -32,10 +34,12 @@
 pub mod calendar;
 pub mod cli;
 pub mod inventory;
+pub mod journal;
 pub mod lab;
 pub mod plan;
 pub mod playbook;
 pub mod project;
+pub mod roster;
 pub mod schedule;
 pub mod secrets;
 pub mod source;

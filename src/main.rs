@@ -25,6 +25,12 @@ enum Command {
     Calendar(cli::calendar::CalendarArgs),
     /// The age-encrypted secrets store: init, edit, show, set, recipients, rekey, lint, reveal.
     Secrets(cli::secrets::SecretsArgs),
+    /// Verify and show signed execution journals.
+    #[command(subcommand)]
+    Journal(cli::journal::JournalCommand),
+    /// The roster of operators and approvers (従事者名簿).
+    #[command(subcommand)]
+    Roster(cli::roster::RosterCommand),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
@@ -37,6 +43,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => cli::plan::run(args, &cli.project),
         Command::Calendar(args) => cli::calendar::run(args, &cli.project),
         Command::Secrets(args) => cli::secrets::run(args, &cli.project.project),
+        Command::Journal(command) => cli::journal::run(command, &cli.project),
+        Command::Roster(command) => cli::roster::run(command, &cli.project),
         Command::Lab(command) => cli::lab::run(command),
     };
     match result {

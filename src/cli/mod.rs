@@ -6,8 +6,10 @@
 
 pub mod calendar;
 pub mod check;
+pub mod journal;
 pub mod lab;
 pub mod plan;
+pub mod roster;
 pub mod secrets;
 
 use std::path::PathBuf;
@@ -21,10 +23,10 @@ pub struct ProjectArgs {
     /// Project directory (holds inventory/, playbooks/, secrets/).
     #[arg(short = 'C', long = "project", default_value = ".", global = true)]
     pub project: PathBuf,
-    /// Inventory directory or file [default: <project>/inventory].
+    /// Inventory directory or file [default: PROJECT/inventory].
     #[arg(long, global = true)]
     pub inventory: Option<PathBuf>,
-    /// Playbook directory [default: <project>/playbooks].
+    /// Playbook directory [default: PROJECT/playbooks].
     #[arg(long, global = true)]
     pub playbooks: Option<PathBuf>,
 }

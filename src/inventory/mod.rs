@@ -1,6 +1,6 @@
 //! The inventory: sites (ward offices, branch offices), terminals, groups and variables.
 //!
-//! Raw serde types in [`raw`] become the validated types here; a [`Terminal`] that exists names a
+//! Raw serde types (module `raw`) become the validated types here; a [`Terminal`] that exists names a
 //! site that exists, has an address, a port, a user and a platform. [`load`] reads a directory of
 //! `*.yml` files (seibi's own format, or Ansible's YAML inventory format detected per file) and
 //! merges them, reporting every problem at once.

@@ -1,0 +1,194 @@
+//! `seibi journal verify` and `seibi journal show`: check journals against the roster, and show
+//! what a run did.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+
+use super::{ProjectArgs, print_diagnostics};
+use crate::journal::{self, VerifyReport};
+use crate::roster::{ROSTER_FILE, Roster};
+
+/// `seibi journal <command>`.
+#[derive(clap::Subcommand, Debug)]
+pub enum JournalCommand {
+    /// Check hash chains and checkpoint signatures against the roster; exit 1 on any problem.
+    Verify(VerifyArgs),
+    /// Show what a run did, per terminal, and whether its journal verifies.
+    Show(ShowArgs),
+}
+
+/// Output formats.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For machines.
+    Json,
+}
+
+/// `seibi journal verify`.
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// Journal files (default: every `logs/*.jsonl` of the project).
+    pub files: Vec<PathBuf>,
+    /// The roster (default: `roster.yml` at the project root).
+    #[arg(long)]
+    pub roster: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `seibi journal show`.
+#[derive(clap::Args, Debug)]
+pub struct ShowArgs {
+    /// A run id (`logs/<RUN>.jsonl`) or a journal file.
+    pub run: String,
+    /// The roster (default: `roster.yml` at the project root).
+    #[arg(long)]
+    pub roster: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Runs `seibi journal <command>`. Exit status 1 when a journal has problems or the roster
+/// cannot be loaded.
+pub fn run(command: JournalCommand, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
+    let root = &project.project;
+    match command {
+        JournalCommand::Verify(a) => verify(a, root),
+        JournalCommand::Show(a) => show(a, root),
+    }
+}
+
+/// `name` under the project root, written short when the root is `.`.
+pub(crate) fn under(root: &Path, name: &str) -> PathBuf {
+    if root == Path::new(".") {
+        PathBuf::from(name)
+    } else {
+        root.join(name)
+    }
+}
+
+/// Loads the roster, or prints why not.
+pub(crate) fn load_roster(given: Option<PathBuf>, root: &Path) -> Option<Roster> {
+    let path = given.unwrap_or_else(|| under(root, ROSTER_FILE));
+    match Roster::load(&path) {
+        Ok(roster) => Some(roster),
+        Err(err) => {
+            print_diagnostics(&err.diagnostics);
+            None
+        }
+    }
+}
+
+/// The journals in the project's `logs/`, sorted by name.
+pub fn project_journals(project: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = under(project, "logs");
+    let entries = std::fs::read_dir(&dir)
+        .with_context(|| format!("cannot list journals in {}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == journal::EXTENSION) && p.is_file())
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn verify(args: VerifyArgs, project: &Path) -> anyhow::Result<ExitCode> {
+    let Some(roster) = load_roster(args.roster, project) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let files = if args.files.is_empty() {
+        project_journals(project)?
+    } else {
+        args.files
+    };
+    if files.is_empty() {
+        bail!(
+            "no journals to verify in {}; pass journal files explicitly",
+            under(project, "logs").display()
+        );
+    }
+    let reports: Vec<VerifyReport> = files.iter().map(|f| journal::verify(f, &roster)).collect();
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Text => {
+            for r in &reports {
+                write!(out, "{r}")?;
+            }
+            let bad = reports.iter().filter(|r| !r.is_ok()).count();
+            if reports.len() > 1 {
+                writeln!(out, "{} journals, {bad} with problems", reports.len())?;
+            }
+        }
+        Format::Json => {
+            let all: Vec<serde_json::Value> = reports.iter().map(VerifyReport::to_json).collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+        }
+    }
+    Ok(if reports.iter().all(VerifyReport::is_ok) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Finds the journal for a run id or a file path.
+fn find_journal(run: &str, project: &Path) -> anyhow::Result<PathBuf> {
+    let as_path = PathBuf::from(run);
+    if as_path.is_file() {
+        return Ok(as_path);
+    }
+    let in_logs = under(project, "logs").join(format!("{run}.{}", journal::EXTENSION));
+    if in_logs.is_file() {
+        return Ok(in_logs);
+    }
+    let known: Vec<String> = project_journals(project)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let mut message = format!(
+        "no journal for run `{run}` in {}",
+        under(project, "logs").display()
+    );
+    if let Some(best) = crate::source::closest(run, known.iter().map(String::as_str)) {
+        message.push_str(&format!("\n  = hint: did you mean `{best}`?"));
+    }
+    bail!(message)
+}
+
+fn show(args: ShowArgs, project: &Path) -> anyhow::Result<ExitCode> {
+    let path = find_journal(&args.run, project)?;
+    let run =
+        journal::read_run(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let roster_path = args.roster.unwrap_or_else(|| under(project, ROSTER_FILE));
+    let report = Roster::load(&roster_path).map(|r| journal::verify(&path, &r));
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Text => {
+            write!(out, "{}", journal::render_run(&run))?;
+            out.write_all(b"\n")?;
+            match &report {
+                Ok(r) => write!(out, "{r}")?,
+                Err(err) => writeln!(out, "integrity not checked: cannot load the roster:\n{err}")?,
+            }
+        }
+        Format::Json => {
+            let value = serde_json::json!({
+                "run": run,
+                "verification": report.as_ref().ok().map(VerifyReport::to_json),
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+    }
+    Ok(match report {
+        Ok(r) if !r.is_ok() => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    })
+}

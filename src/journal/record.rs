@@ -1,0 +1,389 @@
+//! The journal's record types: one JSON object per line.
+//!
+//! Every line is a [`Line`]: the envelope (`seq`, `prev`, `time`, `operator`) followed by a
+//! [`Record`] whose `kind` says what happened. Field order on disk is the order of the Rust
+//! fields (serde_json with `preserve_order`), but nothing depends on it: hashes are taken over
+//! the bytes as written. No record type has a field for a secret *value*: reveals and rotations
+//! name the secret, outputs are kept as SHA-256 digests and sizes only.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// A record's sequence number: line `n` of a journal holds `seq` `n`, counted from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Seq(pub u64);
+
+impl fmt::Display for Seq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// One line of a journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// Position in the chain, from 1.
+    pub seq: u64,
+    /// SHA-256 (hex) of the previous line's bytes without its newline; 64 zeros for seq 1.
+    pub prev: String,
+    /// When the line was written, RFC 3339 in UTC with milliseconds.
+    pub time: String,
+    /// Roster id of the operator whose key signs the journal's checkpoints.
+    pub operator: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub record: Record,
+}
+
+/// What a line records. Serialized with a `kind` tag (`run_start`, `intent`, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// The first line of every journal.
+    RunStart(RunStart),
+    /// Written before a change is attempted on a terminal.
+    Intent(Intent),
+    /// Written after a change was attempted (or skipped).
+    Result(TaskResult),
+    /// A signature over the chain so far.
+    Checkpoint(Checkpoint),
+    /// The last line before the final checkpoint.
+    RunEnd(RunEnd),
+    /// A secret was shown to a person.
+    Reveal(Reveal),
+    /// A plan was approved.
+    Approval(Approval),
+    /// A credential was rotated.
+    Rotation(Rotation),
+    /// The run was resumed after an interruption.
+    Resume(Resume),
+}
+
+impl Record {
+    /// The `kind` tag as written.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::RunStart(_) => "run_start",
+            Record::Intent(_) => "intent",
+            Record::Result(_) => "result",
+            Record::Checkpoint(_) => "checkpoint",
+            Record::RunEnd(_) => "run_end",
+            Record::Reveal(_) => "reveal",
+            Record::Approval(_) => "approval",
+            Record::Rotation(_) => "rotation",
+            Record::Resume(_) => "resume",
+        }
+    }
+}
+
+/// The start of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunStart {
+    /// Run id; the journal is `logs/<run>.jsonl`.
+    pub run: String,
+    /// Digest of the approved plan being applied.
+    pub plan_digest: String,
+    /// Version of seibi that wrote the journal.
+    pub seibi_version: String,
+    /// Host name of the machine running seibi.
+    pub host: String,
+}
+
+impl RunStart {
+    /// A start record for `run` applying the plan with `plan_digest`, on this machine, by this
+    /// version of seibi.
+    pub fn new(run: impl Into<String>, plan_digest: impl Into<String>) -> Self {
+        Self {
+            run: run.into(),
+            plan_digest: plan_digest.into(),
+            seibi_version: env!("CARGO_PKG_VERSION").to_string(),
+            host: local_host_name(),
+        }
+    }
+}
+
+/// This machine's host name, or `unknown`.
+pub fn local_host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// A change about to be made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    /// Terminal id.
+    pub terminal: String,
+    /// Fingerprint of the terminal's SSH host key as checked on connect (`SHA256:...`).
+    pub host_key: String,
+    /// Job id.
+    pub job: String,
+    /// Task id within the job.
+    pub task: String,
+    /// Action name (`command`, `package`, ...).
+    pub action: String,
+    /// What the action's query said would change (a summary; never a secret value).
+    pub change: String,
+}
+
+/// How a task ended on a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Ran; nothing needed changing.
+    Ok,
+    /// Ran and changed something.
+    Changed,
+    /// Ran and failed.
+    Failed,
+    /// Not run (condition false, earlier failure, ...).
+    Skipped,
+    /// The terminal could not be reached.
+    Unreachable,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Ok => "ok",
+            Status::Changed => "changed",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+            Status::Unreachable => "unreachable",
+        })
+    }
+}
+
+/// The digest and size of an output stream; the output itself is not kept (it may hold secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct OutputDigest {
+    /// SHA-256, hex.
+    pub sha256: String,
+    /// Length in bytes.
+    pub bytes: u64,
+}
+
+impl OutputDigest {
+    /// The digest of `data`.
+    pub fn of(data: &[u8]) -> Self {
+        Self {
+            sha256: hex::encode(Sha256::digest(data)),
+            bytes: data.len() as u64,
+        }
+    }
+}
+
+/// What happened when a task ran on a terminal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskResult {
+    /// Terminal id.
+    pub terminal: String,
+    /// Job id.
+    pub job: String,
+    /// Task id.
+    pub task: String,
+    /// The `seq` of the intent this result closes, if there was one (skips have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<u64>,
+    /// Outcome.
+    pub status: Status,
+    /// Whether anything changed on the terminal.
+    pub changed: bool,
+    /// Digest of standard output.
+    pub stdout: OutputDigest,
+    /// Digest of standard error.
+    pub stderr: OutputDigest,
+    /// Wall-clock duration in milliseconds.
+    pub duration_ms: u64,
+    /// The error, for failed and unreachable results (seibi's own message, never output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A signature over the chain up to and including `covers`.
+///
+/// The signed message is [`checkpoint_message`]`(run, covers, head, time)` where `time` is the
+/// line's own `time`; `head` equals the line's `prev` and `covers` its `seq - 1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Run id (as in `run_start`).
+    pub run: String,
+    /// The last `seq` covered.
+    pub covers: u64,
+    /// SHA-256 (hex) of the line at `covers`.
+    pub head: String,
+    /// Fingerprint of the signing key (for people; the signature names the key itself).
+    pub key: String,
+    /// Armored SSHSIG signature (`-----BEGIN SSH SIGNATURE-----`...).
+    pub signature: String,
+}
+
+/// The exact message a checkpoint signs, newline included.
+pub fn checkpoint_message(run: &str, covers: u64, head: &str, time: &str) -> String {
+    format!("seibi-journal v1 {run} seq={covers} head={head} time={time}\n")
+}
+
+/// Counts of task results in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Tally {
+    /// Results with status ok.
+    pub ok: u64,
+    /// Results with status changed.
+    pub changed: u64,
+    /// Results with status failed.
+    pub failed: u64,
+    /// Results with status skipped.
+    pub skipped: u64,
+    /// Results with status unreachable.
+    pub unreachable: u64,
+}
+
+impl Tally {
+    /// Adds one result.
+    pub fn add(&mut self, status: Status) {
+        match status {
+            Status::Ok => self.ok += 1,
+            Status::Changed => self.changed += 1,
+            Status::Failed => self.failed += 1,
+            Status::Skipped => self.skipped += 1,
+            Status::Unreachable => self.unreachable += 1,
+        }
+    }
+}
+
+impl fmt::Display for Tally {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ok, {} changed, {} failed, {} skipped, {} unreachable",
+            self.ok, self.changed, self.failed, self.skipped, self.unreachable
+        )
+    }
+}
+
+/// The end of a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct RunEnd {
+    /// Results by status.
+    pub tally: Tally,
+    /// Why the run stopped early, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+}
+
+/// A secret shown to a person (the value is never written).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reveal {
+    /// The terminal the secret belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<String>,
+    /// The secret's name in the store.
+    pub secret: String,
+    /// Why it was revealed.
+    pub reason: String,
+}
+
+/// A plan approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    /// Digest of the approved plan.
+    pub plan_digest: String,
+    /// Roster id of the approver.
+    pub approver: String,
+    /// Remark given with the approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A credential rotation (the new value is never written).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// Terminal id.
+    pub terminal: String,
+    /// The account whose credential changed.
+    pub account: String,
+    /// The secret's name in the store that now holds the new value.
+    pub secret: String,
+    /// Why (the job, a schedule, an incident).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A resumed run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resume {
+    /// Bytes of a torn last line removed before resuming (a write cut short by a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torn_bytes: Option<u64>,
+    /// SHA-256 of those bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torn_sha256: Option<String>,
+    /// File the torn bytes were saved to, next to the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torn_saved_to: Option<String>,
+    /// What happened, for people.
+    pub note: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_serializes_envelope_first_then_kind() {
+        let line = Line {
+            seq: 2,
+            prev: "ab".repeat(32),
+            time: "2026-06-01T01:00:00.000Z".into(),
+            operator: "alice".into(),
+            record: Record::Reveal(Reveal {
+                terminal: Some("chuo-t01".into()),
+                secret: "admin/chuo-t01".into(),
+                reason: "窓口端末の復旧".into(),
+            }),
+        };
+        let text = serde_json::to_string(&line).expect("serializes");
+        assert_eq!(
+            text,
+            format!(
+                "{{\"seq\":2,\"prev\":\"{}\",\"time\":\"2026-06-01T01:00:00.000Z\",\"operator\":\"alice\",\"kind\":\"reveal\",\"terminal\":\"chuo-t01\",\"secret\":\"admin/chuo-t01\",\"reason\":\"窓口端末の復旧\"}}",
+                "ab".repeat(32)
+            )
+        );
+        let back: Line = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, line);
+    }
+
+    #[test]
+    fn output_digest_is_sha256_and_length() {
+        let d = OutputDigest::of(b"abc");
+        assert_eq!(
+            d.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(d.bytes, 3);
+    }
+
+    #[test]
+    fn tally_counts_by_status() {
+        let mut t = Tally::default();
+        for s in [
+            Status::Ok,
+            Status::Changed,
+            Status::Changed,
+            Status::Unreachable,
+        ] {
+            t.add(s);
+        }
+        assert_eq!(
+            t.to_string(),
+            "1 ok, 2 changed, 0 failed, 0 skipped, 1 unreachable"
+        );
+    }
+}
