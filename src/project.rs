@@ -23,6 +23,8 @@ pub struct ProjectPaths {
     pub inventory: PathBuf,
     /// Playbook directory.
     pub playbooks: PathBuf,
+    /// Secrets directory (`recipients.txt`, `index.yml`, `*.age`).
+    pub secrets: PathBuf,
 }
 
 impl ProjectPaths {
@@ -40,6 +42,7 @@ impl ProjectPaths {
             root: root.to_path_buf(),
             inventory: under("inventory"),
             playbooks: under("playbooks"),
+            secrets: under("secrets"),
         }
     }
 }
@@ -55,6 +58,9 @@ pub struct Project {
     pub jobs: Vec<Job>,
     /// For each task and handler, the tasks it needs (references resolved, `job/*` expanded).
     pub needs: BTreeMap<TaskKey, Vec<TaskKey>>,
+    /// Secret names and versions from the store's plaintext index, when the project has a
+    /// secrets store; templates may only refer to these.
+    pub secrets: Option<BTreeMap<String, u64>>,
 }
 
 impl Project {
@@ -89,11 +95,32 @@ impl Project {
         if !diags.has_errors() {
             check_cycles(&jobs, &needs, &mut diags);
         }
+        let secrets = if paths.secrets.join("index.yml").is_file() {
+            match crate::secrets::SecretsStore::open(&paths.secrets, None) {
+                Ok(store) => Some(
+                    store
+                        .keys()
+                        .into_iter()
+                        .map(|k| (k.name, k.version))
+                        .collect(),
+                ),
+                Err(err) => {
+                    diags.push(
+                        Diagnostic::error(format!("cannot read the secrets index: {err}"))
+                            .hint("run `seibi secrets lint`"),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let project = Project {
             paths,
             inventory,
             jobs,
             needs,
+            secrets,
         };
         if diags.has_errors() {
             diags.sort();

@@ -64,7 +64,17 @@ fn order_needs_and_skips() {
     );
     assert_eq!(plan.totals.skipped, 2);
     // Secrets appear by name only.
-    assert_eq!(plan.inputs.secrets, ["syslog_token"]);
+    let pins: Vec<(&str, Option<u64>)> = plan
+        .inputs
+        .secrets
+        .iter()
+        .map(|s| (s.name.as_str(), s.version))
+        .collect();
+    assert_eq!(
+        pins,
+        [("syslog_token", None)],
+        "no store in the base project: no version"
+    );
     let syslog = &chuo_t01.tasks[3];
     let content = syslog.args["content"].as_str().expect("rendered content");
     assert!(content.contains("[[secret:syslog_token]]"), "{content}");
@@ -227,4 +237,7 @@ fn the_shipped_example_checks_and_plans() {
         plan.jobs.iter().map(|j| format!("{:?}", j.kind)).collect();
     assert_eq!(kinds.len(), 6, "one job of each kind: {kinds:?}");
     assert!(fixture_dir("base").is_dir());
+    // The example has a secrets store: the plan pins the version from its index.
+    let pin = &plan.inputs.secrets[0];
+    assert_eq!((pin.name.as_str(), pin.version), ("syslog_token", Some(1)));
 }

@@ -79,8 +79,8 @@ pub struct Inputs {
     pub templates: Vec<InputFile>,
     /// Artifacts (verified media).
     pub artifacts: Vec<ArtifactPin>,
-    /// Names of secrets referenced (never values).
-    pub secrets: Vec<String>,
+    /// Secrets referenced, by name and version (never values).
+    pub secrets: Vec<SecretPin>,
 }
 
 /// A file and its digest.
@@ -91,6 +91,16 @@ pub struct InputFile {
     pub path: String,
     /// SHA-256 of its bytes.
     pub sha256: String,
+}
+
+/// A secret the plan uses: its name and the version the store had when the plan was made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretPin {
+    /// Secret name.
+    pub name: String,
+    /// Version in the store's index; `None` when the project has no secrets store.
+    pub version: Option<u64>,
 }
 
 /// An artifact the plan ships.
@@ -382,7 +392,10 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                 continue;
             };
             let context = template_context(project, job, terminal, &base_vars);
-            let mut record_error = |message: String, undefined: &[String], at: Option<Location>| {
+            let mut record_error = |message: String,
+                                    undefined: &[String],
+                                    at: Option<Location>,
+                                    extra_hint: Option<String>| {
                 let entry = render_errors
                     .entry((key.to_string(), message.clone()))
                     .or_insert_with(|| {
@@ -394,6 +407,9 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                             {
                                 d = d.hint(format!("did you mean `{best}`?"));
                             }
+                        }
+                        if let Some(h) = extra_hint {
+                            d = d.hint(h);
                         }
                         (d, Vec::new())
                     });
@@ -409,18 +425,20 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                             format!("in `when: {expr}`: {}", e.message),
                             &e.undefined,
                             None,
+                            None,
                         );
                         None
                     }
                 },
             };
+            let mut task_secrets = BTreeSet::new();
             let mut args = action_args(&task.action);
             // Like Ansible, a task that does not run here is not rendered here: its
             // arguments may use variables that only the terminals it runs on define.
             if skip.is_none()
-                && let Err(e) = render_strings(&templates, &mut args, &context, &mut secrets)
+                && let Err(e) = render_strings(&templates, &mut args, &context, &mut task_secrets)
             {
-                record_error(e.message.clone(), &e.undefined, None);
+                record_error(e.message.clone(), &e.undefined, None, None);
             }
             if let (Action::Template(t), None) = (&task.action, &skip) {
                 let src = job
@@ -436,7 +454,7 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                         });
                         match templates.render(&source, &context) {
                             Ok(r) => {
-                                secrets.extend(r.secrets);
+                                task_secrets.extend(r.secrets);
                                 if let Some(obj) = args.as_object_mut() {
                                     obj.insert(
                                         "content_sha256".into(),
@@ -466,6 +484,7 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                                     format!("in template {}: {}", t.src, e.message),
                                     &e.undefined,
                                     Some(at),
+                                    None,
                                 )
                             }
                         }
@@ -474,9 +493,26 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                         format!("cannot read template {}: {e}", src.display()),
                         &[],
                         None,
+                        None,
                     ),
                 }
             }
+            if let Some(known) = &project.secrets {
+                for name in &task_secrets {
+                    if !known.contains_key(name) {
+                        let hint = closest(name, known.keys().map(String::as_str))
+                            .map(|best| format!("did you mean `{best}`?"))
+                            .or_else(|| Some("add it with `seibi secrets set NAME`".to_string()));
+                        record_error(
+                            format!("refers to unknown secret `{name}`"),
+                            &[],
+                            None,
+                            hint,
+                        );
+                    }
+                }
+            }
+            secrets.extend(task_secrets);
             if let Action::Package(p) | Action::Patch(p) = &task.action
                 && let (Some(a), Some(obj)) = (job.artifact(&p.artifact), args.as_object_mut())
             {
@@ -619,7 +655,13 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                 })
             })
             .collect(),
-        secrets: secrets.into_iter().collect(),
+        secrets: secrets
+            .into_iter()
+            .map(|name| SecretPin {
+                version: project.secrets.as_ref().and_then(|k| k.get(&name).copied()),
+                name,
+            })
+            .collect(),
     };
     warnings.sort();
     warnings.dedup();

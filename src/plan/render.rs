@@ -110,6 +110,18 @@ pub fn task_summary(task: &PlannedTask) -> String {
     }
 }
 
+fn secret_list(plan: &Plan) -> String {
+    plan.inputs
+        .secrets
+        .iter()
+        .map(|s| match s.version {
+            Some(v) => format!("{} (v{v})", s.name),
+            None => s.name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn one_line(s: &str) -> String {
     let first = s.lines().next().unwrap_or("");
     if s.lines().count() > 1 {
@@ -212,7 +224,7 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "Secrets referenced (values never shown): {}",
-            plan.inputs.secrets.join(", ")
+            secret_list(plan)
         );
     }
     for w in &plan.warnings {
@@ -412,7 +424,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
         );
     }
     if !plan.inputs.secrets.is_empty() {
-        let _ = writeln!(out, "- secrets: {}", plan.inputs.secrets.join(", "));
+        let _ = writeln!(out, "- secrets: {}", secret_list(plan));
     }
     let t = &plan.totals;
     let totals = match lang {
