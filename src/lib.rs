@@ -28,9 +28,11 @@
 //! - [`journal`]: the hash-chained, signed execution log; verification; resume.
 //! - [`roster`]: operators and approvers (従事者名簿) with keys and validity dates.
 //! - [`transport`]: SSH (russh on tokio), strict `known_hosts`, a scripted fake for tests.
+//! - [`action`]: what each task does on a terminal: query first, then apply only if needed.
 //! - [`lab`]: a fleet of isolated OpenSSH servers on loopback (tests, `seibi lab`).
 //! - [`cli`]: one file per subcommand.
 
+pub mod action;
 pub mod calendar;
 pub mod cli;
 pub mod inventory;

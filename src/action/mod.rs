@@ -1,0 +1,367 @@
+//! Actions carried out on a terminal: every action is first *queried* ("what would change?"),
+//! then applied only if something would.
+//!
+//! The dry run (`apply --check`) and `--diff` come from the query for free, and applying twice
+//! changes nothing the second time. One file per action; this module holds what they share: the
+//! [`ActionContext`] a task runs in, the [`Query`] and [`Applied`] results, [`ActionError`], and
+//! [`run_task`], which the executor calls for each (terminal, task) unit.
+//!
+//! Arguments come from the plan (rendered for the terminal, secrets as placeholders
+//! `[[secret:name]]`). [`ActionContext::reveal`] swaps placeholders for values just before bytes
+//! are sent on stdin or as file content; [`ActionContext::redact`] swaps values back in anything
+//! shown to people (diffs, errors). A placeholder in a command line is refused: secrets travel on
+//! stdin only.
+
+pub mod command;
+pub mod fetch;
+pub mod file;
+pub mod inspect;
+pub mod package;
+pub mod password;
+pub mod reboot;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::plan::{PlannedTask, PlannedTerminal};
+use crate::secrets::Secret;
+use crate::template::secret_placeholder;
+use crate::transport::{ExecOutput, Transport, TransportError};
+
+/// Everything outside the terminal that an action may need.
+#[derive(Debug, Default)]
+pub struct ApplyEnv {
+    /// The project directory.
+    pub project_root: PathBuf,
+    /// Where `fetch` and `inspect` store what they collect: `<collect_root>/<terminal>/<run>/`.
+    pub collect_root: PathBuf,
+    /// Verified artifacts by (job id, artifact name): local file and expected SHA-256.
+    pub artifacts: BTreeMap<(String, String), LocalArtifact>,
+    /// Secret values by name, for the secrets the plan uses.
+    pub secrets: BTreeMap<String, Arc<Secret<String>>>,
+    /// The secrets directory (password store), when the project has one.
+    pub secrets_dir: Option<PathBuf>,
+    /// Virus scanner to run on media that ask for a scan (`clamscan` unless overridden).
+    pub scanner: Option<String>,
+    /// Who is applying (roster name), for records such as password rotations.
+    pub operator: String,
+    /// Run id.
+    pub run_id: String,
+}
+
+/// An artifact on this machine.
+#[derive(Debug, Clone)]
+pub struct LocalArtifact {
+    /// Its file.
+    pub path: PathBuf,
+    /// The SHA-256 the plan pinned.
+    pub sha256: String,
+}
+
+/// One (terminal, task) unit in progress.
+pub struct ActionContext<'a> {
+    /// The connection to the terminal.
+    pub transport: &'a dyn Transport,
+    /// The terminal as planned.
+    pub terminal: &'a PlannedTerminal,
+    /// The task as planned (arguments rendered for this terminal).
+    pub task: &'a PlannedTask,
+    /// The world outside the terminal.
+    pub env: &'a ApplyEnv,
+}
+
+impl ActionContext<'_> {
+    /// Deserializes the planned arguments into an action's argument type.
+    pub fn args<T: serde::de::DeserializeOwned>(&self) -> Result<T, ActionError> {
+        serde_json::from_value(self.task.args.clone()).map_err(|e| {
+            ActionError::Args(format!(
+                "the plan's arguments for `{}` do not fit the `{}` action: {e}; make the plan again",
+                self.task.key, self.task.action
+            ))
+        })
+    }
+
+    /// Runs a command that must not carry secrets; a non-zero exit is not an error here.
+    pub async fn exec(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, ActionError> {
+        if command.contains("[[secret:") {
+            return Err(ActionError::Args(
+                "a secret reference appears in a command line, where any user of the terminal could read it in the process list; send it on `stdin:` instead".to_string(),
+            ));
+        }
+        Ok(self.transport.exec(command, stdin).await?)
+    }
+
+    /// Runs a command and fails with its stderr when it exits non-zero.
+    pub async fn exec_ok(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, ActionError> {
+        let out = self.exec(command, stdin).await?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(ActionError::Failed {
+                message: format!(
+                    "`{}` exited with status {}: {}",
+                    first_line(command),
+                    out.exit_status,
+                    self.redact(out.stderr_text().trim())
+                ),
+                output: Some(out),
+            })
+        }
+    }
+
+    /// The text with every `[[secret:name]]` replaced by the value, for sending to the terminal.
+    pub fn reveal(&self, text: &str) -> Result<Secret<String>, ActionError> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find("[[secret:") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + "[[secret:".len()..];
+            let Some(end) = after.find("]]") else {
+                out.push_str(&rest[start..]);
+                rest = "";
+                break;
+            };
+            let name = &after[..end];
+            let value = self.env.secrets.get(name).ok_or_else(|| {
+                ActionError::Local(format!(
+                    "secret `{name}` is not available: run with an identity that can read the secrets store (`--identity` or SEIBI_IDENTITY)"
+                ))
+            })?;
+            out.push_str(value.expose());
+            rest = &after[end + 2..];
+        }
+        out.push_str(rest);
+        Ok(Secret::new(out))
+    }
+
+    /// The text with every known secret value replaced by its placeholder, for showing.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (name, value) in &self.env.secrets {
+            if !value.expose().is_empty() {
+                out = out.replace(value.expose().as_str(), &secret_placeholder(name));
+            }
+        }
+        out
+    }
+}
+
+fn first_line(command: &str) -> &str {
+    command.lines().next().unwrap_or("")
+}
+
+/// What the query found: whether the action needs to do anything, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// Whether applying would change the terminal.
+    pub needed: bool,
+    /// One line for people: "mode 0600 -> 0644", "install 2.4.1 (has 2.4.0)".
+    pub summary: String,
+    /// A unified diff of file content, secrets redacted, when there is one.
+    pub diff: Option<String>,
+}
+
+impl Query {
+    /// Nothing to do.
+    pub fn unchanged(summary: impl Into<String>) -> Self {
+        Query {
+            needed: false,
+            summary: summary.into(),
+            diff: None,
+        }
+    }
+
+    /// Something to do.
+    pub fn change(summary: impl Into<String>) -> Self {
+        Query {
+            needed: true,
+            summary: summary.into(),
+            diff: None,
+        }
+    }
+}
+
+/// What applying did.
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    /// Whether the terminal changed.
+    pub changed: bool,
+    /// One line for people.
+    pub summary: String,
+    /// Output of the main command, if there was one.
+    pub output: Option<ExecOutput>,
+    /// Facts gathered (inspect) or files collected (fetch), as JSON.
+    pub facts: Option<serde_json::Value>,
+}
+
+/// Why an action could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    /// The connection failed: the terminal is unreachable.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The terminal refused or a command failed.
+    #[error("{message}")]
+    Failed {
+        /// What failed, secrets redacted.
+        message: String,
+        /// The command's output, when there was one.
+        output: Option<ExecOutput>,
+    },
+    /// The arguments cannot be used.
+    #[error("{0}")]
+    Args(String),
+    /// Something on this machine failed (artifact, scanner, secrets store).
+    #[error("{0}")]
+    Local(String),
+}
+
+/// How a unit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Nothing needed doing (or, in check mode, nothing would).
+    Ok,
+    /// The terminal was changed (or, in check mode, would be).
+    Changed,
+    /// The task failed on this terminal.
+    Failed,
+    /// The terminal could not be reached.
+    Unreachable,
+    /// Not run: `when:` false, a needed task failed, or the run stopped.
+    Skipped,
+}
+
+/// The outcome of one (terminal, task) unit, as the coordinator records it.
+#[derive(Debug, Clone)]
+pub struct TaskOutcome {
+    /// How it ended.
+    pub status: Status,
+    /// What the query said.
+    pub query: Option<Query>,
+    /// One line for people (secrets redacted).
+    pub summary: String,
+    /// SHA-256 and size of the main command's stdout and stderr.
+    pub stdout: Option<(String, usize)>,
+    /// See `stdout`.
+    pub stderr: Option<(String, usize)>,
+    /// The error, secrets redacted.
+    pub error: Option<String>,
+    /// Facts or collected files.
+    pub facts: Option<serde_json::Value>,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+fn digest(bytes: &[u8]) -> (String, usize) {
+    (hex::encode(Sha256::digest(bytes)), bytes.len())
+}
+
+/// Queries the task's action and, unless `check` is set, applies it when needed.
+pub async fn run_task(ctx: &ActionContext<'_>, check: bool) -> TaskOutcome {
+    let started = Instant::now();
+    let result = async {
+        let query = query(ctx).await?;
+        if !query.needed || check {
+            return Ok((query, None));
+        }
+        let applied = apply(ctx, &query).await?;
+        Ok::<_, ActionError>((query, Some(applied)))
+    }
+    .await;
+    let duration = started.elapsed();
+    match result {
+        Ok((query, None)) => TaskOutcome {
+            status: if query.needed {
+                Status::Changed
+            } else {
+                Status::Ok
+            },
+            summary: ctx.redact(&query.summary),
+            query: Some(query),
+            stdout: None,
+            stderr: None,
+            error: None,
+            facts: None,
+            duration,
+        },
+        Ok((query, Some(applied))) => TaskOutcome {
+            status: if applied.changed {
+                Status::Changed
+            } else {
+                Status::Ok
+            },
+            summary: ctx.redact(&applied.summary),
+            stdout: applied.output.as_ref().map(|o| digest(&o.stdout)),
+            stderr: applied.output.as_ref().map(|o| digest(&o.stderr)),
+            query: Some(query),
+            error: None,
+            facts: applied.facts,
+            duration,
+        },
+        Err(err) => {
+            let status = match &err {
+                ActionError::Transport(t) if t.is_connection_failure() => Status::Unreachable,
+                _ => Status::Failed,
+            };
+            let output = match &err {
+                ActionError::Failed { output, .. } => output.clone(),
+                _ => None,
+            };
+            TaskOutcome {
+                status,
+                query: None,
+                summary: String::new(),
+                stdout: output.as_ref().map(|o| digest(&o.stdout)),
+                stderr: output.as_ref().map(|o| digest(&o.stderr)),
+                error: Some(ctx.redact(&err.to_string())),
+                facts: None,
+                duration,
+            }
+        }
+    }
+}
+
+/// What the task's action would change.
+pub async fn query(ctx: &ActionContext<'_>) -> Result<Query, ActionError> {
+    match ctx.task.action.as_str() {
+        "command" => command::query(ctx).await,
+        "file" => file::query(ctx).await,
+        "template" => template::query(ctx).await,
+        "package" | "patch" => package::query(ctx).await,
+        "password" => password::query(ctx).await,
+        "inspect" => inspect::query(ctx).await,
+        "fetch" => fetch::query(ctx).await,
+        "reboot" => reboot::query(ctx).await,
+        other => Err(ActionError::Args(format!("unknown action `{other}`"))),
+    }
+}
+
+/// Makes the change the query found.
+pub async fn apply(ctx: &ActionContext<'_>, query: &Query) -> Result<Applied, ActionError> {
+    match ctx.task.action.as_str() {
+        "command" => command::apply(ctx, query).await,
+        "file" => file::apply(ctx, query).await,
+        "template" => template::apply(ctx, query).await,
+        "package" | "patch" => package::apply(ctx, query).await,
+        "password" => password::apply(ctx, query).await,
+        "inspect" => inspect::apply(ctx, query).await,
+        "fetch" => fetch::apply(ctx, query).await,
+        "reboot" => reboot::apply(ctx, query).await,
+        other => Err(ActionError::Args(format!("unknown action `{other}`"))),
+    }
+}
