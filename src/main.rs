@@ -22,7 +22,7 @@ enum Command {
     /// Show what would be done (the dry run), as text, JSON or a procedure document.
     Plan(cli::plan::PlanArgs),
     /// Carry out the plan on the terminals over SSH (or `--check` what would change).
-    Apply(cli::apply::ApplyArgs),
+    Apply(Box<cli::apply::ApplyArgs>),
     /// Collect terminals' host keys for review, and pin reviewed ones.
     #[command(subcommand)]
     Hosts(cli::hosts::HostsCommand),
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args, &cli.project),
         Command::Plan(args) => cli::plan::run(args, &cli.project),
-        Command::Apply(args) => cli::apply::run(args, &cli.project),
+        Command::Apply(args) => cli::apply::run(*args, &cli.project),
         Command::Hosts(command) => cli::hosts::run(command, &cli.project),
         Command::Calendar(args) => cli::calendar::run(args, &cli.project),
         Command::Secrets(args) => cli::secrets::run(args, &cli.project.project),

@@ -11,10 +11,13 @@ use anyhow::{Context as _, bail};
 
 use super::plan::SelectionArgs;
 use super::{ProjectArgs, print_diagnostics};
-use crate::action::{ApplyEnv, LocalArtifact};
+use crate::action::{ApplyEnv, LocalArtifact, Status};
+use crate::journal::record::{RunEnd, RunStart, Status as JStatus, Tally};
+use crate::journal::{Agent, JournalWriter, Signer, read_run};
 use crate::plan::{self, Plan};
 use crate::project::Project;
 use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
+use crate::roster::{PublicKey, Roster, SigningKey};
 use crate::run::{self, ApplyOptions, SshConnector, SshSettings};
 use crate::secrets::{Identity, SecretsStore};
 use crate::transport::{Credentials, KnownHosts};
@@ -75,6 +78,20 @@ pub struct ApplyArgs {
     /// How to show progress.
     #[arg(long, value_enum, default_value = "auto")]
     progress: ProgressMode,
+    /// The operator's SSH private key that signs the journal; it must be on the roster
+    /// [default: the first --key, else ssh-agent].
+    #[arg(long, value_name = "FILE")]
+    sign_key: Option<PathBuf>,
+    /// The roster of operators [default: PROJECT/roster.yml].
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+    /// Where journals are written [default: PROJECT/logs].
+    #[arg(long, value_name = "DIR")]
+    logs: Option<PathBuf>,
+    /// Continue an interrupted run from its journal (`logs/RUN.jsonl`): finished units are not
+    /// run again; a unit with an intent but no result is queried again before anything changes.
+    #[arg(long, value_name = "RUN")]
+    resume: Option<String>,
 }
 
 /// Builds or loads the plan, then runs it.
@@ -105,7 +122,57 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         eprintln!("nothing to do: the selection matches no terminal");
         return Ok(ExitCode::SUCCESS);
     }
-    let env = apply_env(&project, &plan, &args)?;
+    let logs = args
+        .logs
+        .clone()
+        .unwrap_or_else(|| project.paths.root.join("logs"));
+    let (signer, operator_name) = operator_signer(&project, &args)?;
+    let mut finished = run::Finished::new();
+    let mut journal = match &args.resume {
+        None => JournalWriter::create(&logs, RunStart::new(run_id(), &plan.digest), signer)?,
+        Some(run) => {
+            let path = logs.join(format!("{run}.jsonl"));
+            let interrupted = read_run(&path)
+                .with_context(|| format!("cannot read the journal {}", path.display()))?;
+            if let Some((_, start)) = &interrupted.start
+                && start.plan_digest != plan.digest
+            {
+                bail!(
+                    "run {run} applied plan {}, but the current plan is {}: the inputs changed since; resume with the same plan (`--plan FILE`) or start a new run",
+                    start.plan_digest,
+                    plan.digest
+                );
+            }
+            if interrupted.end.is_some() {
+                bail!("run {run} finished; there is nothing to resume");
+            }
+            for (terminal, steps) in &interrupted.terminals {
+                for step in steps {
+                    if let Some(result) = &step.result {
+                        let status = match result.status {
+                            JStatus::Ok => Status::Ok,
+                            JStatus::Changed => Status::Changed,
+                            // Failed, skipped and unreachable units run again.
+                            _ => continue,
+                        };
+                        finished.insert(
+                            (terminal.clone(), format!("{}/{}", step.job, step.task)),
+                            status,
+                        );
+                    }
+                }
+            }
+            JournalWriter::open_for_resume(&path, signer)?
+        }
+    };
+    eprintln!(
+        "run {} by {operator_name}; journal {}",
+        journal.run_id(),
+        journal.path().display()
+    );
+    let mut env = apply_env(&project, &plan, &args)?;
+    env.operator = operator_name;
+    env.run_id = journal.run_id().to_string();
     let connector = SshConnector::new(ssh_settings(&project, &args)?);
     let options = ApplyOptions {
         check: args.check,
@@ -132,7 +199,40 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         Arc::new(connector),
         &options,
         reporter.as_mut(),
+        Some(&mut journal),
+        &finished,
     ));
+    let mut tally = Tally::default();
+    for t in &summary.terminals {
+        for u in &t.units {
+            tally.add(match u.outcome.status {
+                Status::Ok => JStatus::Ok,
+                Status::Changed => JStatus::Changed,
+                Status::Failed => JStatus::Failed,
+                Status::Unreachable => JStatus::Unreachable,
+                Status::Skipped => JStatus::Skipped,
+            });
+        }
+    }
+    let run = journal.run_id().to_string();
+    let path = journal.path().to_path_buf();
+    match summary.stopped.clone() {
+        // A run stopped by a journal failure cannot finish its journal either; it is resumable.
+        Some(why) if why.starts_with("the journal cannot be written") => {
+            eprintln!("error: {why}\nresume with: seibi apply --resume {run}");
+            return Ok(ExitCode::from(1));
+        }
+        stopped => {
+            journal
+                .finish(RunEnd { tally, stopped })
+                .with_context(|| format!("cannot finish the journal {}", path.display()))?;
+        }
+    }
+    eprintln!(
+        "journal: {} (verify with `seibi journal verify {}`)",
+        path.display(),
+        path.display()
+    );
     Ok(ExitCode::from(summary.exit_code()))
 }
 
@@ -222,6 +322,68 @@ fn apply_env(project: &Project, plan: &Plan, args: &ApplyArgs) -> anyhow::Result
             .unwrap_or_else(|| "unknown".to_string()),
         run_id: run_id(),
     })
+}
+
+/// The operator's signer: their key (a file, or one the ssh-agent holds) must be on the
+/// roster and valid today, or nothing runs.
+fn operator_signer(project: &Project, args: &ApplyArgs) -> anyhow::Result<(Signer, String)> {
+    let roster_path = args
+        .roster
+        .clone()
+        .unwrap_or_else(|| project.paths.root.join("roster.yml"));
+    let roster = Roster::load(&roster_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = jiff::Timestamp::now();
+    let key_file = args
+        .sign_key
+        .clone()
+        .or_else(|| args.keys.first().cloned())
+        .or_else(|| {
+            let home = std::env::var_os("HOME").map(PathBuf::from)?;
+            let default = home.join(".ssh/id_ed25519");
+            (default.is_file() && std::env::var_os("SSH_AUTH_SOCK").is_none()).then_some(default)
+        });
+    if let Some(path) = key_file {
+        let key = SigningKey::read_file(&path, None)
+            .with_context(|| format!("cannot read the signing key {}", path.display()))?;
+        let person = roster
+            .authorize_operator(key.public_key(), now)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}\nnothing was changed: only operators on the roster ({}) may apply",
+                    roster_path.display()
+                )
+            })?;
+        let name = person.name.clone();
+        return Ok((Signer::from_key(person.id.clone(), key), name));
+    }
+    let agent = Agent::from_env().map_err(|e| {
+        anyhow::anyhow!(
+            "{e}: pass --sign-key FILE (the operator's key on the roster) or start ssh-agent"
+        )
+    })?;
+    let mut refusals = Vec::new();
+    for identity in agent.identities()? {
+        let Ok(key) = PublicKey::from_wire(&identity.blob) else {
+            continue;
+        };
+        match roster.authorize_operator(&key, now) {
+            Ok(person) => {
+                let name = person.name.clone();
+                let signer = Signer::from_agent(person.id.clone(), agent, key)?;
+                return Ok((signer, name));
+            }
+            Err(e) => refusals.push(e.to_string()),
+        }
+    }
+    bail!(
+        "no key in ssh-agent belongs to an operator on the roster ({}) who may apply today{}\nnothing was changed",
+        roster_path.display(),
+        if refusals.is_empty() {
+            String::new()
+        } else {
+            format!(":\n  {}", refusals.join("\n  "))
+        }
+    )
 }
 
 /// A run id: UTC time to the second plus the process id, sortable and unique enough per

@@ -27,7 +27,7 @@ use crate::template::{Templates, candidates_for};
 
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
-pub use render::{Language, render_markdown, render_text};
+pub use render::{Language, render_markdown, render_text, task_summary};
 
 /// The schema identifier written in every plan.
 pub const SCHEMA: &str = "seibi.plan/v1";

@@ -24,6 +24,11 @@ pub trait Connector: Send + Sync {
         site: &'a PlannedSite,
         terminal: &'a PlannedTerminal,
     ) -> ConnectFuture<'a>;
+
+    /// The fingerprint of the terminal's pinned host key, for the journal.
+    fn host_key(&self, _site: &PlannedSite, _terminal: &PlannedTerminal) -> String {
+        String::new()
+    }
 }
 
 /// Connection settings for real SSH.
@@ -79,6 +84,13 @@ fn parse_jump(text: &str, site: &str) -> Option<ConnectSpec> {
 }
 
 impl Connector for SshConnector {
+    fn host_key(&self, _site: &PlannedSite, terminal: &PlannedTerminal) -> String {
+        self.settings
+            .known_hosts
+            .fingerprints(&terminal.address, terminal.port)
+            .join(",")
+    }
+
     fn connect<'a>(
         &'a self,
         site: &'a PlannedSite,

@@ -21,6 +21,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::action::{ActionContext, ApplyEnv, Status, TaskOutcome, run_task};
+use crate::journal::JournalWriter;
+use crate::journal::record::{self, Intent, OutputDigest, Record, TaskResult};
 use crate::plan::Plan;
 use crate::report::Reporter;
 
@@ -46,6 +48,9 @@ impl Default for ApplyOptions {
         }
     }
 }
+
+/// Units that finished in an interrupted run, by (terminal, `job/task`): not run again.
+pub type Finished = BTreeMap<(String, String), Status>;
 
 /// Counts for one site.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -163,18 +168,28 @@ struct TerminalState {
     changed: BTreeSet<String>,
     /// Jobs of which at least one unit has run here.
     jobs_started: BTreeSet<String>,
+    /// Journal sequence number of the intent of the unit in progress.
+    intent: Option<u64>,
     /// Set when the connection is lost: everything left is skipped.
     lost: Option<String>,
 }
 
 /// Runs `plan`: connects to terminals through `connector`, runs each one's tasks in order and
 /// reports through `reporter`. Never fails as a whole: failures are outcomes in the summary.
+///
+/// With a journal, an intent record is written (and synced) before each unit is sent to its
+/// terminal and a result record after it ends; if the journal cannot be written the run stops
+/// before the next change. Units in `finished` (from an interrupted run's journal) are not run
+/// again.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
     plan: Arc<Plan>,
     env: Arc<ApplyEnv>,
     connector: Arc<dyn Connector>,
     options: &ApplyOptions,
     reporter: &mut dyn Reporter,
+    mut journal: Option<&mut JournalWriter>,
+    finished: &Finished,
 ) -> RunSummary {
     reporter.start(&plan, options.check);
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
@@ -294,7 +309,16 @@ pub async fn execute(
                         duration: Duration::ZERO,
                     };
                     t.next = 1;
-                    record(&mut summary, t, &plan, 0, outcome.clone(), reporter);
+                    record(
+                        &mut summary,
+                        t,
+                        &plan,
+                        0,
+                        outcome.clone(),
+                        reporter,
+                        &mut journal,
+                        &mut stopping,
+                    );
                     note_failure(&mut job_failures, &task.job, ti);
                     if options.fail_fast && stopping.is_none() {
                         stopping = Some(format!("--fail-fast: {} failed", term.id));
@@ -331,7 +355,16 @@ pub async fn execute(
                     ));
                 }
             }
-            record(&mut summary, t, &plan, unit, outcome, reporter);
+            record(
+                &mut summary,
+                t,
+                &plan,
+                unit,
+                outcome,
+                reporter,
+                &mut journal,
+                &mut stopping,
+            );
         }
         // Send the terminal its next unit, skipping what must not run.
         let t = &mut terminals[ti];
@@ -344,6 +377,40 @@ pub async fn execute(
             let i = t.next;
             let task = &term.tasks[i];
             t.next += 1;
+            if let Some(status) = finished.get(&(term.id.clone(), task.key.clone())) {
+                // Done in the interrupted run: count it as it ended, do not run it again.
+                match status {
+                    Status::Changed => {
+                        t.changed.insert(task.key.clone());
+                    }
+                    Status::Failed | Status::Unreachable | Status::Skipped => {
+                        t.blocked.insert(task.key.clone());
+                    }
+                    Status::Ok => {}
+                }
+                t.jobs_started.insert(task.job.clone());
+                let recap = &mut summary.sites[t.site];
+                match status {
+                    Status::Changed => recap.changed += 1,
+                    _ => recap.ok += 1,
+                }
+                let outcome = TaskOutcome {
+                    summary: "done in the interrupted run".to_string(),
+                    ..skipped(String::new())
+                };
+                let outcome = TaskOutcome {
+                    status: *status,
+                    ..outcome
+                };
+                reporter.task_finished(&plan.sites[t.site].id, &term.id, task, &outcome);
+                if let Some(r) = summary.terminals.iter_mut().find(|r| r.terminal == term.id) {
+                    r.units.push(UnitResult {
+                        key: task.key.clone(),
+                        outcome,
+                    });
+                }
+                continue;
+            }
             let reason = if let Some(lost) = &t.lost {
                 Some(lost.clone())
             } else if let Some(why) = &stopping {
@@ -382,9 +449,41 @@ pub async fn execute(
                     if blocked {
                         t.blocked.insert(task.key.clone());
                     }
-                    record(&mut summary, t, &plan, i, outcome, reporter);
+                    record(
+                        &mut summary,
+                        t,
+                        &plan,
+                        i,
+                        outcome,
+                        reporter,
+                        &mut journal,
+                        &mut stopping,
+                    );
                 }
                 None => {
+                    if let Some(j) = journal.as_deref_mut() {
+                        let intent = Intent {
+                            terminal: term.id.clone(),
+                            host_key: connector.host_key(&plan.sites[t.site], term),
+                            job: task.job.clone(),
+                            task: task.task.clone(),
+                            action: task.action.clone(),
+                            change: if options.check {
+                                "check only".to_string()
+                            } else {
+                                crate::plan::task_summary(task)
+                            },
+                        };
+                        match j.append(Record::Intent(intent)) {
+                            Ok(seq) => t.intent = Some(seq.0),
+                            Err(e) => {
+                                // Fail closed: nothing is changed without its intent on disk.
+                                stopping = Some(journal_stop(&e));
+                                t.next -= 1;
+                                continue;
+                            }
+                        }
+                    }
                     t.jobs_started.insert(task.job.clone());
                     if let Some(sender) = &t.sender
                         && sender.send(i).is_ok()
@@ -403,6 +502,22 @@ pub async fn execute(
     summary.stopped = stopping;
     reporter.finish(&summary);
     summary
+}
+
+fn journal_status(status: Status) -> record::Status {
+    match status {
+        Status::Ok => record::Status::Ok,
+        Status::Changed => record::Status::Changed,
+        Status::Failed => record::Status::Failed,
+        Status::Unreachable => record::Status::Unreachable,
+        Status::Skipped => record::Status::Skipped,
+    }
+}
+
+fn journal_stop(e: &crate::journal::JournalError) -> String {
+    format!(
+        "the journal cannot be written ({e}); nothing more is changed. Fix the disk or permissions, then resume the run"
+    )
 }
 
 fn note_failure(job_failures: &mut BTreeMap<String, BTreeSet<usize>>, job: &str, terminal: usize) {
@@ -425,6 +540,7 @@ fn skipped(reason: String) -> TaskOutcome {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn record(
     summary: &mut RunSummary,
     t: &mut TerminalState,
@@ -432,10 +548,41 @@ fn record(
     unit: usize,
     outcome: TaskOutcome,
     reporter: &mut dyn Reporter,
+    journal: &mut Option<&mut JournalWriter>,
+    stopping: &mut Option<String>,
 ) {
     let site = &plan.sites[t.site];
     let term = &site.terminals[t.index];
     let task = &term.tasks[unit];
+    if let Some(j) = journal.as_deref_mut() {
+        let digest = |d: &Option<(String, usize)>| match d {
+            Some((sha256, bytes)) => OutputDigest {
+                sha256: sha256.clone(),
+                bytes: *bytes as u64,
+            },
+            None => OutputDigest::of(b""),
+        };
+        let result = TaskResult {
+            terminal: term.id.clone(),
+            job: task.job.clone(),
+            task: task.task.clone(),
+            intent: t.intent.take(),
+            status: journal_status(outcome.status),
+            changed: outcome.status == Status::Changed,
+            stdout: digest(&outcome.stdout),
+            stderr: digest(&outcome.stderr),
+            duration_ms: outcome.duration.as_millis() as u64,
+            error: outcome
+                .error
+                .clone()
+                .or_else(|| (outcome.status == Status::Skipped).then(|| outcome.summary.clone())),
+        };
+        if let Err(e) = j.append(Record::Result(result))
+            && stopping.is_none()
+        {
+            *stopping = Some(journal_stop(&e));
+        }
+    }
     match outcome.status {
         Status::Failed | Status::Unreachable => {
             t.blocked.insert(task.key.clone());
