@@ -13,6 +13,7 @@
 //! stdin only.
 
 pub mod command;
+pub mod diff;
 pub mod fetch;
 pub mod file;
 pub mod inspect;
