@@ -20,6 +20,7 @@
 //! come back before its next task (see [`reboot`]).
 
 pub mod command;
+pub mod diff;
 pub mod fetch;
 pub mod file;
 pub mod inspect;
