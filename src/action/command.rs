@@ -73,6 +73,7 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
         summary: format!("ran `{}`", abbreviate(&args.cmd)),
         output: Some(output),
         facts: None,
+        reconnect: None,
     })
 }
 
