@@ -453,7 +453,9 @@ fn assess(
         };
     }
     let max_age_seconds = i64::from(policy.max_age_days) * SECONDS_PER_DAY;
-    if age_seconds > max_age_seconds {
+    // Due once it is `max_age_days` old, so `max_age_days: 0` rotates on every run (even one in
+    // the same second as the last rotation).
+    if age_seconds >= max_age_seconds {
         return Assessment {
             settle,
             rotate: Some(format!(
@@ -681,6 +683,20 @@ mod tests {
         assert_eq!(
             overdue.rotate.as_deref(),
             Some("set 2026-10-05 by 山田, 12 days ago; the policy rotates after 10 days")
+        );
+        let always = PasswordPolicy {
+            max_age_days: 0,
+            ..PasswordPolicy::default()
+        };
+        let same_second = assess(
+            &state(Some(("$6$a$cur", NOW)), None),
+            &observed("$6$a$cur"),
+            &always,
+            at(NOW),
+        );
+        assert!(
+            same_second.rotate.is_some(),
+            "max_age_days 0 always rotates"
         );
         let never = assess(&state(None, None), &observed("!"), &policy, at(NOW));
         assert_eq!(
