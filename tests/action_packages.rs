@@ -103,6 +103,19 @@ impl Host {
             .map(str::to_string)
     }
 
+    /// Whether uploaded media with this SHA-256 are still anywhere in /var/tmp.
+    async fn media_left(&self, sha: &str) -> bool {
+        let out = self
+            .transport
+            .exec(
+                &format!("ls -d /var/tmp/seibi-media.*/{sha}.deb 2>/dev/null | grep -q ."),
+                None,
+            )
+            .await
+            .expect("exec");
+        out.success()
+    }
+
     async fn exists(&self, path: &str) -> bool {
         let out = self
             .transport
@@ -232,7 +245,7 @@ async fn package_install_upgrade_and_check_mode(host: &Host, work: &Path) {
     assert_eq!(host.dpkg_version(name).await.as_deref(), Some("1.0-1"));
     assert_eq!(host.sh("cat /opt/seibi-test-tool/version").await, "1.0-1");
     assert!(
-        !host.exists(&format!("/var/tmp/seibi-{v1_sha}.deb")).await,
+        !host.media_left(&v1_sha).await,
         "the uploaded media are removed"
     );
     assert!(installed.stdout.is_some(), "dpkg's output is recorded");
@@ -276,7 +289,6 @@ async fn patch_verification_and_scan(host: &Host, work: &Path) {
     let bytes = fs::read(&deb).expect("deb");
     let sha = sha256_hex(&bytes);
     let args = package_args(name, "3.0.15-1", &sha, false);
-    let uploaded = format!("/var/tmp/seibi-{sha}.deb");
 
     // Media changed after they were pinned: refused before anything is sent.
     let tampered = work.join("tampered.deb");
@@ -300,7 +312,7 @@ async fn patch_verification_and_scan(host: &Host, work: &Path) {
         err.contains(&"0".repeat(64)) && err.contains("must not be applied"),
         "{err}"
     );
-    assert!(!host.exists(&uploaded).await, "nothing was uploaded");
+    assert!(!host.media_left(&sha).await, "nothing was uploaded");
     assert_eq!(host.dpkg_version(name).await, None, "nothing was installed");
 
     // Virus scan, with stub scanners (ClamAV needs a signature database from the network).
@@ -329,7 +341,7 @@ async fn patch_verification_and_scan(host: &Host, work: &Path) {
     assert!(err.contains("is not installed on this machine"), "{err}");
     assert!(err.contains("apt-get install clamav"), "{err}");
     assert!(err.contains("remove `scan: true`"), "{err}");
-    assert!(!host.exists(&uploaded).await);
+    assert!(!host.media_left(&sha).await);
     assert_eq!(host.dpkg_version(name).await, None);
 
     // A clean scan: the scanner sees exactly the pinned bytes, then the patch goes on.
@@ -348,7 +360,7 @@ async fn patch_verification_and_scan(host: &Host, work: &Path) {
     let scanned = fs::read_to_string(&seen).expect("the scanner ran");
     assert!(scanned.starts_with(&sha), "scanned {scanned}, pinned {sha}");
     assert_eq!(host.dpkg_version(name).await.as_deref(), Some("3.0.15-1"));
-    assert!(!host.exists(&uploaded).await);
+    assert!(!host.media_left(&sha).await);
     ok(&host.run(&env, "patch", scan_args, false).await, Status::Ok);
 }
 

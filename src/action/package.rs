@@ -15,7 +15,7 @@
 //! failed verification and must not be applied); (2) with `scan: true` they are written to a
 //! private temporary file and scanned on this machine with `<scanner> --no-summary <file>`
 //! ([`ApplyEnv::scanner`], `clamscan` by default): exit 0 is clean, 1 is infected, anything else
-//! (including a missing scanner) fails; (3) they are uploaded to `/var/tmp/seibi-<sha256>.deb`
+//! (including a missing scanner) fails; (3) they are uploaded to `<sha256>.deb` in a private `mktemp -d` directory under `/var/tmp`
 //! (mode 0600), checked there with `sha256sum` and installed with
 //! `DEBIAN_FRONTEND=noninteractive dpkg -i --force-confdef --force-confold` (local changes to
 //! configuration files are kept); the uploaded file is removed whatever happens. Finally the
@@ -217,18 +217,29 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
         scan(ctx, &planned, &media).await?;
     }
 
-    let remote = format!("/var/tmp/seibi-{}.deb", planned.sha256);
-    let output = match install(ctx, &planned, &media.bytes, &remote).await {
-        Ok(output) => output,
-        Err(err) => {
-            // The install script removes the file itself; this covers an upload or a
-            // connection that failed before the script ran. Nothing more to do if it fails too.
-            let _ = ctx
-                .exec(&format!("rm -f -- {}", shell_quote(&remote)), None)
-                .await;
-            return Err(err);
-        }
-    };
+    // A private directory per upload (mktemp -d, mode 0700): two runs, or two terminals that
+    // share /var/tmp, never touch each other's media.
+    let dir = ctx
+        .exec_ok("mktemp -d /var/tmp/seibi-media.XXXXXXXX", None)
+        .await?
+        .stdout_text()
+        .trim()
+        .to_string();
+    if !dir.starts_with("/var/tmp/seibi-media.") {
+        return Err(ActionError::Failed {
+            message: format!(
+                "could not make a private directory for the media on the terminal (got `{dir}`)"
+            ),
+            output: None,
+        });
+    }
+    let remote = format!("{dir}/{}.deb", planned.sha256);
+    let result = install(ctx, &planned, &media.bytes, &remote).await;
+    // The directory goes whatever happened; nothing more to do if that fails too.
+    let _ = ctx
+        .exec(&format!("rm -rf -- {}", shell_quote(&dir)), None)
+        .await;
+    let output = result?;
 
     let after = package_state(ctx, &planned.package).await?;
     if after.installed.as_deref() != Some(planned.version.as_str()) {
