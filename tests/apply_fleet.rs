@@ -443,3 +443,148 @@ fn failures_stay_with_their_terminal() {
     }
     assert!(seibi(&root, &["journal", "verify"], None).code == 0);
 }
+
+/// A job whose three tasks each take about a second and leave one line in /root/count.log; the
+/// `creates:` guard makes a task that already ran report no change when queried again.
+fn add_counting_job(root: &Path) {
+    let mut tasks = String::new();
+    for step in ["a", "b", "c"] {
+        tasks.push_str(&format!(
+            "  - name: Step {step}\n    id: {step}\n    command: {{ cmd: 'sleep 1; echo {step} >> /root/count.log; touch /root/{step}.done', creates: /root/{step}.done }}\n"
+        ));
+    }
+    std::fs::write(
+        root.join("playbooks/count.yml"),
+        format!("id: count\ntitle: count\nkind: settings_change\nprovenance: {{ source: contract, reference: T-2 }}\nminutes_per_terminal: 1\ntargets: {{ tags: [lab] }}\ntasks:\n{tasks}"),
+    )
+    .expect("count job");
+}
+
+fn spawn_apply(root: &Path, fleet: &Fleet, dir: &Path, extra: &[&str]) -> std::process::Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seibi"));
+    cmd.args(["apply", "--key"])
+        .arg(fleet.client_key())
+        .arg("--identity")
+        .arg(dir.join("identity.txt"))
+        .args(["--progress", "plain"])
+        .args(extra)
+        .current_dir(root)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.spawn().expect("spawn seibi apply")
+}
+
+#[test]
+fn killed_sshd_mid_run_fails_that_terminal_only() {
+    if !is_root() {
+        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = FleetSpec::new(4, dir.path().join("fleet"));
+    spec.base_address = "127.0.52.1".parse().expect("address");
+    let mut fleet = Fleet::start(spec).expect("fleet");
+    let root = project(&fleet, dir.path(), 4, None);
+    add_counting_job(&root);
+    let child = spawn_apply(&root, &fleet, dir.path(), &["--job", "count"]);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    fleet.kill_host(3).expect("kill sshd of t03 mid-run");
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(matches!(out.status.code(), Some(4 | 5)), "{stdout}");
+    let t03: Vec<&str> = stdout.lines().filter(|l| l.starts_with("t03 ")).collect();
+    assert!(
+        t03.iter()
+            .any(|l| l.contains("FAILED") || l.contains("UNREACHABLE")),
+        "t03 reports the lost connection: {t03:?}"
+    );
+    assert!(
+        t03.iter().any(|l| l.contains("skipped")),
+        "and skips what is left: {t03:?}"
+    );
+    for i in 0..3 {
+        assert_eq!(
+            on_host(&fleet, i, "cat /root/count.log"),
+            "a\nb\nc\n",
+            "host {i} finished"
+        );
+    }
+}
+
+#[test]
+fn interrupted_run_resumes_and_applies_each_task_once() {
+    if !is_root() {
+        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = FleetSpec::new(3, dir.path().join("fleet"));
+    spec.base_address = "127.0.53.1".parse().expect("address");
+    let fleet = Fleet::start(spec).expect("fleet");
+    let root = project(&fleet, dir.path(), 3, None);
+    add_counting_job(&root);
+    let mut child = spawn_apply(&root, &fleet, dir.path(), &["--job", "count"]);
+    std::thread::sleep(std::time::Duration::from_millis(1700));
+    // SIGKILL: no chance to finish the journal.
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let logs: Vec<PathBuf> = std::fs::read_dir(root.join("logs"))
+        .expect("logs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(logs.len(), 1);
+    let run = logs[0]
+        .file_stem()
+        .expect("stem")
+        .to_string_lossy()
+        .into_owned();
+    let before = std::fs::read_to_string(&logs[0]).expect("journal");
+    assert!(
+        before.contains("\"intent\""),
+        "the run got going before the kill"
+    );
+    assert!(
+        !before.contains("\"run_end\""),
+        "the kill left the run unfinished"
+    );
+
+    let resumed = apply(
+        &root,
+        &fleet,
+        dir.path(),
+        &["--job", "count", "--resume", &run],
+    );
+    assert_eq!(resumed.code, 0, "{}\n{}", resumed.stdout, resumed.stderr);
+    assert!(
+        resumed.stdout.contains("done in the interrupted run"),
+        "finished units are not run again: {}",
+        resumed.stdout
+    );
+    for i in 0..3 {
+        assert_eq!(
+            on_host(&fleet, i, "cat /root/count.log"),
+            "a\nb\nc\n",
+            "host {i}: each task once"
+        );
+    }
+    // The same chain goes on in the same file, and it verifies.
+    let after: Vec<PathBuf> = std::fs::read_dir(root.join("logs"))
+        .expect("logs")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert_eq!(after.len(), 1, "{after:?}");
+    let text = std::fs::read_to_string(&after[0]).expect("journal");
+    assert!(
+        text.starts_with(&before[..before.rfind('\n').map_or(0, |i| i + 1)]),
+        "records are appended, not rewritten"
+    );
+    assert!(text.contains("\"run_end\""));
+    let verify = seibi(
+        &root,
+        &["journal", "verify", after[0].to_str().expect("utf-8")],
+        None,
+    );
+    assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+}

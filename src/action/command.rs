@@ -49,10 +49,37 @@ pub async fn query(ctx: &ActionContext<'_>) -> Result<Query, ActionError> {
     Ok(Query::change(format!("run `{}`", abbreviate(&args.cmd))))
 }
 
+/// The name a unit's remote process carries in `SEIBI_UNIT`: `<run>/<terminal>/<job>/<task>`.
+pub fn unit_tag(ctx: &ActionContext<'_>) -> String {
+    format!("{}/{}/{}", ctx.env.run_id, ctx.terminal.id, ctx.task.key)
+}
+
+/// A shell script that waits (up to `limit_secs`) until no process on the terminal carries
+/// `SEIBI_UNIT=<tag>`: a command started by an interrupted run may still be running after its
+/// controller died (an SSH session without a terminal does not kill its processes), and must
+/// finish before the unit is queried again. Exits 0 when none is left, 1 on time-out.
+pub fn wait_for_unit_script(tag: &str, limit_secs: u64) -> String {
+    format!(
+        "t={tag}; n=0\n\
+         busy() {{ for e in /proc/[0-9]*/environ; do [ \"$e\" = \"/proc/$$/environ\" ] && continue; \
+         tr '\\0' '\\n' < \"$e\" 2>/dev/null | grep -qxF \"SEIBI_UNIT=$t\" && return 0; done; return 1; }}\n\
+         while busy; do [ $n -ge {limit_secs} ] && exit 1; n=$((n+1)); sleep 1; done\n\
+         exit 0\n",
+        tag = shell_quote(tag),
+    )
+}
+
 /// Runs the command; a non-zero exit fails with its status and the end of its stderr.
 pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, ActionError> {
     let args: CommandArgs = ctx.args()?;
-    let command = format!("{}exec sh -c {}", prelude(&args)?, shell_quote(&args.cmd));
+    // The process carries its unit's name in its environment, so that a resumed run can wait
+    // for a command that outlived an interrupted controller (see `unit_tag`).
+    let command = format!(
+        "SEIBI_UNIT={}; export SEIBI_UNIT; {}exec sh -c {}",
+        shell_quote(&unit_tag(ctx)),
+        prelude(&args)?,
+        shell_quote(&args.cmd)
+    );
     let stdin = args
         .stdin
         .as_deref()

@@ -127,7 +127,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         .clone()
         .unwrap_or_else(|| project.paths.root.join("logs"));
     let (signer, operator_name) = operator_signer(&project, &args)?;
-    let mut finished = run::Finished::new();
+    let mut resume = run::Resume::default();
     let mut journal = match &args.resume {
         None => JournalWriter::create(&logs, RunStart::new(run_id(), &plan.digest), signer)?,
         Some(run) => {
@@ -148,6 +148,10 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
             }
             for (terminal, steps) in &interrupted.terminals {
                 for step in steps {
+                    let key = format!("{}/{}", step.job, step.task);
+                    if step.result.is_none() && step.change.is_some() {
+                        resume.unsettled.insert((terminal.clone(), key.clone()));
+                    }
                     if let Some(result) = &step.result {
                         let status = match result.status {
                             JStatus::Ok => Status::Ok,
@@ -155,10 +159,9 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
                             // Failed, skipped and unreachable units run again.
                             _ => continue,
                         };
-                        finished.insert(
-                            (terminal.clone(), format!("{}/{}", step.job, step.task)),
-                            status,
-                        );
+                        resume
+                            .finished
+                            .insert((terminal.clone(), key.clone()), status);
                     }
                 }
             }
@@ -200,7 +203,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         &options,
         reporter.as_mut(),
         Some(&mut journal),
-        &finished,
+        &resume,
     ));
     let mut tally = Tally::default();
     for t in &summary.terminals {

@@ -52,6 +52,16 @@ impl Default for ApplyOptions {
 /// Units that finished in an interrupted run, by (terminal, `job/task`): not run again.
 pub type Finished = BTreeMap<(String, String), Status>;
 
+/// What an interrupted run's journal says, for `--resume`.
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    /// Units with a result: counted as they ended, not run again.
+    pub finished: Finished,
+    /// Units with an intent but no result, by (terminal, `job/task`): their command may still
+    /// be running on the terminal; the worker waits for it to end before querying again.
+    pub unsettled: BTreeSet<(String, String)>,
+}
+
 /// Counts for one site.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SiteRecap {
@@ -149,6 +159,7 @@ impl RunSummary {
 
 enum Event {
     Connected(usize),
+    Note(String),
     ConnectFailed(usize, String, bool),
     Finished(usize, usize, Box<TaskOutcome>),
     Closed(usize),
@@ -161,7 +172,7 @@ struct TerminalState {
     next: usize,
     started: bool,
     finished: bool,
-    sender: Option<mpsc::UnboundedSender<usize>>,
+    sender: Option<mpsc::UnboundedSender<(usize, bool)>>,
     /// Keys that did not succeed (failed, unreachable, or skipped because of those).
     blocked: BTreeSet<String>,
     /// Keys that changed something (for handlers).
@@ -189,8 +200,9 @@ pub async fn execute(
     options: &ApplyOptions,
     reporter: &mut dyn Reporter,
     mut journal: Option<&mut JournalWriter>,
-    finished: &Finished,
+    resume: &Resume,
 ) -> RunSummary {
+    let finished = &resume.finished;
     reporter.start(&plan, options.check);
     let (events_tx, mut events) = mpsc::unbounded_channel::<Event>();
     let mut terminals: Vec<TerminalState> = Vec::new();
@@ -260,7 +272,7 @@ pub async fn execute(
                 site_active[t.site] += 1;
                 active += 1;
                 open_workers += 1;
-                let (tx, rx) = mpsc::unbounded_channel();
+                let (tx, rx) = mpsc::unbounded_channel::<(usize, bool)>();
                 t.sender = Some(tx);
                 tokio::spawn(worker(
                     ti,
@@ -283,6 +295,10 @@ pub async fn execute(
         };
         let (ti, outcome) = match event {
             Event::Connected(ti) => (ti, None),
+            Event::Note(text) => {
+                reporter.message(&text);
+                continue;
+            }
             Event::ConnectFailed(ti, error, unreachable) => {
                 terminals[ti].lost = Some(if unreachable {
                     "terminal unreachable".to_string()
@@ -486,8 +502,11 @@ pub async fn execute(
                         }
                     }
                     t.jobs_started.insert(task.job.clone());
+                    let settle = resume
+                        .unsettled
+                        .contains(&(term.id.clone(), task.key.clone()));
                     if let Some(sender) = &t.sender
-                        && sender.send(i).is_ok()
+                        && sender.send((i, settle)).is_ok()
                     {
                         dispatched = true;
                         break;
@@ -652,7 +671,7 @@ async fn worker(
     env: Arc<ApplyEnv>,
     connector: Arc<dyn Connector>,
     check: bool,
-    mut units: mpsc::UnboundedReceiver<usize>,
+    mut units: mpsc::UnboundedReceiver<(usize, bool)>,
     events: mpsc::UnboundedSender<Event>,
 ) {
     let site_plan = &plan.sites[site];
@@ -668,9 +687,61 @@ async fn worker(
             return;
         }
     };
+    // A rotation interrupted in an earlier run is settled before anything else, so the store
+    // knows the live password before any task runs (a check run only reads).
+    if !check && let Some(dir) = &env.secrets_dir {
+        let keep = crate::playbook::PasswordPolicy::default().keep;
+        match crate::action::password::reconcile_terminal(
+            transport.as_ref(),
+            dir,
+            &terminal.id,
+            keep,
+        )
+        .await
+        {
+            Ok(settled) => {
+                for s in settled {
+                    let _ = events.send(Event::Note(format!("{}: {}", terminal.id, s.summary)));
+                }
+            }
+            Err(e) => {
+                let _ = events.send(Event::Note(format!(
+                    "{}: could not settle an interrupted password rotation: {e}",
+                    terminal.id
+                )));
+            }
+        }
+    }
     let _ = events.send(Event::Connected(id));
     let mut transport = transport;
-    while let Some(unit) = units.recv().await {
+    while let Some((unit, settle)) = units.recv().await {
+        if settle {
+            // Resuming: this unit's command may have outlived the interrupted controller.
+            let tag = format!(
+                "{}/{}/{}",
+                env.run_id, terminal.id, terminal.tasks[unit].key
+            );
+            let script = crate::action::command::wait_for_unit_script(&tag, 600);
+            match transport.exec(&script, None).await {
+                Ok(out) if out.success() => {}
+                other => {
+                    let why = match other {
+                        Ok(_) => "a command of the interrupted run is still running on the terminal after 10 minutes; let it finish (or stop it), then resume again".to_string(),
+                        Err(e) => e.to_string(),
+                    };
+                    let mut outcome = skipped(String::new());
+                    outcome.status = Status::Failed;
+                    outcome.error = Some(why);
+                    if events
+                        .send(Event::Finished(id, unit, Box::new(outcome)))
+                        .is_err()
+                    {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
         let ctx = ActionContext {
             transport: transport.as_ref(),
             terminal,
