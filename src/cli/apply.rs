@@ -136,9 +136,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         eprintln!("nothing to do: the selection matches no terminal");
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(window) = window_policy(&project, &plan, &args)? else {
-        return Ok(ExitCode::from(1));
-    };
+    let window = window_policy(&project, &plan, &args)?;
     let logs = args
         .logs
         .clone()
@@ -273,15 +271,15 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::from(summary.exit_code()))
 }
 
-/// The office hours a run keeps to: `Some(None)` for `--check` and `--outside-window`;
-/// `None` (refused, said on standard error) when every site of the plan is closed now.
+/// The office hours a run keeps to (`None` for `--check` and `--outside-window`); refused when
+/// every site of the plan is closed now.
 fn window_policy(
     project: &Project,
     plan: &Plan,
     args: &ApplyArgs,
-) -> anyhow::Result<Option<Option<WindowPolicy>>> {
+) -> anyhow::Result<Option<WindowPolicy>> {
     if args.check || args.outside_window {
-        return Ok(Some(None));
+        return Ok(None);
     }
     let policy = WindowPolicy::new(Calendars::from_inventory(&project.inventory)?);
     let closed: Vec<(String, String)> = plan
@@ -290,25 +288,24 @@ fn window_policy(
         .filter_map(|s| policy.closed(&s.id).map(|why| (s.id.clone(), why)))
         .collect();
     if closed.len() < plan.sites.len() {
-        return Ok(Some(Some(policy)));
+        return Ok(Some(policy));
     }
-    eprintln!("error: every site in this plan is outside its office hours now:");
+    let mut message = "every site in this plan is outside its office hours now:".to_string();
     for (site, why) in &closed {
-        let next = policy.next_window(site).map_or_else(String::new, |w| {
-            format!(
+        message.push_str(&format!("\n  {site}: {why}"));
+        if let Some(w) = policy.next_window(site) {
+            message.push_str(&format!(
                 "; next window {} {}-{}",
                 w.date().strftime("%Y-%m-%d %a"),
                 w.start().strftime("%H:%M"),
                 w.end().strftime("%H:%M")
-            )
-        });
-        eprintln!("  {site}: {why}{next}");
+            ));
+        }
     }
-    eprintln!(
-        "nothing was changed: run during office hours, or pass --outside-window --reason \"...\" \
-         (the reason is recorded in the journal)"
-    );
-    Ok(None)
+    bail!(
+        "{message}\nnothing was changed: run during office hours, or pass --outside-window \
+         --reason \"...\" (the reason is recorded in the journal)"
+    )
 }
 
 /// Reads a saved plan and checks that the project still produces exactly it.

@@ -99,11 +99,12 @@ pub struct PlannedEstimate {
     pub declared_minutes: u32,
     /// Whether past runs refined the figure.
     pub from_history: bool,
-    /// Tasks and handlers with past durations.
+    /// Tasks with past durations (handlers not counted).
     pub tasks_with_history: usize,
     /// Tasks of the job (handlers not counted).
     pub tasks: usize,
-    /// The most past durations any one of its tasks has (the sample behind the medians).
+    /// The most past durations any one of its tasks or handlers has (the sample behind the
+    /// medians).
     pub samples: usize,
 }
 
@@ -487,13 +488,10 @@ pub fn build_schedule(
         .into_iter()
         .filter_map(|job| {
             let estimate = estimates.job(&job.id)?;
-            let (from_history, tasks_with_history, tasks) = match estimate.basis {
-                EstimateBasis::Declared { .. } => (false, 0, job.tasks.len()),
-                EstimateBasis::History {
-                    tasks_with_history,
-                    tasks,
-                } => (true, tasks_with_history, tasks),
-            };
+            let from_history = matches!(estimate.basis, EstimateBasis::History { .. });
+            let has_history =
+                |task: &str| history.contains_key(&(job.id.clone(), task.to_string()));
+            let tasks_with_history = job.tasks.iter().filter(|t| has_history(&t.id)).count();
             let samples = job
                 .tasks
                 .iter()
@@ -508,7 +506,7 @@ pub fn build_schedule(
                 declared_minutes: job.minutes_per_terminal,
                 from_history,
                 tasks_with_history,
-                tasks,
+                tasks: job.tasks.len(),
                 samples,
             })
         })

@@ -48,11 +48,15 @@ fn office_time(minutes: i64) -> String {
     }
 }
 
-/// `20 min`, `12 min 30 s`.
-fn per_terminal(seconds: u64) -> String {
+/// `20 min`, `12 min 30 s` (`20 分`, `12 分 30 秒`).
+fn per_terminal(seconds: u64, lang: Language) -> String {
+    let (min, sec) = match lang {
+        Language::En => ("min", "s"),
+        Language::Ja => ("分", "秒"),
+    };
     match (seconds / 60, seconds % 60) {
-        (m, 0) => format!("{m} min"),
-        (m, s) => format!("{m} min {s} s"),
+        (m, 0) => format!("{m} {min}"),
+        (m, s) => format!("{m} {min} {s} {sec}"),
     }
 }
 
@@ -61,13 +65,12 @@ fn basis(e: &PlannedEstimate, lang: Language) -> String {
         (false, Language::En) => "declared (minutes_per_terminal)".to_string(),
         (false, Language::Ja) => "宣言値（minutes_per_terminal）".to_string(),
         (true, Language::En) => format!(
-            "from past runs: median of up to {} run(s) for {} of {} task(s) and handlers, \
-             declared {} min",
+            "from past runs (medians of up to {} recorded duration(s); history for {} of {} \
+             task(s)), declared {} min",
             e.samples, e.tasks_with_history, e.tasks, e.declared_minutes
         ),
         (true, Language::Ja) => format!(
-            "過去の実績から：最大 {} 回の実績の中央値（{} 件のタスク中 {} 件、ハンドラ含む）、\
-             宣言値 {} 分",
+            "過去の実績から（最大 {} 件の実績の中央値、タスク {} 件中 {} 件に実績あり）、宣言値 {} 分",
             e.samples, e.tasks, e.tasks_with_history, e.declared_minutes
         ),
     }
@@ -276,7 +279,7 @@ pub(super) fn text(schedule: &PlanSchedule, request: Option<&ScheduleRequest>) -
             out,
             "    {:width$}  {:>12}  {}",
             e.job,
-            per_terminal(e.seconds_per_terminal),
+            per_terminal(e.seconds_per_terminal, lang),
             basis(e, lang)
         );
     }
@@ -431,7 +434,7 @@ pub(super) fn markdown(
             out,
             "| {} | {} | {} |",
             cell(&e.job),
-            per_terminal(e.seconds_per_terminal),
+            per_terminal(e.seconds_per_terminal, lang),
             cell(&basis(e, lang))
         );
     }
@@ -482,10 +485,11 @@ pub(super) fn markdown(
     let closing = closing_lines(schedule, limit, lang, "- ");
     let mut lines = closing.lines();
     if let Some(first) = lines.next() {
-        let _ = writeln!(out, "**{first}**\n");
+        let _ = writeln!(out, "**{first}**");
     }
-    for line in lines {
-        let _ = writeln!(out, "{line}");
+    let rest: Vec<&str> = lines.collect();
+    if !rest.is_empty() {
+        let _ = writeln!(out, "\n{}", rest.join("\n"));
     }
     out
 }
@@ -496,8 +500,9 @@ mod tests {
 
     #[test]
     fn durations_read_as_minutes() {
-        assert_eq!(per_terminal(1200), "20 min");
-        assert_eq!(per_terminal(750), "12 min 30 s");
+        assert_eq!(per_terminal(1200, Language::En), "20 min");
+        assert_eq!(per_terminal(750, Language::En), "12 min 30 s");
+        assert_eq!(per_terminal(750, Language::Ja), "12 分 30 秒");
         assert_eq!(office_time(65), "1h05m");
         assert_eq!(office_time(45), "45m");
     }
