@@ -543,3 +543,57 @@ fn apply_is_refused_when_every_site_is_closed() {
     assert!(!out.stderr.contains("office hours"), "{}", out.stderr);
     assert!(out.stderr.contains("roster"), "{}", out.stderr);
 }
+
+#[test]
+fn an_outside_window_record_verifies_and_shows_in_the_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = operator_key(dir.path());
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+    let roster_path = dir.path().join("roster.yml");
+    std::fs::write(
+        &roster_path,
+        format!(
+            "people:\n  - id: alice\n    name: 有栖 愛子\n    organisation: 情報政策課\n    \
+             role: operator\n    key: {}\n    valid_from: 2020-01-01\n    valid_until: 2099-12-31\n",
+            public.trim()
+        ),
+    )
+    .expect("roster");
+    let roster = seibi::roster::Roster::load(&roster_path).expect("roster loads");
+    let logs = dir.path().join("logs");
+    let mut journal =
+        JournalWriter::create(&logs, RunStart::new("night", "sha256:x"), signer(&key))
+            .expect("journal");
+    journal
+        .append(Record::OutsideWindow(seibi::journal::OutsideWindow {
+            reason: "緊急パッチ (VN-2026-0917)".into(),
+        }))
+        .expect("append");
+    unit(
+        &mut journal,
+        "chuo-t01",
+        "openssl-patch-2026-09",
+        "install",
+        3,
+        Status::Changed,
+        "run",
+    );
+    let path = journal.path().to_path_buf();
+    journal.finish(RunEnd::default()).expect("finish");
+    let report = seibi::journal::verify(&path, &roster);
+    assert!(report.is_ok(), "{:?}", report.problems);
+    let text = std::fs::read_to_string(&path).expect("journal");
+    assert!(
+        text.contains(r#""kind":"outside_window","reason":"緊急パッチ (VN-2026-0917)""#),
+        "{text}"
+    );
+    let run = seibi::journal::read_run(&path).expect("run");
+    assert!(run.unreadable_lines.is_empty());
+    assert_eq!(
+        run.events
+            .iter()
+            .map(|e| e.what.as_str())
+            .collect::<Vec<_>>(),
+        ["working outside office hours: 緊急パッチ (VN-2026-0917)"]
+    );
+}

@@ -264,6 +264,8 @@ pub async fn execute(
     loop {
         // Start terminals while limits allow, spreading over sites.
         if stopping.is_none() {
+            // Each site's office hours, looked up at most once per pass.
+            let mut site_windows: Vec<Option<window::SiteWindow>> = vec![None; plan.sites.len()];
             for (ti, t) in terminals.iter_mut().enumerate() {
                 if active >= options.max_terminals {
                     break;
@@ -276,10 +278,11 @@ pub async fn execute(
                 // A held terminal is looked at again on the next event (its site may open).
                 if let Some(policy) = &options.window {
                     let site = &plan.sites[t.site];
-                    let needed = window::work_left(&plan, &site.terminals[t.index], finished);
-                    let refused = (!needed.is_zero())
-                        .then(|| policy.refuse_start(&site.id, needed))
-                        .flatten();
+                    let refused = site_windows[t.site]
+                        .get_or_insert_with(|| policy.site_window(&site.id))
+                        .refuse(&site.id, || {
+                            window::work_left(&plan, &site.terminals[t.index], finished)
+                        });
                     t.window = refused.map(|why| format!("not started: {why}"));
                     if t.window.is_some() {
                         continue;
@@ -545,9 +548,15 @@ pub async fn execute(
                 continue;
             };
             let term = &plan.sites[t.site].terminals[t.index];
+            let left = |task: &crate::plan::PlannedTask| {
+                !finished.contains_key(&(term.id.clone(), task.key.clone()))
+            };
+            if !t.started && !term.tasks.iter().any(left) {
+                continue; // all done in the interrupted run: nothing is held back
+            }
             if !t.started {
                 for (i, task) in term.tasks.iter().enumerate() {
-                    if !finished.contains_key(&(term.id.clone(), task.key.clone())) {
+                    if left(task) {
                         let outcome = skipped(why.clone());
                         record(
                             &mut summary,

@@ -97,6 +97,27 @@ pub enum SiteWindow {
     Closed(String),
 }
 
+impl SiteWindow {
+    /// Why a visit at `site` that takes `needed` (asked only when the site is open) cannot
+    /// start now (`None`: it can).
+    pub fn refuse(&self, site: &str, needed: impl FnOnce() -> Duration) -> Option<String> {
+        match self {
+            SiteWindow::Closed(why) => Some(why.clone()),
+            SiteWindow::Open { left, closes } => {
+                let needed = needed();
+                (needed > *left).then(|| {
+                    format!(
+                        "needs about {} min, but office hours at {site} end at {} ({} min left)",
+                        needed.as_secs().div_ceil(60),
+                        closes.strftime("%H:%M"),
+                        left.as_secs() / 60
+                    )
+                })
+            }
+        }
+    }
+}
+
 impl WindowPolicy {
     /// Office hours from the site calendars, on the system clock.
     pub fn new(calendars: Calendars) -> Self {
@@ -153,16 +174,7 @@ impl WindowPolicy {
 
     /// Why a visit needing `needed` cannot start now at `site` (`None`: it can).
     pub fn refuse_start(&self, site: &str, needed: Duration) -> Option<String> {
-        match self.site_window(site) {
-            SiteWindow::Closed(why) => Some(why),
-            SiteWindow::Open { left, closes } if needed > left => Some(format!(
-                "needs about {} min, but office hours at {site} end at {} ({} min left)",
-                needed.as_secs().div_ceil(60),
-                closes.strftime("%H:%M"),
-                left.as_secs() / 60
-            )),
-            SiteWindow::Open { .. } => None,
-        }
+        self.site_window(site).refuse(site, || needed)
     }
 
     /// Why nothing more may start at `site` now (`None`: the site is open).
