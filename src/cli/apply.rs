@@ -1,4 +1,10 @@
 //! `seibi apply`: carry out a plan on the terminals, over SSH, in parallel.
+//!
+//! A real run keeps to the sites' office hours (see [`crate::run::window`]): it is refused when
+//! every site of the plan is closed, starts a terminal only if its visit can finish before its
+//! site closes, and at closing time pauses with the journal left open, saying how to resume
+//! (`--resume RUN`, exit status 6). `--outside-window --reason "..."` works regardless, and the
+//! reason is recorded in the journal. `--check` changes nothing and is not held to the hours.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
@@ -12,13 +18,14 @@ use anyhow::{Context as _, bail};
 use super::plan::SelectionArgs;
 use super::{ProjectArgs, print_diagnostics};
 use crate::action::{ApplyEnv, LocalArtifact, Status};
-use crate::journal::record::{RunEnd, RunStart, Status as JStatus, Tally};
+use crate::journal::record::{OutsideWindow, Record, RunEnd, RunStart, Status as JStatus, Tally};
 use crate::journal::{Agent, JournalWriter, Signer, read_run};
 use crate::plan::{self, Plan};
 use crate::project::Project;
 use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
 use crate::roster::{PublicKey, Roster, SigningKey};
-use crate::run::{self, ApplyOptions, SshConnector, SshSettings};
+use crate::run::{self, ApplyOptions, SshConnector, SshSettings, WindowPolicy};
+use crate::schedule::Calendars;
 use crate::secrets::{Identity, SecretsStore};
 use crate::transport::{Credentials, KnownHosts};
 
@@ -92,6 +99,13 @@ pub struct ApplyArgs {
     /// run again; a unit with an intent but no result is queried again before anything changes.
     #[arg(long, value_name = "RUN")]
     resume: Option<String>,
+    /// Work regardless of the sites' office hours (an emergency); needs --reason, which is
+    /// recorded in the journal.
+    #[arg(long, requires = "reason")]
+    outside_window: bool,
+    /// Why the work cannot wait for office hours (with --outside-window).
+    #[arg(long, value_name = "TEXT", requires = "outside_window")]
+    reason: Option<String>,
 }
 
 /// Builds or loads the plan, then runs it.
@@ -122,6 +136,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         eprintln!("nothing to do: the selection matches no terminal");
         return Ok(ExitCode::SUCCESS);
     }
+    let window = window_policy(&project, &plan, &args)?;
     let logs = args
         .logs
         .clone()
@@ -173,6 +188,14 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         journal.run_id(),
         journal.path().display()
     );
+    if let (true, Some(reason)) = (args.outside_window, &args.reason) {
+        journal
+            .append(Record::OutsideWindow(OutsideWindow {
+                reason: reason.clone(),
+            }))
+            .context("cannot record --outside-window in the journal; nothing was changed")?;
+        eprintln!("working outside office hours: {reason}");
+    }
     let mut env = apply_env(&project, &plan, &args)?;
     env.operator = operator_name;
     env.run_id = journal.run_id().to_string();
@@ -181,6 +204,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         check: args.check,
         fail_fast: args.fail_fast,
         max_terminals: args.forks.max(1),
+        window,
     };
     let bars = match args.progress {
         ProgressMode::Auto => std::io::stderr().is_terminal(),
@@ -225,6 +249,17 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
             eprintln!("error: {why}\nresume with: seibi apply --resume {run}");
             return Ok(ExitCode::from(1));
         }
+        // Paused for office hours: the journal stays open, signed so far, for the resume.
+        _ if summary.paused.is_some() => {
+            journal
+                .checkpoint()
+                .with_context(|| format!("cannot sign the journal {}", path.display()))?;
+            eprintln!(
+                "journal: {} (left open: resume in the next window with `seibi apply --resume {run}`)",
+                path.display()
+            );
+            return Ok(ExitCode::from(summary.exit_code()));
+        }
         stopped => {
             journal
                 .finish(RunEnd { tally, stopped })
@@ -237,6 +272,43 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         path.display()
     );
     Ok(ExitCode::from(summary.exit_code()))
+}
+
+/// The office hours a run keeps to (`None` for `--check` and `--outside-window`); refused when
+/// every site of the plan is closed now.
+fn window_policy(
+    project: &Project,
+    plan: &Plan,
+    args: &ApplyArgs,
+) -> anyhow::Result<Option<WindowPolicy>> {
+    if args.check || args.outside_window {
+        return Ok(None);
+    }
+    let policy = WindowPolicy::new(Calendars::from_inventory(&project.inventory)?);
+    let closed: Vec<(String, String)> = plan
+        .sites
+        .iter()
+        .filter_map(|s| policy.closed(&s.id).map(|why| (s.id.clone(), why)))
+        .collect();
+    if closed.len() < plan.sites.len() {
+        return Ok(Some(policy));
+    }
+    let mut message = "every site in this plan is outside its office hours now:".to_string();
+    for (site, why) in &closed {
+        message.push_str(&format!("\n  {site}: {why}"));
+        if let Some(w) = policy.next_window(site) {
+            message.push_str(&format!(
+                "; next window {} {}-{}",
+                w.date().strftime("%Y-%m-%d %a"),
+                w.start().strftime("%H:%M"),
+                w.end().strftime("%H:%M")
+            ));
+        }
+    }
+    bail!(
+        "{message}\nnothing was changed: run during office hours, or pass --outside-window \
+         --reason \"...\" (the reason is recorded in the journal)"
+    )
 }
 
 /// Reads a saved plan and checks that the project still produces exactly it.

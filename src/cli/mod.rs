@@ -2,8 +2,10 @@
 //! parses, calls the library and maps the result to an exit status.
 //!
 //! Exit statuses: 0 success; 1 the input has problems or a plan is refused; 2 usage errors
-//! (clap's own); for `apply`, 4 some task failed, 5 some terminal was unreachable; for
-//! `audit rotations`, 3 some account is overdue.
+//! (clap's own); 3 `plan --start` made a plan (printed or saved in full) whose schedule is not
+//! feasible; for `apply`, 4 some task failed, 5 some terminal was unreachable, 6 paused at the
+//! end of office hours with work left (resume in the next window with `--resume RUN`);
+//! for `audit rotations`, 3 some account is overdue.
 
 pub mod apply;
 pub mod audit;

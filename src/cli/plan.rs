@@ -1,4 +1,10 @@
 //! `seibi plan`: the dry run, as text, JSON or a markdown procedure document.
+//!
+//! With `--start DAY` the plan also carries the schedule: the jobs batched into visits, the
+//! estimates (refined by the finished runs' journals in `logs/`), and the timetable with the
+//! deadline check. A schedule that misses the business-day limit or a job's deadline is still
+//! printed (or saved) in full, so that the city sees it, and the exit status is then 3 so that
+//! scripts notice; the misses and what would fit are repeated on standard error.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +13,9 @@ use anyhow::Context as _;
 
 use super::{ProjectArgs, print_diagnostics};
 use crate::inventory::Selector;
-use crate::plan::{self, Language, PlanRequest};
+use crate::plan::{
+    self, CanaryRequest, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, ScheduleRequest,
+};
 use crate::project::Project;
 
 /// Output format of a plan.
@@ -65,6 +73,7 @@ impl SelectionArgs {
                 terminals: self.terminals.clone(),
                 exclude: self.exclude.clone(),
             },
+            schedule: None,
         }
     }
 }
@@ -83,6 +92,55 @@ pub struct PlanArgs {
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    schedule: ScheduleArgs,
+}
+
+/// Exit status of `seibi plan` when the plan was made but its schedule misses the business-day
+/// limit or a job's deadline.
+pub const EXIT_INFEASIBLE: u8 = 3;
+
+/// Scheduling: batch the jobs into visits and place them into the sites' office hours.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScheduleArgs {
+    /// Add the schedule: visits and a timetable from this day on (YYYY-MM-DD).
+    #[arg(long, value_name = "DAY")]
+    pub start: Option<jiff::civil::Date>,
+    /// Business days each site's work must finish within (day 1 = its start day) [default: 3].
+    #[arg(long, value_name = "N", requires = "start")]
+    pub deadline_days: Option<u32>,
+    /// On each visit day, this site's terminals go first and the others wait for them.
+    #[arg(
+        long,
+        value_name = "SITE",
+        requires = "start",
+        conflicts_with = "canary_terminals"
+    )]
+    pub canary: Option<String>,
+    /// On each visit day, the first N terminals go first and the others wait for them.
+    #[arg(long, value_name = "N", requires = "start")]
+    pub canary_terminals: Option<u32>,
+    /// At most this many terminals at once, all sites together.
+    #[arg(long, value_name = "N", requires = "start")]
+    pub global_limit: Option<u32>,
+}
+
+impl ScheduleArgs {
+    /// The schedule request, with the finished runs in `logs` as the estimates' history.
+    pub fn request(&self, logs: &std::path::Path) -> Option<ScheduleRequest> {
+        let start = self.start?;
+        Some(ScheduleRequest {
+            start,
+            deadline_business_days: self.deadline_days.unwrap_or(DEFAULT_DEADLINE_BUSINESS_DAYS),
+            canary: match (&self.canary, self.canary_terminals) {
+                (Some(site), _) => Some(CanaryRequest::Site(site.clone())),
+                (None, Some(n)) => Some(CanaryRequest::Terminals(n)),
+                (None, None) => None,
+            },
+            global_limit: self.global_limit,
+            history: plan::finished_runs(logs),
+        })
+    }
 }
 
 /// Builds and prints (or saves) the plan.
@@ -93,7 +151,9 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         eprintln!("hint: run `seibi check` for the same report");
         return Ok(ExitCode::from(1));
     };
-    let plan = match plan::build(&loaded, &args.selection.request()) {
+    let mut request = args.selection.request();
+    request.schedule = args.schedule.request(&loaded.paths.root.join("logs"));
+    let plan = match plan::build(&loaded, &request) {
         Ok(plan) => plan,
         Err(diags) => {
             print_diagnostics(&diags);
@@ -116,6 +176,25 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
             eprintln!("plan {} written to {}", plan.digest, path.display());
         }
         None => print!("{text}"),
+    }
+    if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.feasible) {
+        // The plan is shown in full (the city must see the timetable); the status says that
+        // it cannot be carried out as it stands.
+        eprintln!("error: the schedule is not feasible:");
+        for problem in schedule.problems() {
+            eprintln!("  - {problem}");
+        }
+        for late in &schedule.late {
+            eprintln!(
+                "  - job {} at site {} is late before it starts: deadline {}, first business day {}",
+                late.job, late.site, late.deadline, late.earliest
+            );
+        }
+        eprintln!(
+            "hint: raise the capacities or the global limit as suggested, start earlier \
+             (--start), or ask the city for more business days (--deadline-days)"
+        );
+        return Ok(ExitCode::from(EXIT_INFEASIBLE));
     }
     Ok(ExitCode::SUCCESS)
 }

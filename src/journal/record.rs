@@ -60,6 +60,8 @@ pub enum Record {
     Rotation(Rotation),
     /// The run was resumed after an interruption.
     Resume(Resume),
+    /// The operator chose to work outside the sites' office hours, and said why.
+    OutsideWindow(OutsideWindow),
 }
 
 impl Record {
@@ -75,6 +77,7 @@ impl Record {
             Record::Approval(_) => "approval",
             Record::Rotation(_) => "rotation",
             Record::Resume(_) => "resume",
+            Record::OutsideWindow(_) => "outside_window",
         }
     }
 }
@@ -114,6 +117,9 @@ pub fn local_host_name() -> String {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".to_string())
 }
+
+/// The `change` of an intent in a check (dry) run: the action is only queried.
+pub const CHECK_ONLY_CHANGE: &str = "check only";
 
 /// A change about to be made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -329,6 +335,14 @@ pub struct Resume {
     pub torn_saved_to: Option<String>,
     /// What happened, for people.
     pub note: String,
+}
+
+/// Work outside office hours, authorised by the operator (`apply --outside-window --reason`):
+/// written before the run's first intent, in a new run and in each resume that asks for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutsideWindow {
+    /// Why the work cannot wait for the sites' office hours.
+    pub reason: String,
 }
 
 #[cfg(test)]

@@ -218,6 +218,10 @@ pub fn read_run(path: &Path) -> std::io::Result<Run> {
                 ),
             )),
             Record::Resume(r) => run.events.push(event(None, r.note)),
+            Record::OutsideWindow(w) => run.events.push(event(
+                None,
+                format!("working outside office hours: {}", w.reason),
+            )),
         }
     }
     Ok(run)

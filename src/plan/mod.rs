@@ -5,12 +5,18 @@
 //! arguments rendered for that terminal (secrets as placeholders), skipped tasks with the reason,
 //! totals, the pinned inputs and a digest. The task order per terminal comes from [`TaskGraph`].
 //!
+//! With a [`ScheduleRequest`] in the request, the plan also carries a [`PlanSchedule`]: the jobs
+//! batched into visits (with the reason for each job's day), estimates (from the journals of
+//! past runs where there are any) and the timetable with its deadline check ([`mod@schedule`]).
+//!
 //! The JSON form of [`Plan`] is a stable, documented schema (`docs/plan.schema.json`,
 //! `schema: "seibi.plan/v1"`); [`Plan::from_json`] reads it back and re-checks the digest.
 
 mod digest;
 mod graph;
 mod render;
+pub mod schedule;
+mod schedule_render;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +34,9 @@ use crate::template::{Templates, candidates_for};
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
 pub use render::{Language, render_markdown, render_text, task_summary};
+pub use schedule::{
+    CanaryRequest, DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs,
+};
 
 /// The schema identifier written in every plan.
 pub const SCHEMA: &str = "seibi.plan/v1";
@@ -40,6 +49,9 @@ pub struct PlanRequest {
     pub jobs: Vec<String>,
     /// Narrows every job's targets.
     pub limit: Selector,
+    /// Batch the jobs into visits and place them into office hours (absent: no schedule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleRequest>,
 }
 
 /// The plan document.
@@ -64,6 +76,9 @@ pub struct Plan {
     pub totals: Totals,
     /// Things worth knowing that do not stop the plan.
     pub warnings: Vec<String>,
+    /// Visits, estimates and the timetable, when the request asked for a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<PlanSchedule>,
 }
 
 /// Inputs the plan depends on, pinned by digest.
@@ -350,6 +365,13 @@ pub fn changed_inputs(old: &Plan, new: &Plan) -> Vec<String> {
         if a != b {
             out.push(format!("job {}: its metadata or targets changed", a.id));
         }
+    }
+    if out.is_empty() && old.schedule != new.schedule {
+        out.push(
+            "schedule: the visits or the timetable differ (calendars, closed days, hours or \
+             capacities changed)"
+                .into(),
+        );
     }
     if out.is_empty() {
         out.push("the planned tasks differ (for example a variable used by a template)".into());
@@ -751,7 +773,17 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
         sites,
         totals,
         warnings,
+        schedule: None,
     };
+    if let Some(schedule) = &request.schedule {
+        match schedule::build_schedule(project, &plan, schedule) {
+            Ok(s) => plan.schedule = Some(s),
+            Err(d) => {
+                diags.push(d);
+                return Err(diags);
+            }
+        }
+    }
     plan.digest = plan.compute_digest();
     Ok(plan)
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::schedule_render::{self, banner};
 use super::{Plan, PlannedTask};
 use crate::playbook::ProvenanceSource;
 
@@ -156,6 +157,9 @@ fn date_or_dash(d: Option<jiff::civil::Date>) -> String {
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Plan {}", plan.digest);
+    if let Some(warning) = plan.schedule.as_ref().and_then(|s| banner(s, Language::En)) {
+        let _ = writeln!(out, "\nwarning: the schedule is {warning}");
+    }
     let _ = writeln!(out, "\nJobs (in the order they run on each terminal):");
     for j in &plan.jobs {
         let _ = writeln!(
@@ -177,6 +181,12 @@ pub fn render_text(plan: &Plan) -> String {
             j.minutes_per_terminal,
             j.terminals
         );
+    }
+    if let Some(schedule) = &plan.schedule {
+        out.push_str(&schedule_render::text(
+            schedule,
+            plan.request.schedule.as_ref(),
+        ));
     }
     for site in &plan.sites {
         let _ = writeln!(
@@ -318,6 +328,9 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", l.title);
     let _ = writeln!(out, "{}: `{}`\n", l.digest, plan.digest);
+    if let Some(warning) = plan.schedule.as_ref().and_then(|s| banner(s, lang)) {
+        let _ = writeln!(out, "> **{warning}**\n");
+    }
     let _ = writeln!(out, "## {}\n\n{}", l.jobs, l.job_cols);
     for j in &plan.jobs {
         let kind = match lang {
@@ -354,6 +367,13 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
             s.terminals.len(),
             s.estimated_minutes
         );
+    }
+    if let Some(schedule) = &plan.schedule {
+        out.push_str(&schedule_render::markdown(
+            schedule,
+            plan.request.schedule.as_ref(),
+            lang,
+        ));
     }
     let _ = writeln!(out, "\n## {}", l.procedure);
     for j in &plan.jobs {

@@ -11,8 +11,13 @@
 //! outcome, not an error: the others go on. A job's `max_fail_percentage` stops starting that
 //! job on further terminals once exceeded; `fail_fast` stops starting anything after the first
 //! failure and lets units in progress finish.
+//!
+//! With [`ApplyOptions::window`], the run keeps to the sites' office hours ([`window`]): a
+//! terminal's visit starts only if it can finish before its site closes, and at closing time the
+//! unit in progress finishes, nothing more starts there, and the summary says how to resume.
 
 pub mod connector;
+pub mod window;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -27,6 +32,7 @@ use crate::plan::Plan;
 use crate::report::Reporter;
 
 pub use connector::{Connector, SshConnector, SshSettings};
+pub use window::{Clock, ManualClock, SystemClock, WindowPause, WindowPolicy};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -37,6 +43,8 @@ pub struct ApplyOptions {
     pub fail_fast: bool,
     /// At most this many terminals at once (all sites together).
     pub max_terminals: usize,
+    /// Keep to the sites' office hours; `None` works at any time (`--outside-window`).
+    pub window: Option<WindowPolicy>,
 }
 
 impl Default for ApplyOptions {
@@ -45,6 +53,7 @@ impl Default for ApplyOptions {
             check: false,
             fail_fast: false,
             max_terminals: 200,
+            window: None,
         }
     }
 }
@@ -112,6 +121,8 @@ pub struct RunSummary {
     pub terminals: Vec<TerminalResult>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
+    /// Work that office hours held back or cut short, and how to resume it.
+    pub paused: Option<WindowPause>,
 }
 
 impl RunSummary {
@@ -133,13 +144,15 @@ impl RunSummary {
     }
 
     /// Process exit status: 0 success, 4 some task failed, 5 some terminal unreachable (and
-    /// nothing failed).
+    /// nothing failed), 6 paused for office hours with work left (and nothing else wrong).
     pub fn exit_code(&self) -> u8 {
         let t = self.totals();
         if t.failed > 0 {
             4
         } else if t.unreachable > 0 {
             5
+        } else if self.paused.is_some() {
+            6
         } else {
             0
         }
@@ -183,6 +196,8 @@ struct TerminalState {
     intent: Option<u64>,
     /// Set when the connection is lost: everything left is skipped.
     lost: Option<String>,
+    /// Why office hours held this terminal back (never started) or cut its visit short.
+    window: Option<String>,
 }
 
 /// Runs `plan`: connects to terminals through `connector`, runs each one's tasks in order and
@@ -235,6 +250,7 @@ pub async fn execute(
             })
             .collect(),
         stopped: None,
+        paused: None,
     };
     // Per job: terminals it runs on, and terminals where it failed.
     let mut job_terminals: BTreeMap<String, usize> = BTreeMap::new();
@@ -260,6 +276,8 @@ pub async fn execute(
     loop {
         // Start terminals while limits allow, spreading over sites.
         if stopping.is_none() {
+            // Each site's office hours, looked up at most once per pass.
+            let mut site_windows: Vec<Option<window::SiteWindow>> = vec![None; plan.sites.len()];
             for (ti, t) in terminals.iter_mut().enumerate() {
                 if active >= options.max_terminals {
                     break;
@@ -267,6 +285,20 @@ pub async fn execute(
                 let capacity = plan.sites[t.site].capacity.max(1) as usize;
                 if t.started || site_active[t.site] >= capacity {
                     continue;
+                }
+                // Office hours: start a visit only if it can finish before the site closes.
+                // A held terminal is looked at again on the next event (its site may open).
+                if let Some(policy) = &options.window {
+                    let site = &plan.sites[t.site];
+                    let refused = site_windows[t.site]
+                        .get_or_insert_with(|| policy.site_window(&site.id))
+                        .refuse(&site.id, || {
+                            window::work_left(&plan, &site.terminals[t.index], finished)
+                        });
+                    t.window = refused.map(|why| format!("not started: {why}"));
+                    if t.window.is_some() {
+                        continue;
+                    }
                 }
                 t.started = true;
                 site_active[t.site] += 1;
@@ -432,6 +464,14 @@ pub async fn execute(
                 Some(lost.clone())
             } else if let Some(why) = &stopping {
                 Some(format!("run stopped ({why})"))
+            } else if let Some(why) = options
+                .window
+                .as_ref()
+                .and_then(|w| w.closed(&plan.sites[t.site].id))
+            {
+                // Closing time: the unit that was running has finished; nothing more starts.
+                t.window = Some(why.clone());
+                Some(format!("run stopped ({why})"))
             } else if let Some(why) = &task.skip {
                 Some(why.clone())
             } else if let Some(need) = task.needs.iter().find(|n| t.blocked.contains(*n)) {
@@ -486,7 +526,7 @@ pub async fn execute(
                             task: task.task.clone(),
                             action: task.action.clone(),
                             change: if options.check {
-                                "check only".to_string()
+                                record::CHECK_ONLY_CHANGE.to_string()
                             } else {
                                 crate::plan::task_summary(task)
                             },
@@ -519,7 +559,44 @@ pub async fn execute(
             t.sender = None; // the worker closes its connection and reports Closed
         }
     }
-    summary.stopped = stopping;
+    if let Some(policy) = &options.window {
+        // Terminals the office hours held back get their units recorded as skipped (a resume
+        // runs them); every terminal with work left is named with its next window.
+        let mut pause = window::PauseBuilder::default();
+        for t in terminals.iter_mut() {
+            let Some(why) = t.window.clone() else {
+                continue;
+            };
+            let term = &plan.sites[t.site].terminals[t.index];
+            let left = |task: &crate::plan::PlannedTask| {
+                !finished.contains_key(&(term.id.clone(), task.key.clone()))
+            };
+            if !t.started && !term.tasks.iter().any(left) {
+                continue; // all done in the interrupted run: nothing is held back
+            }
+            if !t.started {
+                for (i, task) in term.tasks.iter().enumerate() {
+                    if left(task) {
+                        let outcome = skipped(why.clone());
+                        record(
+                            &mut summary,
+                            t,
+                            &plan,
+                            i,
+                            outcome,
+                            reporter,
+                            &mut journal,
+                            &mut stopping,
+                        );
+                    }
+                }
+            }
+            pause.note(t.site, &plan.sites[t.site].id, &term.id, &why);
+        }
+        let run = journal.as_deref().map(|j| j.run_id().to_string());
+        summary.paused = pause.finish(policy, run);
+    }
+    summary.stopped = stopping.or_else(|| summary.paused.as_ref().map(WindowPause::message));
     reporter.finish(&summary);
     summary
 }
