@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 use super::plan::SelectionArgs;
 use super::{ProjectArgs, print_diagnostics};
 use crate::action::{ApplyEnv, LocalArtifact, Status};
-use crate::journal::record::{RunEnd, RunStart, Status as JStatus, Tally};
+use crate::journal::record::{RunEnd, Status as JStatus, Tally};
 use crate::journal::{Agent, JournalWriter, Signer, read_run};
 use crate::plan::{self, Plan};
 use crate::project::Project;
@@ -92,6 +92,13 @@ pub struct ApplyArgs {
     /// run again; a unit with an intent but no result is queried again before anything changes.
     #[arg(long, value_name = "RUN")]
     resume: Option<String>,
+    /// Emergency work: apply without an approved plan. Needs --reason; the journal and every
+    /// report record it.
+    #[arg(long, requires = "reason")]
+    unapproved: bool,
+    /// Why the work cannot wait for approval (with --unapproved).
+    #[arg(long, value_name = "TEXT", requires = "unapproved")]
+    reason: Option<String>,
 }
 
 /// Builds or loads the plan, then runs it.
@@ -122,6 +129,29 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         eprintln!("nothing to do: the selection matches no terminal");
         return Ok(ExitCode::SUCCESS);
     }
+    // Approval (docs/approval.md): a saved plan needs enough valid approvals; anything else
+    // needs `--unapproved --reason`, which the journal's run_start records.
+    let authorization = match crate::approval::authorize_apply(
+        &plan,
+        args.plan.as_deref(),
+        &args
+            .roster
+            .clone()
+            .unwrap_or_else(|| project.paths.root.join(crate::roster::ROSTER_FILE)),
+        args.check,
+        args.unapproved
+            .then(|| args.reason.as_deref().unwrap_or("")),
+    ) {
+        Ok(authorization) => authorization,
+        Err(e) => {
+            eprintln!(
+                "error: {e}
+nothing was changed"
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
+    eprintln!("{}", authorization.describe());
     let logs = args
         .logs
         .clone()
@@ -129,7 +159,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     let (signer, operator_name) = operator_signer(&project, &args)?;
     let mut finished = run::Finished::new();
     let mut journal = match &args.resume {
-        None => JournalWriter::create(&logs, RunStart::new(run_id(), &plan.digest), signer)?,
+        None => authorization.start_journal(&logs, run_id(), &plan.digest, signer)?,
         Some(run) => {
             let path = logs.join(format!("{run}.jsonl"));
             let interrupted = read_run(&path)

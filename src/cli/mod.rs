@@ -5,12 +5,14 @@
 //! (clap's own); for `apply`, 4 some task failed, 5 some terminal was unreachable.
 
 pub mod apply;
+pub mod approve;
 pub mod calendar;
 pub mod check;
 pub mod hosts;
 pub mod journal;
 pub mod lab;
 pub mod plan;
+pub mod report;
 pub mod roster;
 pub mod secrets;
 
