@@ -306,6 +306,16 @@ fn unapproved_plans_are_refused_before_anything_runs() {
         err,
         ApprovalError::NotApproved { required: 1, .. }
     ));
+
+    // A dry run needs no approval, but says the plan could not be applied as it is.
+    let out = p.apply(&["--plan", "plan.json", "--check"]);
+    assert!(
+        out.stderr
+            .contains("check mode: nothing is changed, no approval needed")
+            && out.stderr.contains("is not approved"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -562,6 +562,8 @@ pub fn authorize_apply(
             plan_digest: plan.digest.clone(),
             approvals,
         }),
+        // A dry run of a plan made on the spot: nothing to say about approval.
+        (Err(ApprovalError::NoSavedPlan), true) => Ok(Authorization::CheckOnly { note: None }),
         (Err(e), true) => Ok(Authorization::CheckOnly {
             note: Some(e.to_string()),
         }),

@@ -182,7 +182,14 @@ pub fn procedure(
                 ),
             ),
         ),
-        (tr(lang, "実施期間", "Window"), window),
+        (
+            tr(
+                lang,
+                "実施期間（最初の着手可能日 – 最も早い期限）",
+                "Window (first start – earliest deadline)",
+            ),
+            window,
+        ),
         (
             tr(lang, "予定作業量", "Estimated work"),
             tr(

@@ -28,6 +28,8 @@ const FONT: &str = "游ゴシック";
 const MAX_WIDTH: usize = 60;
 /// Narrowest column.
 const MIN_WIDTH: usize = 6;
+/// Widest a heading makes its column; longer headings wrap.
+const MAX_HEADING_WIDTH: usize = 16;
 /// Excel's limit on the characters of one cell.
 const MAX_CELL_CHARS: usize = 32_767;
 /// A4 in Excel's paper-size numbering.
@@ -148,26 +150,65 @@ fn page_setup(sheet: &mut Worksheet, title: &str) {
     sheet.set_header(format!("&L{}&R&A", title.replace('&', "&&")));
 }
 
-/// Writes `table` with its header at `top`; returns the row after it. Widths grow to fit.
+/// Column widths that fit `table`: the longest line of each column (headings count up to
+/// [`MAX_HEADING_WIDTH`], they wrap), between [`MIN_WIDTH`] and [`MAX_WIDTH`].
+fn column_widths(table: &Table) -> Vec<usize> {
+    let mut widths: Vec<usize> = table
+        .columns
+        .iter()
+        .map(|h| (display_width(h) + 2).min(MAX_HEADING_WIDTH))
+        .collect();
+    for row in &table.rows {
+        for (c, cell) in row.iter().enumerate() {
+            if widths.len() <= c {
+                widths.resize(c + 1, MIN_WIDTH);
+            }
+            widths[c] = widths[c].max(display_width(&cell.text()) + 2);
+        }
+    }
+    widths
+        .into_iter()
+        .map(|w| w.clamp(MIN_WIDTH, MAX_WIDTH))
+        .collect()
+}
+
+/// Lines a wrapped text takes in a column `width` characters wide.
+fn lines_in(text: &str, width: usize) -> usize {
+    let room = width.saturating_sub(1).max(1);
+    text.lines()
+        .map(|line| display_width(line).div_ceil(room).max(1))
+        .sum::<usize>()
+        .max(1)
+}
+
+/// Row height in points for `lines` lines of the 10.5 point font. Set explicitly because
+/// neither the writer nor every reader grows rows to fit wrapped text.
+fn row_height(lines: usize) -> f64 {
+    // A handful of lines at most: exact as f64.
+    4.0 + 14.0 * lines.min(40) as f64
+}
+
+/// Writes `table` with its header at `top`, sets the column widths and the heights of rows
+/// whose text wraps; returns the row after the table.
 fn write_table(
     sheet: &mut Worksheet,
     table: &Table,
     top: usize,
     formats: &Formats,
-    widths: &mut Vec<usize>,
 ) -> Result<usize, XlsxError> {
-    let mut fit = |c: usize, text: &str| {
-        if widths.len() <= c {
-            widths.resize(c + 1, MIN_WIDTH);
-        }
-        widths[c] = widths[c].max(display_width(text) + 2);
-    };
+    let widths = column_widths(table);
+    let width = |c: usize| widths.get(c).copied().unwrap_or(MIN_WIDTH);
+    let mut lines = 1;
     for (c, heading) in table.columns.iter().enumerate() {
         sheet.write_string_with_format(row(top), col(c), clip(heading), &formats.header)?;
-        fit(c, heading);
+        lines = lines.max(lines_in(heading, width(c)));
+    }
+    if lines > 1 {
+        sheet.set_row_height(row(top), row_height(lines))?;
     }
     for (r, cells) in table.rows.iter().enumerate() {
         let at = row(top + 1 + r);
+        let mut lines = 1;
         for (c, cell) in cells.iter().enumerate() {
             match cell {
                 Cell::Number(n) => {
@@ -177,23 +218,22 @@ fn write_table(
                 }
                 Cell::Text(s) => {
                     sheet.write_string_with_format(at, col(c), clip(s), &formats.text)?;
+                    lines = lines.max(lines_in(s, width(c)));
                 }
                 Cell::Empty => {
                     sheet.write_blank(at, col(c), &formats.text)?;
                 }
             }
-            fit(c, &cell.text());
+        }
+        if lines > 1 {
+            sheet.set_row_height(at, row_height(lines))?;
         }
     }
-    Ok(top + 1 + table.rows.len())
-}
-
-fn set_widths(sheet: &mut Worksheet, widths: &[usize]) -> Result<(), XlsxError> {
     for (c, w) in widths.iter().enumerate() {
-        let width = (*w).clamp(MIN_WIDTH, MAX_WIDTH) as f64;
-        sheet.set_column_width(col(c), width)?;
+        // Widths are small whole numbers: exact as f64.
+        sheet.set_column_width(col(c), *w as f64)?;
     }
-    Ok(())
+    Ok(top + 1 + table.rows.len())
 }
 
 /// The document as the bytes of an `.xlsx` file.
@@ -220,16 +260,13 @@ pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
             .map(|(k, v)| vec![Cell::from(k), Cell::from(v)])
             .collect(),
     };
-    let mut widths = Vec::new();
-    write_table(sheet, &summary, top, &formats, &mut widths)?;
-    set_widths(sheet, &widths)?;
+    write_table(sheet, &summary, top, &formats)?;
 
     for section in &doc.sections {
         let sheet = workbook.add_worksheet();
         sheet.set_name(sheet_name(&section.title, &mut taken))?;
         page_setup(sheet, &doc.title);
-        let mut widths = Vec::new();
-        let end = write_table(sheet, &section.table, 0, &formats, &mut widths)?;
+        let end = write_table(sheet, &section.table, 0, &formats)?;
         sheet.set_freeze_panes(1, 0)?;
         sheet.set_repeat_rows(0, 0)?;
         if !section.table.rows.is_empty() && !section.table.columns.is_empty() {
@@ -244,7 +281,6 @@ pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
             // Notes run across the page: they do not widen the first column.
             sheet.write_string_with_format(row(end + 1 + i), 0, clip(note), &formats.note)?;
         }
-        set_widths(sheet, &widths)?;
     }
     Ok(workbook.save_to_buffer()?)
 }
@@ -259,6 +295,19 @@ mod tests {
         assert_eq!(display_width("作業手順書"), 10);
         assert_eq!(display_width("端末 t01"), 8);
         assert_eq!(display_width("a\n長い行です"), 10);
+    }
+
+    #[test]
+    fn wrapped_text_gets_taller_rows_and_headings_wrap() {
+        assert_eq!(lines_in("short", 20), 1);
+        // 40 full-width characters are 80 wide: 5 lines in a column with room for 19.
+        assert_eq!(lines_in(&"長".repeat(40), 20), 5);
+        assert_eq!(lines_in("a\nb\nc", 20), 3);
+        let table = Table {
+            columns: vec!["作業量(端末・分)".into(), "x".into()],
+            rows: vec![vec![Cell::Number(16), Cell::from("y".repeat(100))]],
+        };
+        assert_eq!(column_widths(&table), [MAX_HEADING_WIDTH, MAX_WIDTH]);
     }
 
     #[test]
