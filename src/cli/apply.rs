@@ -144,10 +144,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     ) {
         Ok(authorization) => authorization,
         Err(e) => {
-            eprintln!(
-                "error: {e}
-nothing was changed"
-            );
+            eprintln!("error: {e}\nnothing was changed");
             return Ok(ExitCode::from(1));
         }
     };
