@@ -27,6 +27,8 @@
 //! - [`secrets`]: `Secret<T>`, the age-encrypted store, crash-safe password rotation state.
 //! - [`journal`]: the hash-chained, signed execution log; verification; resume.
 //! - [`roster`]: operators and approvers (従事者名簿) with keys and validity dates.
+//! - [`approval`]: approvers' signatures on a plan's digest; what `apply` accepts.
+//! - [`documents`]: 作業手順書, 作業報告書 and 月次報告書 as Markdown and `.xlsx`.
 //! - [`transport`]: SSH (russh on tokio), strict `known_hosts`, a scripted fake for tests.
 //! - [`action`]: what each task does on a terminal: query first, then apply only if needed.
 //! - [`lab`]: a fleet of isolated OpenSSH servers on loopback (tests, `seibi lab`).
@@ -36,9 +38,11 @@
 //! - [`cli`]: one file per subcommand.
 
 pub mod action;
+pub mod approval;
 pub mod audit;
 pub mod calendar;
 pub mod cli;
+pub mod documents;
 pub mod inventory;
 pub mod journal;
 pub mod lab;

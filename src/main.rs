@@ -23,6 +23,11 @@ enum Command {
     Plan(cli::plan::PlanArgs),
     /// Carry out the plan on the terminals over SSH (or `--check` what would change).
     Apply(Box<cli::apply::ApplyArgs>),
+    /// Approve a saved plan: sign its digest with an approver's key from the roster.
+    Approve(cli::approve::ApproveArgs),
+    /// Documents for the city: 作業手順書, 作業報告書, 月次報告書 (Markdown or .xlsx).
+    #[command(subcommand)]
+    Report(cli::report::ReportCommand),
     /// Collect terminals' host keys for review, and pin reviewed ones.
     #[command(subcommand)]
     Hosts(cli::hosts::HostsCommand),
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args, &cli.project),
         Command::Plan(args) => cli::plan::run(args, &cli.project),
         Command::Apply(args) => cli::apply::run(*args, &cli.project),
+        Command::Approve(args) => cli::approve::run(args, &cli.project),
+        Command::Report(command) => cli::report::run(command, &cli.project),
         Command::Hosts(command) => cli::hosts::run(command, &cli.project),
         Command::Calendar(args) => cli::calendar::run(args, &cli.project),
         Command::Secrets(args) => cli::secrets::run(args, &cli.project.project),

@@ -267,8 +267,10 @@ fn apply(root: &Path, fleet: &Fleet, dir: &Path, extra: &[&str]) -> Run {
         &identity,
         "--progress",
         "plain",
-        // The lab fleet has no office hours; the tests must not depend on the time of day.
+        // The lab fleet has no office hours; the tests must not depend on the time of day. A
+        // rehearsal has no approved plan either: it says so, as emergency work would.
         "--outside-window",
+        "--unapproved",
         "--reason",
         "lab rehearsal",
     ];
@@ -471,7 +473,12 @@ fn spawn_apply(root: &Path, fleet: &Fleet, dir: &Path, extra: &[&str]) -> std::p
         .arg("--identity")
         .arg(dir.join("identity.txt"))
         .args(["--progress", "plain"])
-        .args(["--outside-window", "--reason", "lab rehearsal"])
+        .args([
+            "--outside-window",
+            "--unapproved",
+            "--reason",
+            "lab rehearsal",
+        ])
         .args(extra)
         .current_dir(root)
         .env_remove("SSH_AUTH_SOCK")

@@ -127,6 +127,7 @@ fn write_run(dir: &Path, signer: Signer, options: WriterOptions) -> PathBuf {
         plan_digest: "sha256:9f2c4e".into(),
         seibi_version: "0.1.0".into(),
         host: "ctl01".into(),
+        unapproved_reason: None,
     };
     let mut w = JournalWriter::create_with(dir, start, signer, options).expect("create");
     let i1 = w.append(intent("chuo-t01", "install")).expect("append");

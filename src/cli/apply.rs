@@ -18,7 +18,7 @@ use anyhow::{Context as _, bail};
 use super::plan::SelectionArgs;
 use super::{ProjectArgs, print_diagnostics};
 use crate::action::{ApplyEnv, LocalArtifact, Status};
-use crate::journal::record::{OutsideWindow, Record, RunEnd, RunStart, Status as JStatus, Tally};
+use crate::journal::record::{OutsideWindow, Record, RunEnd, Status as JStatus, Tally};
 use crate::journal::{Agent, JournalWriter, Signer, read_run};
 use crate::plan::{self, Plan};
 use crate::project::Project;
@@ -103,8 +103,13 @@ pub struct ApplyArgs {
     /// recorded in the journal.
     #[arg(long, requires = "reason")]
     outside_window: bool,
-    /// Why the work cannot wait for office hours (with --outside-window).
-    #[arg(long, value_name = "TEXT", requires = "outside_window")]
+    /// Emergency work: apply without an approved plan. Needs --reason; the journal and every
+    /// report record it.
+    #[arg(long, requires = "reason")]
+    unapproved: bool,
+    /// Why the work cannot wait (for --outside-window and/or --unapproved); recorded in the
+    /// journal.
+    #[arg(long, value_name = "TEXT")]
     reason: Option<String>,
 }
 
@@ -136,7 +141,30 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         eprintln!("nothing to do: the selection matches no terminal");
         return Ok(ExitCode::SUCCESS);
     }
+    if args.reason.is_some() && !args.outside_window && !args.unapproved {
+        bail!("--reason goes with --outside-window or --unapproved");
+    }
     let window = window_policy(&project, &plan, &args)?;
+    // Approval (docs/approval.md): a saved plan needs enough valid approvals; anything else
+    // needs `--unapproved --reason`, which the journal's run_start records.
+    let authorization = match crate::approval::authorize_apply(
+        &plan,
+        args.plan.as_deref(),
+        &args
+            .roster
+            .clone()
+            .unwrap_or_else(|| project.paths.root.join(crate::roster::ROSTER_FILE)),
+        args.check,
+        args.unapproved
+            .then(|| args.reason.as_deref().unwrap_or("")),
+    ) {
+        Ok(authorization) => authorization,
+        Err(e) => {
+            eprintln!("error: {e}\nnothing was changed");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    eprintln!("{}", authorization.describe());
     let logs = args
         .logs
         .clone()
@@ -144,7 +172,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     let (signer, operator_name) = operator_signer(&project, &args)?;
     let mut resume = run::Resume::default();
     let mut journal = match &args.resume {
-        None => JournalWriter::create(&logs, RunStart::new(run_id(), &plan.digest), signer)?,
+        None => authorization.start_journal(&logs, run_id(), &plan.digest, signer)?,
         Some(run) => {
             let path = logs.join(format!("{run}.jsonl"));
             let interrupted = read_run(&path)

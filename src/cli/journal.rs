@@ -139,7 +139,7 @@ fn verify(args: VerifyArgs, project: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// Finds the journal for a run id or a file path.
-fn find_journal(run: &str, project: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn find_journal(run: &str, project: &Path) -> anyhow::Result<PathBuf> {
     let as_path = PathBuf::from(run);
     if as_path.is_file() {
         return Ok(as_path);

@@ -8,6 +8,7 @@
 //! for `audit rotations`, 3 some account is overdue.
 
 pub mod apply;
+pub mod approve;
 pub mod audit;
 pub mod calendar;
 pub mod check;
@@ -15,6 +16,7 @@ pub mod hosts;
 pub mod journal;
 pub mod lab;
 pub mod plan;
+pub mod report;
 pub mod roster;
 pub mod secrets;
 

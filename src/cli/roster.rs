@@ -18,6 +18,10 @@ pub enum RosterCommand {
         /// The roster (default: `roster.yml` at the project root).
         #[arg(long)]
         roster: Option<PathBuf>,
+        /// Export the approvers instead, with the plan-approval namespace (`seibi-plan@seibi`),
+        /// to check approvals of plans (docs/approval.md).
+        #[arg(long)]
+        approvers: bool,
         /// Write to this file instead of standard output.
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -41,8 +45,15 @@ pub fn run(command: RosterCommand, project: &ProjectArgs) -> anyhow::Result<Exit
         return Ok(ExitCode::FAILURE);
     };
     match command {
-        RosterCommand::ExportAllowedSigners { output, .. } => {
-            let text = roster.allowed_signers();
+        RosterCommand::ExportAllowedSigners {
+            output, approvers, ..
+        } => {
+            let text = if approvers {
+                roster
+                    .allowed_signers_for(crate::approval::PLAN_NAMESPACE, |p| p.role.is_approver())
+            } else {
+                roster.allowed_signers()
+            };
             match output {
                 Some(file) => std::fs::write(&file, text)
                     .with_context(|| format!("cannot write {}", file.display()))?,

@@ -93,6 +93,10 @@ pub struct RunStart {
     pub seibi_version: String,
     /// Host name of the machine running seibi.
     pub host: String,
+    /// Set when the plan was applied without prior approval (`seibi apply --unapproved
+    /// --reason ...`): the reason given. Every report flags such runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unapproved_reason: Option<String>,
 }
 
 impl RunStart {
@@ -104,6 +108,7 @@ impl RunStart {
             plan_digest: plan_digest.into(),
             seibi_version: env!("CARGO_PKG_VERSION").to_string(),
             host: local_host_name(),
+            unapproved_reason: None,
         }
     }
 }
@@ -295,7 +300,8 @@ pub struct Reveal {
     pub reason: String,
 }
 
-/// A plan approval.
+/// A plan approval. `seibi apply --plan` writes one per approval it checked, right after
+/// `run_start`, copying the approver's signature so the journal alone shows who approved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Approval {
     /// Digest of the approved plan.
@@ -305,6 +311,15 @@ pub struct Approval {
     /// Remark given with the approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// When the approver signed (RFC 3339, UTC), as in the plan's approvals file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_at: Option<String>,
+    /// Fingerprint of the approver's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The approver's armored SSHSIG signature (namespace `seibi-plan@seibi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// A credential rotation (the new value is never written).

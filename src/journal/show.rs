@@ -273,6 +273,9 @@ pub fn render_run(run: &Run) -> String {
                 japan(time),
                 run.operators.join(", ")
             );
+            if let Some(reason) = &s.unapproved_reason {
+                let _ = writeln!(out, "UNAPPROVED: applied without prior approval: {reason}");
+            }
         }
         None => {
             let _ = writeln!(out, "run ? (no run_start record)  {}", run.path.display());

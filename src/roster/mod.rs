@@ -23,6 +23,13 @@
 //! 2027-03-31 signs until 23:59:59 JST that day. A key belongs to one entry. The same `id` may
 //! appear in several entries when a person's key is replaced (old key with its end date, new key
 //! from its start date).
+//!
+//! An optional top-level `approval:` sets how many different approvers must sign a plan before
+//! `seibi apply --plan` runs it ([`Roster::approvals_required`], default 1):
+//! ```yaml
+//! approval:
+//!   required: 2
+//! ```
 
 pub mod key;
 
@@ -220,6 +227,14 @@ struct RawRoster {
     #[serde(default)]
     #[allow(dead_code)] // read entry by entry below so every entry's problems are reported
     people: serde::de::IgnoredAny,
+    #[serde(default)]
+    approval: Option<RawApprovalPolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApprovalPolicy {
+    required: u32,
 }
 
 #[derive(Deserialize)]
@@ -239,6 +254,7 @@ struct RawPerson {
 pub struct Roster {
     path: PathBuf,
     people: Vec<Person>,
+    approvals_required: usize,
 }
 
 impl Roster {
@@ -259,7 +275,23 @@ impl Roster {
         let doc = YamlDocument::parse(file)?;
         let mut diags = Diagnostics::new();
         let root = doc.root();
-        diags.take(root.deserialize::<RawRoster>());
+        let mut approvals_required = 1;
+        if let Some(raw) = diags.take(root.deserialize::<RawRoster>())
+            && let Some(policy) = raw.approval
+        {
+            if policy.required == 0 {
+                let at = root
+                    .get("approval")
+                    .and_then(|n| n.get("required"))
+                    .map(|n| n.location());
+                diags.push(
+                    Diagnostic::error("`approval.required` must be at least 1")
+                        .at(at)
+                        .hint("emergency work without approval is `seibi apply --unapproved --reason ...`, recorded in the journal"),
+                );
+            }
+            approvals_required = policy.required as usize;
+        }
         let mut people: Vec<Person> = Vec::new();
         let items = match root.get("people") {
             None => {
@@ -378,7 +410,11 @@ impl Roster {
         if diags.has_errors() {
             return Err(RosterLoadError { diagnostics: diags });
         }
-        Ok(Roster { path, people })
+        Ok(Roster {
+            path,
+            people,
+            approvals_required,
+        })
     }
 
     /// The file the roster was read from.
@@ -389,6 +425,20 @@ impl Roster {
     /// Every entry, in file order.
     pub fn people(&self) -> &[Person] {
         &self.people
+    }
+
+    /// How many different approvers must approve a plan before it is applied (`approval:
+    /// required:`, default 1).
+    pub fn approvals_required(&self) -> usize {
+        self.approvals_required
+    }
+
+    /// The name of the person with roster id `id` (the first entry with that id).
+    pub fn name_of(&self, id: &str) -> Option<&str> {
+        self.people
+            .iter()
+            .find(|p| p.id == id)
+            .map(|p| p.name.as_str())
     }
 
     /// The entry holding `key`, whatever its dates and role.

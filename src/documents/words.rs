@@ -1,0 +1,233 @@
+//! Words shared by the documents: statuses, kinds, provenance, times in Japan time, what a task
+//! does and how to undo it, in Japanese and English.
+
+use jiff::Timestamp;
+
+use super::{Language, tr};
+use crate::journal::Status;
+use crate::plan::{PlannedTask, task_summary};
+use crate::playbook::{JobKind, ProvenanceSource, Urgency};
+use crate::roster::japan_time_zone;
+
+/// An instant in Japan time, `2026-10-05 10:00:03`.
+pub(crate) fn jst(at: Timestamp) -> String {
+    at.to_zoned(japan_time_zone().clone())
+        .strftime("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
+/// A journal time (RFC 3339) in Japan time, or the text as is when it is not a time.
+pub(crate) fn jst_text(time: &str) -> String {
+    time.parse::<Timestamp>()
+        .map(jst)
+        .unwrap_or_else(|_| time.to_string())
+}
+
+/// How a task ended.
+pub(crate) fn status(s: Status, lang: Language) -> String {
+    match s {
+        Status::Ok => tr(lang, "正常（変更なし）", "ok (no change)"),
+        Status::Changed => tr(lang, "変更", "changed"),
+        Status::Failed => tr(lang, "失敗", "FAILED"),
+        Status::Skipped => tr(lang, "対象外", "skipped"),
+        Status::Unreachable => tr(lang, "接続不可", "UNREACHABLE"),
+    }
+}
+
+/// The kind of a job.
+pub(crate) fn kind(k: JobKind, lang: Language) -> String {
+    match lang {
+        Language::Ja => k.name_ja().to_string(),
+        Language::En => k.name_en().to_string(),
+    }
+}
+
+/// Who asked for a job.
+pub(crate) fn source(s: ProvenanceSource, lang: Language) -> String {
+    match s {
+        ProvenanceSource::VendorNotice => tr(lang, "ベンダー通知", "vendor notice"),
+        ProvenanceSource::CityInstruction => tr(lang, "市からの指示", "city instruction"),
+        ProvenanceSource::Contract => tr(lang, "契約", "contract"),
+        ProvenanceSource::Internal => tr(lang, "受託者判断", "internal"),
+    }
+}
+
+/// How soon.
+pub(crate) fn urgency(u: Urgency, lang: Language) -> String {
+    match u {
+        Urgency::Low => tr(lang, "低", "low"),
+        Urgency::Normal => tr(lang, "通常", "normal"),
+        Urgency::Urgent => tr(lang, "緊急", "urgent"),
+    }
+}
+
+/// Milliseconds as seconds with one decimal (`12.3`).
+pub(crate) fn seconds(ms: u64) -> String {
+    format!("{}.{}", ms / 1000, (ms % 1000) / 100)
+}
+
+fn arg<'a>(task: &'a PlannedTask, key: &str) -> &'a str {
+    task.args.get(key).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+fn list(task: &PlannedTask, key: &str) -> String {
+    task.args
+        .get(key)
+        .and_then(|v| v.as_array())
+        .map(|v| {
+            v.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// What a task does, for the procedure document.
+pub(crate) fn task_description(task: &PlannedTask, lang: Language) -> String {
+    if lang == Language::En {
+        return task_summary(task);
+    }
+    let first_line = |s: &str| s.lines().next().unwrap_or("").to_string();
+    match task.action.as_str() {
+        "command" => {
+            let mut out = format!("コマンド実行: {}", first_line(arg(task, "cmd")));
+            if !arg(task, "creates").is_empty() {
+                out.push_str(&format!("（{} が無い場合のみ）", arg(task, "creates")));
+            }
+            if !arg(task, "unless").is_empty() {
+                out.push_str(&format!(
+                    "（`{}` が成功する場合は実行しない）",
+                    first_line(arg(task, "unless"))
+                ));
+            }
+            out
+        }
+        "file" => match arg(task, "state") {
+            "absent" => format!("ファイル {} を削除", arg(task, "path")),
+            "directory" => format!("ディレクトリ {} を作成", arg(task, "path")),
+            _ => {
+                let bytes = arg(task, "content").len();
+                let mut out = format!("ファイル {} を配置（{bytes} バイト）", arg(task, "path"));
+                if !arg(task, "mode").is_empty() {
+                    out.push_str(&format!("、権限 {}", arg(task, "mode")));
+                }
+                out
+            }
+        },
+        "template" => format!(
+            "テンプレート {} から {} を生成（内容の SHA-256 {}）",
+            arg(task, "src"),
+            arg(task, "dest"),
+            short(arg(task, "content_sha256"))
+        ),
+        "package" | "patch" => format!(
+            "パッケージ {} {} を導入（媒体 {}、SHA-256 {}{}）",
+            arg(task, "package"),
+            arg(task, "version"),
+            arg(task, "artifact"),
+            short(arg(task, "sha256")),
+            if task.args.get("scan").and_then(|v| v.as_bool()) == Some(true) {
+                "、導入前にウイルス検査"
+            } else {
+                ""
+            }
+        ),
+        "password" => format!("アカウント {} のパスワードを変更", arg(task, "user")),
+        "inspect" => {
+            let mut parts = Vec::new();
+            if !list(task, "packages").is_empty() {
+                parts.push(format!("パッケージ [{}]", list(task, "packages")));
+            }
+            if !list(task, "files").is_empty() {
+                parts.push(format!("ファイル [{}]", list(task, "files")));
+            }
+            if task.args.get("disk").and_then(|v| v.as_bool()) != Some(false) {
+                parts.push("ディスク使用量".to_string());
+            }
+            format!("点検: {}", parts.join("、"))
+        }
+        "fetch" => format!("ログ収集: {}", list(task, "paths")),
+        "reboot" => format!(
+            "再起動（最大 {} 秒待機）",
+            task.args
+                .get("timeout_secs")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0)
+        ),
+        _ => task_summary(task),
+    }
+}
+
+/// How to undo what a task does, from its action: files and templates keep the previous file as
+/// `<path>.seibi-<run>.bak`; packages go back to the previous version; passwords keep the
+/// previous one in the secrets store's history.
+pub(crate) fn rollback(task: &PlannedTask, lang: Language) -> String {
+    let path = match task.action.as_str() {
+        "template" => arg(task, "dest"),
+        _ => arg(task, "path"),
+    };
+    match (task.action.as_str(), arg(task, "state")) {
+        ("file", "absent") => tr(
+            lang,
+            &format!(
+                "削除前のファイルを {path}.seibi-<実行ID>.bak として保存する。戻す場合はこれを {path} に戻す。"
+            ),
+            &format!(
+                "The file is kept as {path}.seibi-<run>.bak before removal; to undo, move it back to {path}."
+            ),
+        ),
+        ("file", "directory") => tr(
+            lang,
+            &format!(
+                "作成したディレクトリ {path} を削除する（作業前から存在した場合は何もしない）。"
+            ),
+            &format!("Remove the directory {path} if the run created it (nothing if it existed)."),
+        ),
+        ("file", _) | ("template", _) => tr(
+            lang,
+            &format!(
+                "変更前のファイルを {path}.seibi-<実行ID>.bak として保存する。戻す場合はこれを {path} に戻す（新規作成の場合は {path} を削除）。"
+            ),
+            &format!(
+                "The previous file is kept as {path}.seibi-<run>.bak; to undo, copy it back to {path} (or remove {path} if it did not exist)."
+            ),
+        ),
+        ("package", _) | ("patch", _) => {
+            let package = arg(task, "package");
+            tr(
+                lang,
+                &format!(
+                    "{package} の変更前の版を再導入する（変更前の版は作業記録の変更内容に記録される）。"
+                ),
+                &format!(
+                    "Reinstall the previous version of {package} (the journal's change line names it)."
+                ),
+            )
+        }
+        ("password", _) => tr(
+            lang,
+            "変更前のパスワードはシークレットストアの履歴に保持される。戻す場合は履歴の版を端末に再設定する。",
+            "The previous password stays in the secrets store's history; to undo, set that version again on the terminal.",
+        ),
+        ("inspect", _) | ("fetch", _) => tr(
+            lang,
+            "端末を変更しないため切り戻し不要。",
+            "Changes nothing on the terminal: no rollback needed.",
+        ),
+        ("reboot", _) => tr(
+            lang,
+            "再起動のみのため切り戻し不要。",
+            "A reboot only: no rollback needed.",
+        ),
+        _ => tr(
+            lang,
+            "自動の切り戻しはない。コマンドの内容に応じて手動で戻す。",
+            "No automatic rollback: undo by hand according to the command.",
+        ),
+    }
+}

@@ -1,0 +1,324 @@
+//! A [`Document`] as an Excel workbook (`.xlsx`); the only file naming `rust_xlsxwriter`.
+//!
+//! The first sheet is the summary: the title, the flags in red, then a two-column table of
+//! label and value. Every section follows on its own sheet (named after its heading): the
+//! header row in bold on a tinted background, frozen and with a filter, the rows under it with
+//! borders and wrapped text, and the notes after one empty row. Column widths follow the
+//! content (full-width characters count double, capped so long texts wrap). Pages print
+//! landscape on A4, one page wide, with the header row repeated.
+
+use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
+
+use super::{Cell, Document, Table};
+
+/// The workbook could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the workbook: {0}")]
+pub struct XlsxError(String);
+
+impl From<rust_xlsxwriter::XlsxError> for XlsxError {
+    fn from(e: rust_xlsxwriter::XlsxError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// The font of every cell: the standard Japanese UI font of current Office versions.
+const FONT: &str = "游ゴシック";
+/// Widest a column gets, in character widths; longer texts wrap.
+const MAX_WIDTH: usize = 60;
+/// Narrowest column.
+const MIN_WIDTH: usize = 6;
+/// Widest a heading makes its column; longer headings wrap.
+const MAX_HEADING_WIDTH: usize = 16;
+/// Excel's limit on the characters of one cell.
+const MAX_CELL_CHARS: usize = 32_767;
+/// A4 in Excel's paper-size numbering.
+const PAPER_A4: u8 = 9;
+
+struct Formats {
+    title: Format,
+    flag: Format,
+    header: Format,
+    text: Format,
+    number: Format,
+    note: Format,
+}
+
+impl Formats {
+    fn new() -> Self {
+        let base = Format::new().set_font_name(FONT).set_font_size(10.5);
+        let boxed = base
+            .clone()
+            .set_border(FormatBorder::Thin)
+            .set_border_color(Color::RGB(0x00A6_A6A6));
+        Self {
+            title: base.clone().set_bold().set_font_size(14),
+            flag: base
+                .clone()
+                .set_bold()
+                .set_font_color(Color::RGB(0x00C0_0000)),
+            header: boxed
+                .clone()
+                .set_bold()
+                .set_background_color(Color::RGB(0x00DD_EBF7))
+                .set_align(FormatAlign::Center)
+                .set_align(FormatAlign::VerticalCenter)
+                .set_text_wrap(),
+            text: boxed.clone().set_text_wrap().set_align(FormatAlign::Top),
+            number: boxed.set_align(FormatAlign::Top),
+            note: base,
+        }
+    }
+}
+
+/// Display width of a text: the longest line, full-width characters counting two.
+fn display_width(text: &str) -> usize {
+    text.lines()
+        .map(|line| {
+            line.chars()
+                .map(|c| if is_wide(c) { 2 } else { 1 })
+                .sum::<usize>()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn is_wide(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF |
+        0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF |
+        0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6)
+}
+
+fn clip(text: &str) -> String {
+    if text.chars().count() > MAX_CELL_CHARS {
+        text.chars().take(MAX_CELL_CHARS - 1).chain(['…']).collect()
+    } else {
+        text.to_string()
+    }
+}
+
+/// A sheet name Excel accepts: no `[]:*?/\`, at most 31 characters, unique in the workbook.
+fn sheet_name(title: &str, taken: &mut Vec<String>) -> String {
+    let clean: String = title
+        .chars()
+        .map(|c| {
+            if matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let clean = clean.trim_matches('\'').trim();
+    let base: String = if clean.is_empty() {
+        "Sheet".to_string()
+    } else {
+        clean.chars().take(31).collect()
+    };
+    let mut name = base.clone();
+    let mut n = 2;
+    while taken
+        .iter()
+        .any(|t| t.to_lowercase() == name.to_lowercase())
+    {
+        let suffix = format!(" ({n})");
+        name = base
+            .chars()
+            .take(31 - suffix.chars().count())
+            .collect::<String>()
+            + &suffix;
+        n += 1;
+    }
+    taken.push(name.clone());
+    name
+}
+
+fn col(i: usize) -> u16 {
+    u16::try_from(i).unwrap_or(u16::MAX)
+}
+
+fn row(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+fn page_setup(sheet: &mut Worksheet, title: &str) {
+    sheet.set_landscape();
+    sheet.set_paper_size(PAPER_A4);
+    sheet.set_print_fit_to_pages(1, 0);
+    // `&` starts a header code: write a title's own ampersands doubled.
+    sheet.set_header(format!("&L{}&R&A", title.replace('&', "&&")));
+}
+
+/// Column widths that fit `table`: the longest line of each column (headings count up to
+/// [`MAX_HEADING_WIDTH`], they wrap), between [`MIN_WIDTH`] and [`MAX_WIDTH`].
+fn column_widths(table: &Table) -> Vec<usize> {
+    let mut widths: Vec<usize> = table
+        .columns
+        .iter()
+        .map(|h| (display_width(h) + 2).min(MAX_HEADING_WIDTH))
+        .collect();
+    for row in &table.rows {
+        for (c, cell) in row.iter().enumerate() {
+            if widths.len() <= c {
+                widths.resize(c + 1, MIN_WIDTH);
+            }
+            widths[c] = widths[c].max(display_width(&cell.text()) + 2);
+        }
+    }
+    widths
+        .into_iter()
+        .map(|w| w.clamp(MIN_WIDTH, MAX_WIDTH))
+        .collect()
+}
+
+/// Lines a wrapped text takes in a column `width` characters wide.
+fn lines_in(text: &str, width: usize) -> usize {
+    let room = width.saturating_sub(1).max(1);
+    text.lines()
+        .map(|line| display_width(line).div_ceil(room).max(1))
+        .sum::<usize>()
+        .max(1)
+}
+
+/// Row height in points for `lines` lines of the 10.5 point font. Set explicitly because
+/// neither the writer nor every reader grows rows to fit wrapped text.
+fn row_height(lines: usize) -> f64 {
+    // A handful of lines at most: exact as f64.
+    4.0 + 14.0 * lines.min(40) as f64
+}
+
+/// Writes `table` with its header at `top`, sets the column widths and the heights of rows
+/// whose text wraps; returns the row after the table.
+fn write_table(
+    sheet: &mut Worksheet,
+    table: &Table,
+    top: usize,
+    formats: &Formats,
+) -> Result<usize, XlsxError> {
+    let widths = column_widths(table);
+    let width = |c: usize| widths.get(c).copied().unwrap_or(MIN_WIDTH);
+    let mut lines = 1;
+    for (c, heading) in table.columns.iter().enumerate() {
+        sheet.write_string_with_format(row(top), col(c), clip(heading), &formats.header)?;
+        lines = lines.max(lines_in(heading, width(c)));
+    }
+    if lines > 1 {
+        sheet.set_row_height(row(top), row_height(lines))?;
+    }
+    for (r, cells) in table.rows.iter().enumerate() {
+        let at = row(top + 1 + r);
+        let mut lines = 1;
+        for (c, cell) in cells.iter().enumerate() {
+            match cell {
+                Cell::Number(n) => {
+                    // Counts and minutes are far below 2^53: exact as doubles.
+                    let value = *n as f64;
+                    sheet.write_number_with_format(at, col(c), value, &formats.number)?;
+                }
+                Cell::Text(s) => {
+                    sheet.write_string_with_format(at, col(c), clip(s), &formats.text)?;
+                    lines = lines.max(lines_in(s, width(c)));
+                }
+                Cell::Empty => {
+                    sheet.write_blank(at, col(c), &formats.text)?;
+                }
+            }
+        }
+        if lines > 1 {
+            sheet.set_row_height(at, row_height(lines))?;
+        }
+    }
+    for (c, w) in widths.iter().enumerate() {
+        // Widths are small whole numbers: exact as f64.
+        sheet.set_column_width(col(c), *w as f64)?;
+    }
+    Ok(top + 1 + table.rows.len())
+}
+
+/// The document as the bytes of an `.xlsx` file.
+pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
+    let formats = Formats::new();
+    let mut workbook = Workbook::new();
+    workbook.set_properties(&rust_xlsxwriter::DocProperties::new().set_title(&doc.title));
+    let mut taken = Vec::new();
+
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(sheet_name(&doc.summary_title, &mut taken))?;
+    page_setup(sheet, &doc.title);
+    sheet.write_string_with_format(0, 0, clip(&doc.title), &formats.title)?;
+    sheet.set_row_height(0, 22)?;
+    for (i, flag) in doc.flags.iter().enumerate() {
+        sheet.write_string_with_format(row(1 + i), 0, clip(flag), &formats.flag)?;
+    }
+    let top = 2 + doc.flags.len();
+    let summary = Table {
+        columns: doc.summary_columns.to_vec(),
+        rows: doc
+            .summary
+            .iter()
+            .map(|(k, v)| vec![Cell::from(k), Cell::from(v)])
+            .collect(),
+    };
+    write_table(sheet, &summary, top, &formats)?;
+
+    for section in &doc.sections {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(sheet_name(&section.title, &mut taken))?;
+        page_setup(sheet, &doc.title);
+        let end = write_table(sheet, &section.table, 0, &formats)?;
+        sheet.set_freeze_panes(1, 0)?;
+        sheet.set_repeat_rows(0, 0)?;
+        if !section.table.rows.is_empty() && !section.table.columns.is_empty() {
+            sheet.autofilter(
+                0,
+                0,
+                row(section.table.rows.len()),
+                col(section.table.columns.len() - 1),
+            )?;
+        }
+        for (i, note) in section.notes.iter().enumerate() {
+            // Notes run across the page: they do not widen the first column.
+            sheet.write_string_with_format(row(end + 1 + i), 0, clip(note), &formats.note)?;
+        }
+    }
+    Ok(workbook.save_to_buffer()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_count_full_width_characters_double() {
+        assert_eq!(display_width("abc"), 3);
+        assert_eq!(display_width("作業手順書"), 10);
+        assert_eq!(display_width("端末 t01"), 8);
+        assert_eq!(display_width("a\n長い行です"), 10);
+    }
+
+    #[test]
+    fn wrapped_text_gets_taller_rows_and_headings_wrap() {
+        assert_eq!(lines_in("short", 20), 1);
+        // 40 full-width characters are 80 wide: 5 lines in a column with room for 19.
+        assert_eq!(lines_in(&"長".repeat(40), 20), 5);
+        assert_eq!(lines_in("a\nb\nc", 20), 3);
+        let table = Table {
+            columns: vec!["作業量(端末・分)".into(), "x".into()],
+            rows: vec![vec![Cell::Number(16), Cell::from("y".repeat(100))]],
+        };
+        assert_eq!(column_widths(&table), [MAX_HEADING_WIDTH, MAX_WIDTH]);
+    }
+
+    #[test]
+    fn sheet_names_are_valid_and_unique() {
+        let mut taken = Vec::new();
+        assert_eq!(sheet_name("作業/手順", &mut taken), "作業_手順");
+        assert_eq!(sheet_name("作業_手順", &mut taken), "作業_手順 (2)");
+        let long = "x".repeat(40);
+        let name = sheet_name(&long, &mut taken);
+        assert_eq!(name.chars().count(), 31);
+        let again = sheet_name(&long, &mut taken);
+        assert_eq!(again, format!("{} (2)", "x".repeat(27)));
+    }
+}
