@@ -170,6 +170,10 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         .clone()
         .unwrap_or_else(|| project.paths.root.join("logs"));
     let (signer, operator_name) = operator_signer(&project, &args)?;
+    // Everything that can refuse the run (secrets, keys, known_hosts) is checked before the
+    // journal is created, so a refused run leaves no unfinished journal behind.
+    let mut env = apply_env(&project, &plan, &args)?;
+    let connector = SshConnector::new(ssh_settings(&project, &args)?);
     let mut resume = run::Resume::default();
     let mut journal = match &args.resume {
         None => authorization.start_journal(&logs, run_id(), &plan.digest, signer)?,
@@ -224,10 +228,8 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
             .context("cannot record --outside-window in the journal; nothing was changed")?;
         eprintln!("working outside office hours: {reason}");
     }
-    let mut env = apply_env(&project, &plan, &args)?;
     env.operator = operator_name;
     env.run_id = journal.run_id().to_string();
-    let connector = SshConnector::new(ssh_settings(&project, &args)?);
     let options = ApplyOptions {
         check: args.check,
         fail_fast: args.fail_fast,
