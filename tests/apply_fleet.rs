@@ -600,3 +600,39 @@ fn interrupted_run_resumes_and_applies_each_task_once() {
     );
     assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
 }
+
+#[test]
+fn a_protected_key_without_a_terminal_is_refused_with_what_to_do() {
+    let project = common::overlay_project(None);
+    let key = project.path().join("protected_ed25519");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "correct horse", "-C", "", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(status.success());
+    let run = seibi(
+        project.path(),
+        &[
+            "apply",
+            "--key",
+            key.to_str().expect("utf-8"),
+            "--unapproved",
+            "--outside-window",
+            "--reason",
+            "test",
+        ],
+        None,
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("protected by a passphrase"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("ssh-add"), "{}", run.stderr);
+    assert!(
+        !project.path().join("logs").exists(),
+        "refused before any journal"
+    );
+}

@@ -23,11 +23,11 @@ use crate::journal::{Agent, JournalWriter, Signer, read_run};
 use crate::plan::{self, Plan};
 use crate::project::Project;
 use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
-use crate::roster::{PublicKey, Roster, SigningKey};
+use crate::roster::{KeyError, PublicKey, Roster, SigningKey};
 use crate::run::{self, ApplyOptions, SshConnector, SshSettings, WindowPolicy};
 use crate::schedule::Calendars;
 use crate::secrets::{Identity, SecretsStore};
-use crate::transport::{Credentials, KnownHosts};
+use crate::transport::{Credentials, KnownHosts, Passphrase};
 
 /// How to show progress.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -169,11 +169,12 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         .logs
         .clone()
         .unwrap_or_else(|| project.paths.root.join("logs"));
-    let (signer, operator_name) = operator_signer(&project, &args)?;
+    let passphrases = ask_passphrases(&args)?;
+    let (signer, operator_name) = operator_signer(&project, &args, &passphrases)?;
     // Everything that can refuse the run (secrets, keys, known_hosts) is checked before the
     // journal is created, so a refused run leaves no unfinished journal behind.
     let mut env = apply_env(&project, &plan, &args)?;
-    let connector = SshConnector::new(ssh_settings(&project, &args)?);
+    let connector = SshConnector::new(ssh_settings(&project, &args, &passphrases)?);
     let mut resume = run::Resume::default();
     let mut journal = match &args.resume {
         None => authorization.start_journal(&logs, run_id(), &plan.digest, signer)?,
@@ -429,9 +430,48 @@ fn apply_env(project: &Project, plan: &Plan, args: &ApplyArgs) -> anyhow::Result
     })
 }
 
+/// Passphrases typed for protected key files, by path; wiped on drop.
+type Passphrases = BTreeMap<PathBuf, Passphrase>;
+
+/// Asks, on the controlling terminal, for the passphrase of each protected key file given with
+/// `--key` or `--sign-key`: once per file, before anything connects. Without a terminal (CI,
+/// cron) a protected key is refused with the hint to use ssh-agent instead; a passphrase never
+/// comes from the command line or the environment.
+fn ask_passphrases(args: &ApplyArgs) -> anyhow::Result<Passphrases> {
+    let mut out = Passphrases::new();
+    for path in args.keys.iter().chain(args.sign_key.iter()) {
+        if out.contains_key(path) {
+            continue;
+        }
+        match SigningKey::read_file(path, None) {
+            Err(KeyError::PassphraseNeeded { .. }) => {}
+            // Unreadable or unusable keys are reported where they are used.
+            _ => continue,
+        }
+        if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
+            bail!(
+                "the key {} is protected by a passphrase and there is no terminal to ask it on: load it into ssh-agent (`ssh-add {}`) and run with SSH_AUTH_SOCK set",
+                path.display(),
+                path.display()
+            );
+        }
+        let typed = rpassword::prompt_password(format!("passphrase for {}: ", path.display()))
+            .with_context(|| format!("cannot read the passphrase for {}", path.display()))?;
+        let passphrase = Passphrase::new(typed);
+        SigningKey::read_file(path, Some(passphrase.expose().as_bytes()))
+            .with_context(|| format!("the key {}", path.display()))?;
+        out.insert(path.clone(), passphrase);
+    }
+    Ok(out)
+}
+
 /// The operator's signer: their key (a file, or one the ssh-agent holds) must be on the
 /// roster and valid today, or nothing runs.
-fn operator_signer(project: &Project, args: &ApplyArgs) -> anyhow::Result<(Signer, String)> {
+fn operator_signer(
+    project: &Project,
+    args: &ApplyArgs,
+    passphrases: &Passphrases,
+) -> anyhow::Result<(Signer, String)> {
     let roster_path = args
         .roster
         .clone()
@@ -448,7 +488,8 @@ fn operator_signer(project: &Project, args: &ApplyArgs) -> anyhow::Result<(Signe
             (default.is_file() && std::env::var_os("SSH_AUTH_SOCK").is_none()).then_some(default)
         });
     if let Some(path) = key_file {
-        let key = SigningKey::read_file(&path, None)
+        let passphrase = passphrases.get(&path).map(|p| p.expose().as_bytes());
+        let key = SigningKey::read_file(&path, passphrase)
             .with_context(|| format!("cannot read the signing key {}", path.display()))?;
         let person = roster
             .authorize_operator(key.public_key(), now)
@@ -498,7 +539,11 @@ fn run_id() -> String {
     format!("{}-{}", now.strftime("%Y%m%dT%H%M%SZ"), std::process::id())
 }
 
-fn ssh_settings(project: &Project, args: &ApplyArgs) -> anyhow::Result<SshSettings> {
+fn ssh_settings(
+    project: &Project,
+    args: &ApplyArgs,
+    passphrases: &Passphrases,
+) -> anyhow::Result<SshSettings> {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
@@ -513,7 +558,8 @@ fn ssh_settings(project: &Project, args: &ApplyArgs) -> anyhow::Result<SshSettin
         args.keys.clone()
     };
     for k in keys {
-        credentials = credentials.with_key_file(k, None);
+        let passphrase = passphrases.get(&k).cloned();
+        credentials = credentials.with_key_file(k, passphrase);
     }
     credentials = credentials.with_agent_from_env();
     if credentials.is_empty() {
