@@ -61,6 +61,9 @@ pub struct Project {
     /// Secret names and versions from the store's plaintext index, when the project has a
     /// secrets store; templates may only refer to these.
     pub secrets: Option<BTreeMap<String, u64>>,
+    /// The host keys pinned in `PROJECT/known_hosts`, when the project has that file; plans pin
+    /// their fingerprints.
+    pub known_hosts: Option<crate::transport::KnownHosts>,
 }
 
 impl Project {
@@ -115,12 +118,28 @@ impl Project {
         } else {
             None
         };
+        let known_hosts_path = paths.root.join("known_hosts");
+        let known_hosts = if known_hosts_path.is_file() {
+            match crate::transport::KnownHosts::load(&known_hosts_path) {
+                Ok(k) => Some(k),
+                Err(err) => {
+                    diags.push(
+                        Diagnostic::error(format!("cannot read the pinned host keys: {err}"))
+                            .hint("fix or remove the line; `seibi hosts scan` and `seibi hosts trust` write it"),
+                    );
+                    None
+                }
+            }
+        } else {
+            None
+        };
         let project = Project {
             paths,
             inventory,
             jobs,
             needs,
             secrets,
+            known_hosts,
         };
         if diags.has_errors() {
             diags.sort();

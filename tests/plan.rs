@@ -241,3 +241,31 @@ fn the_shipped_example_checks_and_plans() {
     let pin = &plan.inputs.secrets[0];
     assert_eq!((pin.name.as_str(), pin.version), ("syslog_token", Some(1)));
 }
+
+#[test]
+fn a_changed_host_key_pin_makes_the_plan_stale_and_is_named() {
+    let dir = overlay_project(None);
+    let pin = |key: &str| {
+        std::fs::write(
+            dir.path().join("known_hosts"),
+            format!("10.1.0.11 ssh-ed25519 {key}\n"),
+        )
+        .expect("known_hosts")
+    };
+    // Two real-format ed25519 keys (32 zero bytes and 32 0x01 bytes).
+    pin("AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    let before = plan_json(dir.path(), &[]);
+    let pinned = &before.inputs.host_keys;
+    assert_eq!(pinned.len(), 1, "only chuo-t01 has a pin: {pinned:?}");
+    assert_eq!(pinned[0].terminal, "chuo-t01");
+    assert!(pinned[0].fingerprints[0].starts_with("SHA256:"));
+    pin("AAAAC3NzaC1lZDI1NTE5AAAAIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB");
+    let after = plan_json(dir.path(), &[]);
+    assert_ne!(before.digest, after.digest);
+    let changes = seibi::plan::changed_inputs(&before, &after);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(
+        changes[0].starts_with("host key pinned for chuo-t01: SHA256:"),
+        "{changes:?}"
+    );
+}

@@ -514,7 +514,8 @@ fn apply_is_refused_when_every_site_is_closed() {
         ),
     )
     .expect("write");
-    let out = run_seibi(dir.path(), &["apply"]);
+    // Approval is not what this test is about: the run says it is unapproved emergency work.
+    let out = run_seibi(dir.path(), &["apply", "--unapproved", "--reason", "test"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr
@@ -537,7 +538,13 @@ fn apply_is_refused_when_every_site_is_closed() {
     // With a reason the office hours do not stop it (here the missing roster does).
     let out = run_seibi(
         dir.path(),
-        &["apply", "--outside-window", "--reason", "emergency patch"],
+        &[
+            "apply",
+            "--outside-window",
+            "--unapproved",
+            "--reason",
+            "emergency patch",
+        ],
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(!out.stderr.contains("office hours"), "{}", out.stderr);

@@ -42,6 +42,7 @@ pub enum ProgressMode {
 
 /// Arguments of `seibi apply`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("emergency").args(["outside_window", "unapproved"]).multiple(true)))]
 pub struct ApplyArgs {
     #[command(flatten)]
     selection: SelectionArgs,
@@ -109,7 +110,7 @@ pub struct ApplyArgs {
     unapproved: bool,
     /// Why the work cannot wait (for --outside-window and/or --unapproved); recorded in the
     /// journal.
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", requires = "emergency")]
     reason: Option<String>,
 }
 
@@ -140,9 +141,6 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     if plan.totals.terminals == 0 {
         eprintln!("nothing to do: the selection matches no terminal");
         return Ok(ExitCode::SUCCESS);
-    }
-    if args.reason.is_some() && !args.outside_window && !args.unapproved {
-        bail!("--reason goes with --outside-window or --unapproved");
     }
     let window = window_policy(&project, &plan, &args)?;
     // Approval (docs/approval.md): a saved plan needs enough valid approvals; anything else

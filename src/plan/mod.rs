@@ -96,6 +96,20 @@ pub struct Inputs {
     pub artifacts: Vec<ArtifactPin>,
     /// Secrets referenced, by name and version (never values).
     pub secrets: Vec<SecretPin>,
+    /// The host keys pinned in the project's `known_hosts` for each planned terminal, as
+    /// fingerprints: a changed pin makes the plan stale.
+    pub host_keys: Vec<HostKeyPin>,
+}
+
+/// A terminal's pinned host keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostKeyPin {
+    /// Terminal id.
+    pub terminal: String,
+    /// `SHA256:...` fingerprints pinned for its address and port (terminals without a pin are
+    /// not listed).
+    pub fingerprints: Vec<String>,
 }
 
 /// A file and its digest.
@@ -359,6 +373,28 @@ pub fn changed_inputs(old: &Plan, new: &Plan) -> Vec<String> {
             )),
             None => out.push(format!("secret {} is no longer used", s.name)),
             _ => {}
+        }
+    }
+    let pins = |plan: &Plan| -> BTreeMap<String, String> {
+        plan.inputs
+            .host_keys
+            .iter()
+            .map(|p| (p.terminal.clone(), p.fingerprints.join(",")))
+            .collect()
+    };
+    let (old_pins, new_pins) = (pins(old), pins(new));
+    for terminal in old_pins
+        .keys()
+        .chain(new_pins.keys())
+        .collect::<BTreeSet<_>>()
+    {
+        let (a, b) = (old_pins.get(terminal), new_pins.get(terminal));
+        if a != b {
+            out.push(format!(
+                "host key pinned for {terminal}: {} -> {}",
+                a.map_or("none", String::as_str),
+                b.map_or("none", String::as_str)
+            ));
         }
     }
     for (a, b) in old.jobs.iter().zip(&new.jobs) {
@@ -760,6 +796,18 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                 name,
             })
             .collect(),
+        host_keys: match &project.known_hosts {
+            None => Vec::new(),
+            Some(known) => sites
+                .iter()
+                .flat_map(|s| &s.terminals)
+                .map(|t| HostKeyPin {
+                    terminal: t.id.clone(),
+                    fingerprints: known.fingerprints(&t.address, t.port),
+                })
+                .filter(|pin| !pin.fingerprints.is_empty())
+                .collect(),
+        },
     };
     warnings.sort();
     warnings.dedup();
