@@ -30,6 +30,8 @@
 //! - [`transport`]: SSH (russh on tokio), strict `known_hosts`, a scripted fake for tests.
 //! - [`action`]: what each task does on a terminal: query first, then apply only if needed.
 //! - [`lab`]: a fleet of isolated OpenSSH servers on loopback (tests, `seibi lab`).
+//! - [`run`]: the coordinator of `apply`: workers per terminal, limits, skips, outcomes.
+//! - [`report`]: progress bars (indicatif), plain lines, the recap table.
 //! - [`cli`]: one file per subcommand.
 
 pub mod action;
@@ -41,7 +43,9 @@ pub mod lab;
 pub mod plan;
 pub mod playbook;
 pub mod project;
+pub mod report;
 pub mod roster;
+pub mod run;
 pub mod schedule;
 pub mod secrets;
 pub mod source;

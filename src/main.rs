@@ -21,6 +21,11 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// Show what would be done (the dry run), as text, JSON or a procedure document.
     Plan(cli::plan::PlanArgs),
+    /// Carry out the plan on the terminals over SSH (or `--check` what would change).
+    Apply(Box<cli::apply::ApplyArgs>),
+    /// Collect terminals' host keys for review, and pin reviewed ones.
+    #[command(subcommand)]
+    Hosts(cli::hosts::HostsCommand),
     /// Show business days and office hours of a month.
     Calendar(cli::calendar::CalendarArgs),
     /// The age-encrypted secrets store: init, edit, show, set, recipients, rekey, lint, reveal.
@@ -41,6 +46,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args, &cli.project),
         Command::Plan(args) => cli::plan::run(args, &cli.project),
+        Command::Apply(args) => cli::apply::run(*args, &cli.project),
+        Command::Hosts(command) => cli::hosts::run(command, &cli.project),
         Command::Calendar(args) => cli::calendar::run(args, &cli.project),
         Command::Secrets(args) => cli::secrets::run(args, &cli.project.project),
         Command::Journal(command) => cli::journal::run(command, &cli.project),

@@ -1,11 +1,13 @@
 //! The command line: one file per subcommand, each an `Args` struct and a short `run()` that
 //! parses, calls the library and maps the result to an exit status.
 //!
-//! Exit statuses: 0 success; 1 the input has problems (or, for `apply`, tasks failed);
-//! 2 usage errors (clap's own).
+//! Exit statuses: 0 success; 1 the input has problems or a plan is refused; 2 usage errors
+//! (clap's own); for `apply`, 4 some task failed, 5 some terminal was unreachable.
 
+pub mod apply;
 pub mod calendar;
 pub mod check;
+pub mod hosts;
 pub mod journal;
 pub mod lab;
 pub mod plan;

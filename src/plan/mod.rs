@@ -27,7 +27,7 @@ use crate::template::{Templates, candidates_for};
 
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
-pub use render::{Language, render_markdown, render_text};
+pub use render::{Language, render_markdown, render_text, task_summary};
 
 /// The schema identifier written in every plan.
 pub const SCHEMA: &str = "seibi.plan/v1";
@@ -279,6 +279,82 @@ impl Plan {
     pub fn json_schema() -> serde_json::Value {
         serde_json::to_value(schemars::schema_for!(Plan)).unwrap_or_default()
     }
+}
+
+/// What differs between the inputs of two plans made for the same request, for people.
+pub fn changed_inputs(old: &Plan, new: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    if old.seibi_version != new.seibi_version {
+        out.push(format!(
+            "seibi version: {} -> {}",
+            old.seibi_version, new.seibi_version
+        ));
+    }
+    if old.inputs.inventory_sha256 != new.inputs.inventory_sha256 {
+        out.push(
+            "inventory: the sites or terminals in the plan (or their variables) changed".into(),
+        );
+    }
+    let files = |label: &str, a: &[InputFile], b: &[InputFile], out: &mut Vec<String>| {
+        for f in a {
+            match b.iter().find(|g| g.path == f.path) {
+                Some(g) if g.sha256 != f.sha256 => out.push(format!("{label} {} changed", f.path)),
+                None => out.push(format!("{label} {} is no longer used", f.path)),
+                _ => {}
+            }
+        }
+        for g in b {
+            if !a.iter().any(|f| f.path == g.path) {
+                out.push(format!("{label} {} is new", g.path));
+            }
+        }
+    };
+    files(
+        "playbook",
+        &old.inputs.playbooks,
+        &new.inputs.playbooks,
+        &mut out,
+    );
+    files(
+        "template",
+        &old.inputs.templates,
+        &new.inputs.templates,
+        &mut out,
+    );
+    for a in &old.inputs.artifacts {
+        match new
+            .inputs
+            .artifacts
+            .iter()
+            .find(|b| b.job == a.job && b.name == a.name)
+        {
+            Some(b) if b.sha256 != a.sha256 => out.push(format!(
+                "artifact {}/{}: SHA-256 {} -> {}",
+                a.job, a.name, a.sha256, b.sha256
+            )),
+            None => out.push(format!("artifact {}/{} is no longer used", a.job, a.name)),
+            _ => {}
+        }
+    }
+    for s in &old.inputs.secrets {
+        match new.inputs.secrets.iter().find(|t| t.name == s.name) {
+            Some(t) if t.version != s.version => out.push(format!(
+                "secret {}: version {:?} -> {:?}",
+                s.name, s.version, t.version
+            )),
+            None => out.push(format!("secret {} is no longer used", s.name)),
+            _ => {}
+        }
+    }
+    for (a, b) in old.jobs.iter().zip(&new.jobs) {
+        if a != b {
+            out.push(format!("job {}: its metadata or targets changed", a.id));
+        }
+    }
+    if out.is_empty() {
+        out.push("the planned tasks differ (for example a variable used by a template)".into());
+    }
+    out
 }
 
 /// Job order: by kind (patches, updates, settings, password, inspection, logs), then earliest

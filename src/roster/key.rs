@@ -114,6 +114,16 @@ impl PublicKey {
         Ok(Self { inner })
     }
 
+    /// Decodes a key in SSH wire encoding (as ssh-agent lists them).
+    pub fn from_wire(blob: &[u8]) -> Result<Self, KeyError> {
+        let inner =
+            ssh_key::PublicKey::from_bytes(blob).map_err(|err| KeyError::InvalidPublicKey {
+                reason: err.to_string(),
+            })?;
+        check_algorithm(&inner.algorithm())?;
+        Ok(Self { inner })
+    }
+
     /// Reads a `.pub` file.
     pub fn read_file(path: &Path) -> Result<Self, KeyError> {
         let text = std::fs::read_to_string(path).map_err(|err| KeyError::ReadKeyFile {

@@ -336,6 +336,17 @@ impl KnownHosts {
         algorithms
     }
 
+    /// Fingerprints of the keys pinned for `host`/`port` on plain lines, in file order (what a
+    /// journal records as the terminal's identity).
+    pub fn fingerprints(&self, host: &str, port: u16) -> Vec<String> {
+        let name = host_field_name(host, port);
+        self.entries
+            .iter()
+            .filter(|e| e.marker == Marker::None && e.hosts.matches(&name))
+            .map(|e| e.key.fingerprint())
+            .collect()
+    }
+
     /// Decides whether `offered` is the right key for `host` on `port`.
     ///
     /// Revocation wins over everything; then a plain line with the same key is a match; then any

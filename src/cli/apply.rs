@@ -1,0 +1,444 @@
+//! `seibi apply`: carry out a plan on the terminals, over SSH, in parallel.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+
+use super::plan::SelectionArgs;
+use super::{ProjectArgs, print_diagnostics};
+use crate::action::{ApplyEnv, LocalArtifact, Status};
+use crate::journal::record::{RunEnd, RunStart, Status as JStatus, Tally};
+use crate::journal::{Agent, JournalWriter, Signer, read_run};
+use crate::plan::{self, Plan};
+use crate::project::Project;
+use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
+use crate::roster::{PublicKey, Roster, SigningKey};
+use crate::run::{self, ApplyOptions, SshConnector, SshSettings};
+use crate::secrets::{Identity, SecretsStore};
+use crate::transport::{Credentials, KnownHosts};
+
+/// How to show progress.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ProgressMode {
+    /// Bars when standard error is a terminal, lines otherwise.
+    Auto,
+    /// Progress bars.
+    Bars,
+    /// One line per finished unit.
+    Plain,
+}
+
+/// Arguments of `seibi apply`.
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    selection: SelectionArgs,
+    /// Apply a saved plan (`seibi plan --format json -o FILE`); refused if its inputs changed.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// Change nothing: query every task and report what would change.
+    #[arg(long)]
+    check: bool,
+    /// Show file differences (secrets redacted).
+    #[arg(long)]
+    diff: bool,
+    /// Stop starting work after the first failure.
+    #[arg(long)]
+    fail_fast: bool,
+    /// At most this many terminals at once, all sites together.
+    #[arg(long, default_value_t = 200, value_name = "N")]
+    forks: usize,
+    /// SSH private key (ed25519 or ECDSA; repeatable) [default: ~/.ssh/id_ed25519, id_ecdsa];
+    /// ssh-agent is used too when SSH_AUTH_SOCK is set.
+    #[arg(long = "key", value_name = "FILE")]
+    keys: Vec<PathBuf>,
+    /// Pinned host keys [default: PROJECT/known_hosts, else ~/.ssh/known_hosts].
+    #[arg(long, value_name = "FILE")]
+    known_hosts: Option<PathBuf>,
+    /// Identity that can read the secrets store (age identity or SSH key).
+    #[arg(long, env = "SEIBI_IDENTITY", value_name = "FILE")]
+    identity: Option<PathBuf>,
+    /// Who is applying (recorded with rotations) [default: $USER].
+    #[arg(long, value_name = "NAME")]
+    operator: Option<String>,
+    /// Where fetched logs and inspection facts go [default: PROJECT/collected].
+    #[arg(long, value_name = "DIR")]
+    collect_dir: Option<PathBuf>,
+    /// Virus scanner for media that ask for a scan [default: clamscan].
+    #[arg(long, value_name = "COMMAND")]
+    scanner: Option<String>,
+    /// Seconds for one connection attempt.
+    #[arg(long, default_value_t = 10, value_name = "SECS")]
+    connect_timeout: u64,
+    /// How to show progress.
+    #[arg(long, value_enum, default_value = "auto")]
+    progress: ProgressMode,
+    /// The operator's SSH private key that signs the journal; it must be on the roster
+    /// [default: the first --key, else ssh-agent].
+    #[arg(long, value_name = "FILE")]
+    sign_key: Option<PathBuf>,
+    /// The roster of operators [default: PROJECT/roster.yml].
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
+    /// Where journals are written [default: PROJECT/logs].
+    #[arg(long, value_name = "DIR")]
+    logs: Option<PathBuf>,
+    /// Continue an interrupted run from its journal (`logs/RUN.jsonl`): finished units are not
+    /// run again; a unit with an intent but no result is queried again before anything changes.
+    #[arg(long, value_name = "RUN")]
+    resume: Option<String>,
+}
+
+/// Builds or loads the plan, then runs it.
+pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCode> {
+    let (loaded, diags) = Project::load(project_args.paths());
+    let Some(project) = loaded else {
+        print_diagnostics(&diags);
+        eprintln!("nothing was changed: fix the problems above (`seibi check`) and try again");
+        return Ok(ExitCode::from(1));
+    };
+    let plan = match &args.plan {
+        Some(path) => match load_saved_plan(&project, path)? {
+            Ok(plan) => plan,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Ok(ExitCode::from(1));
+            }
+        },
+        None => match plan::build(&project, &args.selection.request()) {
+            Ok(plan) => plan,
+            Err(diags) => {
+                print_diagnostics(&diags);
+                return Ok(ExitCode::from(1));
+            }
+        },
+    };
+    if plan.totals.terminals == 0 {
+        eprintln!("nothing to do: the selection matches no terminal");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let logs = args
+        .logs
+        .clone()
+        .unwrap_or_else(|| project.paths.root.join("logs"));
+    let (signer, operator_name) = operator_signer(&project, &args)?;
+    let mut finished = run::Finished::new();
+    let mut journal = match &args.resume {
+        None => JournalWriter::create(&logs, RunStart::new(run_id(), &plan.digest), signer)?,
+        Some(run) => {
+            let path = logs.join(format!("{run}.jsonl"));
+            let interrupted = read_run(&path)
+                .with_context(|| format!("cannot read the journal {}", path.display()))?;
+            if let Some((_, start)) = &interrupted.start
+                && start.plan_digest != plan.digest
+            {
+                bail!(
+                    "run {run} applied plan {}, but the current plan is {}: the inputs changed since; resume with the same plan (`--plan FILE`) or start a new run",
+                    start.plan_digest,
+                    plan.digest
+                );
+            }
+            if interrupted.end.is_some() {
+                bail!("run {run} finished; there is nothing to resume");
+            }
+            for (terminal, steps) in &interrupted.terminals {
+                for step in steps {
+                    if let Some(result) = &step.result {
+                        let status = match result.status {
+                            JStatus::Ok => Status::Ok,
+                            JStatus::Changed => Status::Changed,
+                            // Failed, skipped and unreachable units run again.
+                            _ => continue,
+                        };
+                        finished.insert(
+                            (terminal.clone(), format!("{}/{}", step.job, step.task)),
+                            status,
+                        );
+                    }
+                }
+            }
+            JournalWriter::open_for_resume(&path, signer)?
+        }
+    };
+    eprintln!(
+        "run {} by {operator_name}; journal {}",
+        journal.run_id(),
+        journal.path().display()
+    );
+    let mut env = apply_env(&project, &plan, &args)?;
+    env.operator = operator_name;
+    env.run_id = journal.run_id().to_string();
+    let connector = SshConnector::new(ssh_settings(&project, &args)?);
+    let options = ApplyOptions {
+        check: args.check,
+        fail_fast: args.fail_fast,
+        max_terminals: args.forks.max(1),
+    };
+    let bars = match args.progress {
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+        ProgressMode::Bars => true,
+        ProgressMode::Plain => false,
+    };
+    let mut reporter: Box<dyn Reporter> = if bars {
+        Box::new(ProgressReporter::new(args.diff))
+    } else {
+        Box::new(PlainReporter::new(std::io::stdout(), args.diff))
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let summary = runtime.block_on(run::execute(
+        Arc::new(plan),
+        Arc::new(env),
+        Arc::new(connector),
+        &options,
+        reporter.as_mut(),
+        Some(&mut journal),
+        &finished,
+    ));
+    let mut tally = Tally::default();
+    for t in &summary.terminals {
+        for u in &t.units {
+            tally.add(match u.outcome.status {
+                Status::Ok => JStatus::Ok,
+                Status::Changed => JStatus::Changed,
+                Status::Failed => JStatus::Failed,
+                Status::Unreachable => JStatus::Unreachable,
+                Status::Skipped => JStatus::Skipped,
+            });
+        }
+    }
+    let run = journal.run_id().to_string();
+    let path = journal.path().to_path_buf();
+    match summary.stopped.clone() {
+        // A run stopped by a journal failure cannot finish its journal either; it is resumable.
+        Some(why) if why.starts_with("the journal cannot be written") => {
+            eprintln!("error: {why}\nresume with: seibi apply --resume {run}");
+            return Ok(ExitCode::from(1));
+        }
+        stopped => {
+            journal
+                .finish(RunEnd { tally, stopped })
+                .with_context(|| format!("cannot finish the journal {}", path.display()))?;
+        }
+    }
+    eprintln!(
+        "journal: {} (verify with `seibi journal verify {}`)",
+        path.display(),
+        path.display()
+    );
+    Ok(ExitCode::from(summary.exit_code()))
+}
+
+/// Reads a saved plan and checks that the project still produces exactly it.
+fn load_saved_plan(project: &Project, path: &Path) -> anyhow::Result<Result<Plan, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the plan {}", path.display()))?;
+    let saved = match Plan::from_json(&text) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(format!("{}: {e}", path.display()))),
+    };
+    let fresh = match plan::build(project, &saved.request) {
+        Ok(p) => p,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return Ok(Err(format!(
+                "the plan {} can no longer be made from this project",
+                path.display()
+            )));
+        }
+    };
+    if fresh.digest == saved.digest {
+        return Ok(Ok(saved));
+    }
+    let changes = plan::changed_inputs(&saved, &fresh);
+    Ok(Err(format!(
+        "the plan {} is stale: its inputs changed since it was made\n{}\nhint: make a new plan with `seibi plan --format json -o {}` and have it approved again",
+        path.display(),
+        changes
+            .iter()
+            .map(|c| format!("  - {c}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        path.display()
+    )))
+}
+
+fn apply_env(project: &Project, plan: &Plan, args: &ApplyArgs) -> anyhow::Result<ApplyEnv> {
+    let root = &project.paths.root;
+    let mut artifacts = BTreeMap::new();
+    for a in &plan.inputs.artifacts {
+        artifacts.insert(
+            (a.job.clone(), a.name.clone()),
+            LocalArtifact {
+                path: root.join(&a.path),
+                sha256: a.sha256.clone(),
+            },
+        );
+    }
+    let mut secrets = BTreeMap::new();
+    let needs_store = !plan.inputs.secrets.is_empty();
+    if needs_store {
+        let Some(identity_path) = &args.identity else {
+            bail!(
+                "this plan uses secrets ({}): pass --identity FILE (or set SEIBI_IDENTITY) with a key that can read {}",
+                plan.inputs
+                    .secrets
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                project.paths.secrets.display()
+            );
+        };
+        let identity = Identity::from_file(identity_path)?;
+        let store = SecretsStore::open(&project.paths.secrets, Some(identity))?;
+        for pin in &plan.inputs.secrets {
+            let value = store.get(&pin.name)?;
+            secrets.insert(pin.name.clone(), Arc::new(value));
+        }
+    }
+    let has_store = project.paths.secrets.join("recipients.txt").is_file();
+    Ok(ApplyEnv {
+        project_root: root.clone(),
+        collect_root: args
+            .collect_dir
+            .clone()
+            .unwrap_or_else(|| root.join("collected")),
+        artifacts,
+        secrets,
+        secrets_dir: has_store.then(|| project.paths.secrets.clone()),
+        scanner: args.scanner.clone(),
+        operator: args
+            .operator
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "unknown".to_string()),
+        run_id: run_id(),
+    })
+}
+
+/// The operator's signer: their key (a file, or one the ssh-agent holds) must be on the
+/// roster and valid today, or nothing runs.
+fn operator_signer(project: &Project, args: &ApplyArgs) -> anyhow::Result<(Signer, String)> {
+    let roster_path = args
+        .roster
+        .clone()
+        .unwrap_or_else(|| project.paths.root.join("roster.yml"));
+    let roster = Roster::load(&roster_path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let now = jiff::Timestamp::now();
+    let key_file = args
+        .sign_key
+        .clone()
+        .or_else(|| args.keys.first().cloned())
+        .or_else(|| {
+            let home = std::env::var_os("HOME").map(PathBuf::from)?;
+            let default = home.join(".ssh/id_ed25519");
+            (default.is_file() && std::env::var_os("SSH_AUTH_SOCK").is_none()).then_some(default)
+        });
+    if let Some(path) = key_file {
+        let key = SigningKey::read_file(&path, None)
+            .with_context(|| format!("cannot read the signing key {}", path.display()))?;
+        let person = roster
+            .authorize_operator(key.public_key(), now)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}\nnothing was changed: only operators on the roster ({}) may apply",
+                    roster_path.display()
+                )
+            })?;
+        let name = person.name.clone();
+        return Ok((Signer::from_key(person.id.clone(), key), name));
+    }
+    let agent = Agent::from_env().map_err(|e| {
+        anyhow::anyhow!(
+            "{e}: pass --sign-key FILE (the operator's key on the roster) or start ssh-agent"
+        )
+    })?;
+    let mut refusals = Vec::new();
+    for identity in agent.identities()? {
+        let Ok(key) = PublicKey::from_wire(&identity.blob) else {
+            continue;
+        };
+        match roster.authorize_operator(&key, now) {
+            Ok(person) => {
+                let name = person.name.clone();
+                let signer = Signer::from_agent(person.id.clone(), agent, key)?;
+                return Ok((signer, name));
+            }
+            Err(e) => refusals.push(e.to_string()),
+        }
+    }
+    bail!(
+        "no key in ssh-agent belongs to an operator on the roster ({}) who may apply today{}\nnothing was changed",
+        roster_path.display(),
+        if refusals.is_empty() {
+            String::new()
+        } else {
+            format!(":\n  {}", refusals.join("\n  "))
+        }
+    )
+}
+
+/// A run id: UTC time to the second plus the process id, sortable and unique enough per
+/// controller.
+fn run_id() -> String {
+    let now = jiff::Timestamp::now();
+    format!("{}-{}", now.strftime("%Y%m%dT%H%M%SZ"), std::process::id())
+}
+
+fn ssh_settings(project: &Project, args: &ApplyArgs) -> anyhow::Result<SshSettings> {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let mut credentials = Credentials::default();
+    let keys: Vec<PathBuf> = if args.keys.is_empty() {
+        ["id_ed25519", "id_ecdsa"]
+            .iter()
+            .map(|k| home.join(".ssh").join(k))
+            .filter(|p| p.is_file())
+            .collect()
+    } else {
+        args.keys.clone()
+    };
+    for k in keys {
+        credentials = credentials.with_key_file(k, None);
+    }
+    credentials = credentials.with_agent_from_env();
+    if credentials.is_empty() {
+        bail!(
+            "no SSH credentials: pass --key FILE (ed25519 or ECDSA) or start ssh-agent (SSH_AUTH_SOCK)"
+        );
+    }
+    let known_hosts_path = match &args.known_hosts {
+        Some(p) => p.clone(),
+        None => {
+            let project_file = project.paths.root.join("known_hosts");
+            if project_file.is_file() {
+                project_file
+            } else {
+                home.join(".ssh/known_hosts")
+            }
+        }
+    };
+    if !known_hosts_path.is_file() {
+        bail!(
+            "no known_hosts file at {}: collect the terminals' host keys with `seibi hosts scan`, review them, and `seibi hosts trust` them",
+            known_hosts_path.display()
+        );
+    }
+    let known_hosts = KnownHosts::load(&known_hosts_path)?;
+    Ok(SshSettings {
+        credentials,
+        known_hosts: Arc::new(known_hosts),
+        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        retries: 2,
+        known_hosts_path,
+    })
+}

@@ -1,0 +1,125 @@
+//! How the executor gets a connected [`Transport`] for a terminal: over SSH for real runs, from
+//! a script for the executor's own unit tests.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::plan::{PlannedSite, PlannedTerminal};
+use crate::transport::{
+    ConnectSpec, Credentials, KnownHosts, SshTransport, Transport, TransportError,
+};
+
+/// A future that yields a connected transport.
+pub type ConnectFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Box<dyn Transport>, TransportError>> + Send + 'a>>;
+
+/// Opens connections to terminals.
+pub trait Connector: Send + Sync {
+    /// Connects to `terminal` at `site` (through the site's jump host, if it has one).
+    fn connect<'a>(
+        &'a self,
+        site: &'a PlannedSite,
+        terminal: &'a PlannedTerminal,
+    ) -> ConnectFuture<'a>;
+
+    /// The fingerprint of the terminal's pinned host key, for the journal.
+    fn host_key(&self, _site: &PlannedSite, _terminal: &PlannedTerminal) -> String {
+        String::new()
+    }
+}
+
+/// Connection settings for real SSH.
+#[derive(Debug, Clone)]
+pub struct SshSettings {
+    /// Keys and agent.
+    pub credentials: Credentials,
+    /// Pinned host keys.
+    pub known_hosts: Arc<KnownHosts>,
+    /// Limit for one connection attempt.
+    pub connect_timeout: Duration,
+    /// Retries for connection failures (never for host-key or authentication failures).
+    pub retries: u32,
+    /// The known_hosts file, for messages.
+    pub known_hosts_path: PathBuf,
+}
+
+/// Connects over SSH with strict host-key checking.
+pub struct SshConnector {
+    settings: SshSettings,
+}
+
+impl SshConnector {
+    /// A connector with these settings.
+    pub fn new(settings: SshSettings) -> Self {
+        Self { settings }
+    }
+
+    /// The connection spec for a terminal, with its site's jump host.
+    pub fn spec(&self, site: &PlannedSite, terminal: &PlannedTerminal) -> ConnectSpec {
+        let mut spec = ConnectSpec::new(&terminal.id, &terminal.address, &terminal.user)
+            .with_port(terminal.port)
+            .with_connect_timeout(self.settings.connect_timeout)
+            .with_retries(self.settings.retries, Duration::from_millis(500));
+        if let Some(jump) = &site.jump
+            && let Some(jump_spec) = parse_jump(jump, &site.id)
+        {
+            spec = spec.with_jump(
+                jump_spec
+                    .with_connect_timeout(self.settings.connect_timeout)
+                    .with_retries(self.settings.retries, Duration::from_millis(500)),
+            );
+        }
+        spec
+    }
+}
+
+/// Parses the plan's `user@host:port` form of a jump host.
+fn parse_jump(text: &str, site: &str) -> Option<ConnectSpec> {
+    let (user, rest) = text.split_once('@')?;
+    let (host, port) = rest.rsplit_once(':')?;
+    Some(ConnectSpec::new(format!("{site} jump host"), host, user).with_port(port.parse().ok()?))
+}
+
+impl Connector for SshConnector {
+    fn host_key(&self, _site: &PlannedSite, terminal: &PlannedTerminal) -> String {
+        self.settings
+            .known_hosts
+            .fingerprints(&terminal.address, terminal.port)
+            .join(",")
+    }
+
+    fn connect<'a>(
+        &'a self,
+        site: &'a PlannedSite,
+        terminal: &'a PlannedTerminal,
+    ) -> ConnectFuture<'a> {
+        Box::pin(async move {
+            let spec = self.spec(site, terminal);
+            let transport = SshTransport::connect(
+                &spec,
+                &self.settings.credentials,
+                self.settings.known_hosts.clone(),
+            )
+            .await?;
+            Ok(Box::new(transport) as Box<dyn Transport>)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jump_host_form_is_parsed() {
+        let spec = parse_jump("seibi@bastion.city.example:2222", "jozankei").expect("parses");
+        assert_eq!(
+            (spec.user.as_str(), spec.address.as_str(), spec.port),
+            ("seibi", "bastion.city.example", 2222)
+        );
+        assert!(parse_jump("bastion", "x").is_none());
+    }
+}
