@@ -216,16 +216,27 @@ cd $BENCH_DIR/pyinfra && exec $VENV/bin/pyinfra $dir/inventory.py visit.py --par
 EOF
 }
 
-prepare_seibi() {
+prepare_seibi() { # prepare_seibi N
     local dir="$WORK/seibi"
     rm -rf "$dir" && mkdir -p "$dir/inventory" "$dir/playbooks/templates"
     cp "$STATE/inventory.yml" "$dir/inventory/lab.yml"
     cp "$BENCH_DIR/seibi/playbooks/visit.yml" "$dir/playbooks/"
     cp "$BENCH_DIR/templates/settings.conf.j2" "$dir/playbooks/templates/"
+    # The operator who applies (and signs the journal) is the fleet's client key.
+    cat >"$dir/roster.yml" <<EOF
+people:
+  - id: bench
+    name: Bench operator
+    organisation: seibi bench
+    role: operator
+    key: $(cat "$STATE/client_key.pub")
+    valid_from: 2020-01-01
+    valid_until: 2099-12-31
+EOF
     "$SEIBI" check -C "$dir" >"$WORK/seibi-check.log" 2>&1 ||
         { cat "$WORK/seibi-check.log" >&2; die "seibi check refused the bench project"; }
     cat >"$dir/command.sh" <<EOF
-exec $SEIBI apply -C $dir --known-hosts $STATE/known_hosts --identity $STATE/client_key
+exec env -u SSH_AUTH_SOCK $SEIBI apply -C $dir --key $STATE/client_key --known-hosts $STATE/known_hosts --forks $1 --progress plain
 EOF
 }
 
@@ -288,7 +299,7 @@ bench_one() { # bench_one TOOL N: fresh fleet, prepare, measure, stop
     case $tool in
     ansible) prepare_ansible "$n" ;;
     pyinfra) prepare_pyinfra "$n" ;;
-    seibi) prepare_seibi ;;
+    seibi) prepare_seibi "$n" ;;
     esac
     measure "$tool" "$n"
     fleet_down
@@ -309,7 +320,7 @@ ratio() { # ratio A B: A/B with two decimals, or - when either is missing
 }
 
 echo
-echo "seibi bench: the five-task visit, cold, on $HOSTS lab hosts ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs)"
+echo "seibi bench: the five-task visit, cold, on $HOSTS lab hosts ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
 echo "$VERSIONS"
 echo
 printf '%-8s %6s %9s %9s %9s %12s %9s\n' tool hosts "wall s" "user s" "sys s" "client CPU s" complete
