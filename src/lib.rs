@@ -32,9 +32,11 @@
 //! - [`lab`]: a fleet of isolated OpenSSH servers on loopback (tests, `seibi lab`).
 //! - [`run`]: the coordinator of `apply`: workers per terminal, limits, skips, outcomes.
 //! - [`report`]: progress bars (indicatif), plain lines, the recap table.
+//! - [`audit`]: read-only queries for auditors: password rotations and overdue terminals.
 //! - [`cli`]: one file per subcommand.
 
 pub mod action;
+pub mod audit;
 pub mod calendar;
 pub mod cli;
 pub mod inventory;

@@ -36,6 +36,9 @@ enum Command {
     /// The roster of operators and approvers (従事者名簿).
     #[command(subcommand)]
     Roster(cli::roster::RosterCommand),
+    /// Read-only reports for auditors: password rotations, overdue terminals.
+    #[command(subcommand)]
+    Audit(cli::audit::AuditCommand),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Secrets(args) => cli::secrets::run(args, &cli.project.project),
         Command::Journal(command) => cli::journal::run(command, &cli.project),
         Command::Roster(command) => cli::roster::run(command, &cli.project),
+        Command::Audit(command) => cli::audit::run(command, &cli.project),
         Command::Lab(command) => cli::lab::run(command),
     };
     match result {

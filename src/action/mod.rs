@@ -11,8 +11,16 @@
 //! are sent on stdin or as file content; [`ActionContext::redact`] swaps values back in anything
 //! shown to people (diffs, errors). A placeholder in a command line is refused: secrets travel on
 //! stdin only.
+//!
+//! Two kinds of work do not fit "change the terminal or not". Actions that only bring
+//! something back (`inspect`, `fetch`) answer [`Query::collect`]: the outcome stays `Ok`, the
+//! query's facts are reported also in check mode, and outside check mode `apply` runs to store
+//! what it collects. `reboot` sets [`Applied::reconnect`] (copied to
+//! [`TaskOutcome::reconnect`]): the executor must connect again and wait for the terminal to
+//! come back before its next task (see [`reboot`]).
 
 pub mod command;
+pub mod diff;
 pub mod fetch;
 pub mod file;
 pub mod inspect;
@@ -173,6 +181,13 @@ pub struct Query {
     pub summary: String,
     /// A unified diff of file content, secrets redacted, when there is one.
     pub diff: Option<String>,
+    /// Read-only work left for [`apply`] that does not change the terminal: bringing facts or
+    /// files onto this machine (`inspect`, `fetch`). Outside check mode `apply` runs for it even
+    /// when nothing is `needed`, and the outcome stays [`Status::Ok`] unless
+    /// [`Applied::changed`] says otherwise; in check mode nothing is collected.
+    pub collect: bool,
+    /// Facts the query found (`inspect`), reported in the outcome also in check mode.
+    pub facts: Option<serde_json::Value>,
 }
 
 impl Query {
@@ -182,6 +197,8 @@ impl Query {
             needed: false,
             summary: summary.into(),
             diff: None,
+            collect: false,
+            facts: None,
         }
     }
 
@@ -191,6 +208,19 @@ impl Query {
             needed: true,
             summary: summary.into(),
             diff: None,
+            collect: false,
+            facts: None,
+        }
+    }
+
+    /// Nothing on the terminal changes, but `apply` has something to bring back (facts, files).
+    pub fn collect(summary: impl Into<String>, facts: Option<serde_json::Value>) -> Self {
+        Query {
+            needed: false,
+            summary: summary.into(),
+            diff: None,
+            collect: true,
+            facts,
         }
     }
 }
@@ -206,6 +236,10 @@ pub struct Applied {
     pub output: Option<ExecOutput>,
     /// Facts gathered (inspect) or files collected (fetch), as JSON.
     pub facts: Option<serde_json::Value>,
+    /// Set by `reboot`: the terminal is going down, and the executor must drop this connection,
+    /// connect again (retrying) within this long, and confirm the terminal came back (see
+    /// [`reboot`]) before running the terminal's next task.
+    pub reconnect: Option<Duration>,
 }
 
 /// Why an action could not be carried out.
@@ -263,6 +297,8 @@ pub struct TaskOutcome {
     pub error: Option<String>,
     /// Facts or collected files.
     pub facts: Option<serde_json::Value>,
+    /// Copied from [`Applied::reconnect`]: reconnect within this long before the next task.
+    pub reconnect: Option<Duration>,
     /// How long it took.
     pub duration: Duration,
 }
@@ -276,7 +312,7 @@ pub async fn run_task(ctx: &ActionContext<'_>, check: bool) -> TaskOutcome {
     let started = Instant::now();
     let result = async {
         let query = query(ctx).await?;
-        if !query.needed || check {
+        if check || !(query.needed || query.collect) {
             return Ok((query, None));
         }
         let applied = apply(ctx, &query).await?;
@@ -292,11 +328,12 @@ pub async fn run_task(ctx: &ActionContext<'_>, check: bool) -> TaskOutcome {
                 Status::Ok
             },
             summary: ctx.redact(&query.summary),
+            facts: query.facts.clone(),
             query: Some(query),
             stdout: None,
             stderr: None,
             error: None,
-            facts: None,
+            reconnect: None,
             duration,
         },
         Ok((query, Some(applied))) => TaskOutcome {
@@ -308,9 +345,10 @@ pub async fn run_task(ctx: &ActionContext<'_>, check: bool) -> TaskOutcome {
             summary: ctx.redact(&applied.summary),
             stdout: applied.output.as_ref().map(|o| digest(&o.stdout)),
             stderr: applied.output.as_ref().map(|o| digest(&o.stderr)),
+            facts: applied.facts.or_else(|| query.facts.clone()),
             query: Some(query),
             error: None,
-            facts: applied.facts,
+            reconnect: applied.reconnect,
             duration,
         },
         Err(err) => {
@@ -330,6 +368,7 @@ pub async fn run_task(ctx: &ActionContext<'_>, check: bool) -> TaskOutcome {
                 stderr: output.as_ref().map(|o| digest(&o.stderr)),
                 error: Some(ctx.redact(&err.to_string())),
                 facts: None,
+                reconnect: None,
                 duration,
             }
         }

@@ -2,9 +2,11 @@
 //! parses, calls the library and maps the result to an exit status.
 //!
 //! Exit statuses: 0 success; 1 the input has problems or a plan is refused; 2 usage errors
-//! (clap's own); for `apply`, 4 some task failed, 5 some terminal was unreachable.
+//! (clap's own); for `apply`, 4 some task failed, 5 some terminal was unreachable; for
+//! `audit rotations`, 3 some account is overdue.
 
 pub mod apply;
+pub mod audit;
 pub mod calendar;
 pub mod check;
 pub mod hosts;

@@ -97,6 +97,22 @@ impl Action {
                         None,
                     ));
                 }
+                for (path, digest) in &a.expect.files {
+                    check_absolute("expect.files", path, &mut out);
+                    let literal = !digest.contains("{{");
+                    let is_sha256 =
+                        digest.len() == 64 && digest.chars().all(|c| c.is_ascii_hexdigit());
+                    if literal && !is_sha256 && digest != "absent" {
+                        out.push((
+                            "expect.files",
+                            format!("`{digest}` (for {path}) is not a SHA-256 in hex"),
+                            Some(
+                                "write the 64 hex digits `sha256sum` prints, or `absent`"
+                                    .to_string(),
+                            ),
+                        ));
+                    }
+                }
             }
             Action::Fetch(a) => {
                 if a.paths.is_empty() {
@@ -107,6 +123,13 @@ impl Action {
                 }
             }
             Action::Reboot(a) => {
+                if a.command.as_deref().is_some_and(|c| c.trim().is_empty()) {
+                    out.push((
+                        "command",
+                        "`command` is empty".to_string(),
+                        Some("leave it out to reboot with `systemctl reboot`".to_string()),
+                    ));
+                }
                 if a.timeout_secs < 30 {
                     out.push((
                         "timeout_secs",
@@ -405,6 +428,31 @@ pub struct InspectArgs {
     /// Flag mounts fuller than this percentage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_threshold_percent: Option<u8>,
+    /// What the terminal should have; every difference is reported as drift. Packages and files
+    /// named here are inspected even when `packages:` or `files:` do not list them.
+    #[serde(default, skip_serializing_if = "InspectExpect::is_empty")]
+    pub expect: InspectExpect,
+}
+
+/// Expectations of `inspect`: `expect: { packages: {name: version}, files: {path: sha256} }`.
+/// The values are templates like every string argument, so a job can take them from
+/// variables (`openssh-server: "{{ openssh_version }}"`); the names are literal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectExpect {
+    /// Package name to the version that should be installed (`absent` for none).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub packages: IndexMap<String, String>,
+    /// Absolute path to the SHA-256 its content should have (`absent` for no file).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub files: IndexMap<String, String>,
+}
+
+impl InspectExpect {
+    /// Whether nothing is expected.
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty() && self.files.is_empty()
+    }
 }
 
 /// Arguments of `fetch`.
@@ -428,8 +476,51 @@ pub struct RebootArgs {
     /// Message shown to logged-in users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The command that reboots, run detached on the terminal; `systemctl reboot` when absent.
+    /// Rehearsal fleets (`seibi lab`) set a harmless one, since their hosts share the real
+    /// machine's kernel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }
 
 fn default_reboot_timeout() -> u64 {
     600
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(yaml_like: serde_json::Value) -> Vec<String> {
+        let action: Action = serde_json::from_value(yaml_like).expect("an action");
+        action.problems().into_iter().map(|(_, m, _)| m).collect()
+    }
+
+    #[test]
+    fn inspect_expectations_are_checked() {
+        let fine = serde_json::json!({"action": "inspect", "args": {"expect": {
+            "packages": {"openssh-server": "{{ ssh_version }}", "telnetd": "absent"},
+            "files": {"/etc/a.conf": "ab".repeat(32), "/etc/b.conf": "absent",
+                      "/etc/c.conf": "{{ c_sha }}"},
+        }}});
+        assert_eq!(problems(fine), Vec::<String>::new());
+        let bad = serde_json::json!({"action": "inspect", "args": {"expect": {
+            "files": {"etc/a.conf": "ab".repeat(32), "/etc/b.conf": "abc"},
+        }}});
+        let found = problems(bad);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("not an absolute path"), "{found:?}");
+        assert!(
+            found[1].contains("`abc` (for /etc/b.conf) is not a SHA-256"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn reboot_command_must_not_be_empty() {
+        let with =
+            |command: &str| serde_json::json!({"action": "reboot", "args": {"command": command}});
+        assert_eq!(problems(with("true")), Vec::<String>::new());
+        assert_eq!(problems(with("  ")), vec!["`command` is empty".to_string()]);
+    }
 }

@@ -21,8 +21,8 @@ use crate::inventory::{Selector, Vars};
 use crate::source::Location;
 
 pub use action::{
-    Action, CharClass, CommandArgs, FetchArgs, FileArgs, FileState, InspectArgs, PackageArgs,
-    PasswordArgs, PasswordPolicy, PasswordStyle, RebootArgs, TemplateArgs,
+    Action, CharClass, CommandArgs, FetchArgs, FileArgs, FileState, InspectArgs, InspectExpect,
+    PackageArgs, PasswordArgs, PasswordPolicy, PasswordStyle, RebootArgs, TemplateArgs,
 };
 pub use load::{LoadedJobs, load};
 

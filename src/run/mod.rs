@@ -307,6 +307,7 @@ pub async fn execute(
                         error: Some(error),
                         facts: None,
                         duration: Duration::ZERO,
+                        reconnect: None,
                     };
                     t.next = 1;
                     record(
@@ -537,6 +538,7 @@ fn skipped(reason: String) -> TaskOutcome {
         error: None,
         facts: None,
         duration: Duration::ZERO,
+        reconnect: None,
     }
 }
 
@@ -609,6 +611,38 @@ fn record(
     }
 }
 
+/// Connects again after a reboot, retrying until `limit`, and checks that the terminal really
+/// came back (a new boot, unless the reboot command was a custom one).
+async fn reconnect(
+    connector: &dyn Connector,
+    site: &crate::plan::PlannedSite,
+    terminal: &crate::plan::PlannedTerminal,
+    limit: Duration,
+    facts: Option<&serde_json::Value>,
+) -> Result<Box<dyn crate::transport::Transport>, String> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut last = String::from("it did not answer");
+    // Give the reboot command a moment to take the terminal down.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while tokio::time::Instant::now() < deadline {
+        match connector.connect(site, terminal).await {
+            Ok(t) => match crate::action::reboot::came_back(t.as_ref(), facts).await {
+                Ok(true) => return Ok(t),
+                Ok(false) => last = "it still runs the old boot".to_string(),
+                Err(e) => last = e.to_string(),
+            },
+            Err(e) if e.is_connection_failure() => last = e.to_string(),
+            // A changed host key or refused login after a reboot is not something to wait out.
+            Err(e) => return Err(format!("after the reboot: {e}")),
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    Err(format!(
+        "the terminal did not come back within {}s after the reboot: {last}",
+        limit.as_secs()
+    ))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn worker(
     id: usize,
@@ -635,6 +669,7 @@ async fn worker(
         }
     };
     let _ = events.send(Event::Connected(id));
+    let mut transport = transport;
     while let Some(unit) = units.recv().await {
         let ctx = ActionContext {
             transport: transport.as_ref(),
@@ -642,7 +677,32 @@ async fn worker(
             task: &terminal.tasks[unit],
             env: &env,
         };
-        let outcome = run_task(&ctx, check).await;
+        let mut outcome = run_task(&ctx, check).await;
+        if let Some(limit) = outcome.reconnect {
+            // The terminal is rebooting: wait for it to go away and come back, on a new
+            // connection, before its next unit.
+            let _ = transport.close().await;
+            match reconnect(
+                connector.as_ref(),
+                site_plan,
+                terminal,
+                limit,
+                outcome.facts.as_ref(),
+            )
+            .await
+            {
+                Ok(fresh) => transport = fresh,
+                Err(why) => {
+                    outcome.status = Status::Failed;
+                    outcome.error = Some(why);
+                    let _ = events.send(Event::Finished(id, unit, Box::new(outcome)));
+                    // Nothing more can run here; the coordinator skips the rest.
+                    while units.recv().await.is_some() {}
+                    let _ = events.send(Event::Closed(id));
+                    return;
+                }
+            }
+        }
         if events
             .send(Event::Finished(id, unit, Box::new(outcome)))
             .is_err()

@@ -297,6 +297,18 @@ impl PasswordStore {
         new: Secret<String>,
         provenance: &Provenance,
     ) -> Result<Begun, SecretsError> {
+        self.begin_at(account, new, provenance, Timestamp::now())
+    }
+
+    /// [`PasswordStore::begin`], recording `at` as the time the rotation began (imports of
+    /// rotations done elsewhere, and tests that control the clock).
+    pub fn begin_at(
+        &self,
+        account: &Account,
+        new: Secret<String>,
+        provenance: &Provenance,
+        at: Timestamp,
+    ) -> Result<Begun, SecretsError> {
         let mut state = self.state(account)?;
         if let Some(p) = &state.pending {
             return Err(SecretsError::Conflict(format!(
@@ -314,7 +326,7 @@ impl PasswordStore {
         write_atomic(&path, &ciphertext)?;
         state.pending = Some(PendingEntry {
             version,
-            created_at: Timestamp::now(),
+            created_at: at,
             run: provenance.run.clone(),
             operator: provenance.operator.clone(),
             hash_sha256: sha256_hex(shadow_hash.expose().as_bytes()),
@@ -330,13 +342,24 @@ impl PasswordStore {
     /// Phase two: the terminal has the pending password. The current one moves to the front of
     /// the history, which keeps the newest `keep` entries; versions no longer kept are deleted.
     pub fn commit(&self, account: &Account, keep: u32) -> Result<CurrentEntry, SecretsError> {
+        self.commit_at(account, keep, Timestamp::now())
+    }
+
+    /// [`PasswordStore::commit`], recording `at` as the time the password became current (and
+    /// the old one was retired).
+    pub fn commit_at(
+        &self,
+        account: &Account,
+        keep: u32,
+        at: Timestamp,
+    ) -> Result<CurrentEntry, SecretsError> {
         let mut state = self.state(account)?;
         let Some(pending) = state.pending.take() else {
             return Err(SecretsError::Conflict(format!(
                 "no rotation of {account} is pending; nothing to commit"
             )));
         };
-        let now = Timestamp::now();
+        let now = at;
         if let Some(old) = state.current.take() {
             state.history.insert(
                 0,

@@ -199,7 +199,7 @@ impl fmt::Display for Diagnostic {
 
 /// Terminal columns a character takes: two for East Asian wide characters (ward names are
 /// written in kanji), one otherwise. Good enough for carets; no full Unicode width tables.
-fn display_width(c: char) -> usize {
+pub(crate) fn display_width(c: char) -> usize {
     let cp = c as u32;
     let wide = matches!(cp,
         0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF |

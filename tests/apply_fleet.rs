@@ -1,0 +1,445 @@
+//! `seibi apply` end to end on a real fleet: isolated OpenSSH servers (see `seibi::lab`), real
+//! `.deb` packages built here with dpkg-deb, real files, a jump host, a signed journal. Run as
+//! root (CI does); without root the tests say why and pass nothing off as tested.
+
+mod common;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use seibi::lab::{Fleet, FleetSpec};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn seibi(project: &Path, args: &[&str], stdin: Option<&str>) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seibi"));
+    cmd.args(args)
+        .current_dir(project)
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run seibi");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("wait");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs a command on a fleet host with the OpenSSH client, returning stdout.
+fn on_host(fleet: &Fleet, index: usize, command: &str) -> String {
+    let host = &fleet.hosts()[index];
+    let out = Command::new("ssh")
+        .args(["-i"])
+        .arg(fleet.client_key())
+        .arg("-o")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            fleet.known_hosts().display()
+        ))
+        .args([
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "BatchMode=yes",
+            "-p",
+        ])
+        .arg(host.port().to_string())
+        .arg(format!("root@{}", host.address()))
+        .arg(command)
+        .output()
+        .expect("ssh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn build_deb(dir: &Path, name: &str, version: &str) -> (PathBuf, String) {
+    let root = dir.join(format!("{name}-{version}"));
+    std::fs::create_dir_all(root.join("DEBIAN")).expect("mkdir");
+    std::fs::create_dir_all(root.join("opt").join(name)).expect("mkdir");
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        format!("Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@t>\nDescription: test\n"),
+    )
+    .expect("control");
+    std::fs::write(
+        root.join("opt").join(name).join("VERSION"),
+        format!("{version}\n"),
+    )
+    .expect("version");
+    let deb = dir.join(format!("{name}_{version}_all.deb"));
+    let status = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--build"])
+        .arg(&root)
+        .arg(&deb)
+        .stdout(Stdio::null())
+        .status()
+        .expect("dpkg-deb");
+    assert!(status.success());
+    let sha = sha256_file(&deb);
+    (deb, sha)
+}
+
+fn sha256_file(path: &Path) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).expect("read")))
+}
+
+/// A project for the fleet: three sites (the third reached through a jump host), five jobs of
+/// a batched visit, a secrets store with one secret, a roster with the fleet's client key.
+fn project(fleet: &Fleet, dir: &Path, terminals: usize, jump: Option<usize>) -> PathBuf {
+    let root = dir.join("project");
+    for d in ["inventory", "playbooks/templates", "playbooks/artifacts"] {
+        std::fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    let sites = ["ward-a", "ward-b", "ward-c"];
+    let mut inv = String::from("defaults: { user: root }\nsites:\n");
+    for (i, s) in sites.iter().enumerate() {
+        inv.push_str(&format!(
+            "  {s}: {{ name: Ward {s}, capacity: 2, vars: {{ log_server: log{i}.city.example }}"
+        ));
+        if i == 2
+            && let Some(j) = jump
+        {
+            let host = &fleet.hosts()[j];
+            inv.push_str(&format!(
+                ", jump: {{ address: {}, port: {}, user: root }}",
+                host.address(),
+                host.port()
+            ));
+        }
+        inv.push_str(" }\n");
+    }
+    inv.push_str("terminals:\n");
+    for (i, host) in fleet.hosts().iter().take(terminals).enumerate() {
+        inv.push_str(&format!(
+            "  t{i:02}: {{ site: {}, address: {}, port: {}, tags: [lab] }}\n",
+            sites[i * sites.len() / terminals],
+            host.address(),
+            host.port()
+        ));
+    }
+    std::fs::write(root.join("inventory/lab.yml"), inv).expect("inventory");
+
+    let art = root.join("playbooks/artifacts");
+    let (app, app_sha) = build_deb(&art, "seibi-test-app", "2.0");
+    let (patch, patch_sha) = build_deb(&art, "seibi-test-patch", "1.1");
+    let name = |p: &Path| p.file_name().expect("name").to_string_lossy().into_owned();
+    let job = |id: &str, kind: &str, body: &str| {
+        format!(
+            "id: {id}\ntitle: {id}\nkind: {kind}\nprovenance: {{ source: contract, reference: T-1 }}\nminutes_per_terminal: 2\ntargets: {{ tags: [lab] }}\n{body}"
+        )
+    };
+    let files = [
+        (
+            "patch.yml",
+            job(
+                "patch",
+                "os_patch",
+                &format!(
+                    "artifacts:\n  fix: {{ path: artifacts/{}, sha256: {patch_sha}, package: seibi-test-patch, version: '1.1' }}\ntasks:\n  - name: Install the patch\n    patch: {{ artifact: fix }}\n",
+                    name(&patch)
+                ),
+            ),
+        ),
+        (
+            "update.yml",
+            job(
+                "update",
+                "software_update",
+                &format!(
+                    "artifacts:\n  app: {{ path: artifacts/{}, sha256: {app_sha}, package: seibi-test-app, version: '2.0' }}\ntasks:\n  - name: Install the app\n    package: {{ artifact: app }}\n",
+                    name(&app)
+                ),
+            ),
+        ),
+        (
+            "settings.yml",
+            job(
+                "settings",
+                "settings_change",
+                "tasks:\n  - name: Settings directory\n    file: { path: /etc/seibi-test, state: directory, mode: '0755' }\n  - name: App settings\n    template: { src: templates/app.conf.j2, dest: /etc/seibi-test/app.conf, mode: '0600' }\n  - name: Mark configured\n    command: { cmd: 'date > /etc/seibi-test/configured', creates: /etc/seibi-test/configured }\n",
+            ),
+        ),
+        (
+            "inspect.yml",
+            job(
+                "inspect",
+                "inspection",
+                "tasks:\n  - name: Inspect\n    needs: [settings/*]\n    inspect: { packages: [seibi-test-app, seibi-test-patch], files: [/etc/seibi-test/app.conf] }\n",
+            ),
+        ),
+        (
+            "logs.yml",
+            job(
+                "logs",
+                "log_collection",
+                "tasks:\n  - name: Collect the dpkg log\n    fetch: { paths: [/var/log/dpkg.log] }\n",
+            ),
+        ),
+    ];
+    for (file, text) in files {
+        std::fs::write(root.join("playbooks").join(file), text).expect("job");
+    }
+    std::fs::write(
+        root.join("playbooks/templates/app.conf.j2"),
+        "# {{ terminal.id }} at {{ site.name }}\nlog_server = {{ log_server }}\ntoken = {{ secret('app_token') }}\n",
+    )
+    .expect("template");
+
+    let public =
+        std::fs::read_to_string(fleet.client_key().with_extension("pub")).expect("pub key");
+    std::fs::write(
+        root.join("roster.yml"),
+        format!("people:\n  - id: lab-operator\n    name: 試験 操作員\n    organisation: 保守委託先\n    role: operator\n    key: {}\n    valid_from: 2020-01-01\n    valid_until: 2099-12-31\n", public.trim()),
+    )
+    .expect("roster");
+    std::fs::copy(fleet.known_hosts(), root.join("known_hosts")).expect("known_hosts");
+
+    let identity = dir.join("identity.txt");
+    let init = seibi(
+        &root,
+        &[
+            "secrets",
+            "init",
+            "--name",
+            "lab",
+            "--new-identity",
+            identity.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let set = seibi(
+        &root,
+        &[
+            "secrets",
+            "-i",
+            identity.to_str().expect("utf-8"),
+            "set",
+            "app_token",
+            "--file",
+            "lab",
+        ],
+        Some(SECRET),
+    );
+    assert_eq!(set.code, 0, "{}", set.stderr);
+    root
+}
+
+const SECRET: &str = "tok-3f9a1c7e-never-print-me";
+
+fn apply(root: &Path, fleet: &Fleet, dir: &Path, extra: &[&str]) -> Run {
+    let key = fleet.client_key().to_str().expect("utf-8").to_string();
+    let identity = dir
+        .join("identity.txt")
+        .to_str()
+        .expect("utf-8")
+        .to_string();
+    let mut args = vec![
+        "apply",
+        "--key",
+        &key,
+        "--identity",
+        &identity,
+        "--progress",
+        "plain",
+    ];
+    args.extend_from_slice(extra);
+    seibi(root, &args, None)
+}
+
+fn count(out: &str, word: &str) -> usize {
+    out.lines()
+        .filter(|l| l.split_whitespace().nth(1) == Some(word))
+        .count()
+}
+
+#[test]
+fn batched_visit_applies_once_and_then_changes_nothing() {
+    if !is_root() {
+        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = FleetSpec::new(9, dir.path().join("fleet"));
+    spec.base_address = "127.0.50.1".parse().expect("address");
+    let fleet = Fleet::start(spec).expect("fleet");
+    // Eight terminals over three sites; the ninth host is the third site's jump host.
+    let root = project(&fleet, dir.path(), 8, Some(8));
+
+    let check = seibi(&root, &["check"], None);
+    assert_eq!(check.code, 0, "{}", check.stderr);
+
+    // --check before anything: says what would change, changes nothing.
+    let dry = apply(&root, &fleet, dir.path(), &["--check", "--diff"]);
+    assert_eq!(dry.code, 0, "{}\n{}", dry.stdout, dry.stderr);
+    assert!(count(&dry.stdout, "changed") >= 8 * 4, "{}", dry.stdout);
+    assert_eq!(
+        on_host(&fleet, 0, "test -e /etc/seibi-test && echo yes || echo no").trim(),
+        "no"
+    );
+    assert!(on_host(&fleet, 0, "dpkg-query -W seibi-test-app 2>&1").contains("no packages found"));
+
+    // The visit: every job on every terminal, the third site through its jump host.
+    let first = apply(&root, &fleet, dir.path(), &[]);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    for i in 0..8 {
+        assert_eq!(
+            on_host(&fleet, i, "dpkg-query -W -f='${Version}' seibi-test-app"),
+            "2.0",
+            "host {i}"
+        );
+        assert_eq!(
+            on_host(&fleet, i, "dpkg-query -W -f='${Version}' seibi-test-patch"),
+            "1.1",
+            "host {i}"
+        );
+        let conf = on_host(&fleet, i, "cat /etc/seibi-test/app.conf");
+        assert!(
+            conf.starts_with(&format!("# t{i:02} at Ward ward-")),
+            "host {i}: {conf}"
+        );
+        assert!(
+            conf.contains(&format!("token = {SECRET}")),
+            "the secret reaches the file: {conf}"
+        );
+        assert_eq!(
+            on_host(&fleet, i, "stat -c %a /etc/seibi-test/app.conf").trim(),
+            "600"
+        );
+    }
+    // The jump host itself was not a target.
+    assert!(on_host(&fleet, 8, "dpkg-query -W seibi-test-app 2>&1").contains("no packages found"));
+    // Logs were collected per terminal.
+    let collected = root.join("collected");
+    let runs: Vec<_> = std::fs::read_dir(collected.join("t00"))
+        .expect("collected/t00")
+        .collect();
+    assert_eq!(runs.len(), 1);
+
+    // The second run changes nothing.
+    let second = apply(&root, &fleet, dir.path(), &[]);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    assert_eq!(count(&second.stdout, "changed"), 0, "{}", second.stdout);
+    assert_eq!(
+        count(&second.stdout, "ok"),
+        count(&first.stdout, "changed") + count(&first.stdout, "ok")
+    );
+
+    // A variable changes: --check --diff shows the difference, redacted, and changes nothing.
+    let inv = root.join("inventory/lab.yml");
+    let text = std::fs::read_to_string(&inv).expect("inventory");
+    std::fs::write(&inv, text.replace("log0.city.example", "log9.city.example")).expect("edit");
+    let diff = apply(&root, &fleet, dir.path(), &["--check", "--diff"]);
+    assert_eq!(diff.code, 0, "{}", diff.stderr);
+    assert!(
+        diff.stdout.contains("-log_server = log0.city.example"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout.contains("+log_server = log9.city.example"),
+        "{}",
+        diff.stdout
+    );
+    assert!(on_host(&fleet, 0, "cat /etc/seibi-test/app.conf").contains("log0.city.example"));
+
+    // No output ever shows the secret, and every journal verifies.
+    for run in [&dry, &first, &second, &diff] {
+        assert!(!run.stdout.contains(SECRET) && !run.stderr.contains(SECRET));
+    }
+    let logs: Vec<PathBuf> = std::fs::read_dir(root.join("logs"))
+        .expect("logs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(logs.len(), 4, "one journal per run");
+    for log in &logs {
+        let text = std::fs::read_to_string(log).expect("journal");
+        assert!(
+            !text.contains(SECRET),
+            "journal {} leaks the secret",
+            log.display()
+        );
+        let verify = seibi(
+            &root,
+            &["journal", "verify", log.to_str().expect("utf-8")],
+            None,
+        );
+        assert_eq!(verify.code, 0, "{}\n{}", verify.stdout, verify.stderr);
+    }
+}
+
+#[test]
+fn failures_stay_with_their_terminal() {
+    if !is_root() {
+        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = FleetSpec::new(6, dir.path().join("fleet"));
+    spec.base_address = "127.0.51.1".parse().expect("address");
+    let mut fleet = Fleet::start(spec).expect("fleet");
+    let root = project(&fleet, dir.path(), 6, None);
+
+    // A changed host key is refused, with both fingerprints and what to do.
+    let old = fleet.hosts()[0].fingerprint().to_string();
+    fleet.replace_host_key(0).expect("new host key");
+    let new = fleet.hosts()[0].fingerprint().to_string();
+    // An unreachable terminal is reported while the others finish.
+    fleet.kill_host(1).expect("kill");
+    let run = apply(&root, &fleet, dir.path(), &["--job", "settings"]);
+    assert_eq!(
+        run.code, 4,
+        "a failure (the changed key) wins over unreachable\n{}\n{}",
+        run.stdout, run.stderr
+    );
+    let t00: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("t00 "))
+        .collect();
+    assert!(
+        t00[0].contains("FAILED") && t00[0].contains("CHANGED"),
+        "{t00:?}"
+    );
+    assert!(t00[0].contains(&old) && t00[0].contains(&new), "{t00:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("t01 ") && l.contains("UNREACHABLE")),
+        "{}",
+        run.stdout
+    );
+    for i in 2..6 {
+        assert_eq!(
+            on_host(&fleet, i, "test -f /etc/seibi-test/app.conf && echo yes").trim(),
+            "yes",
+            "host {i}"
+        );
+    }
+    assert!(seibi(&root, &["journal", "verify"], None).code == 0);
+}
