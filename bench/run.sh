@@ -65,6 +65,10 @@ STATE="$WORK/lab"
 CGROOT=/sys/fs/cgroup/cpuacct
 FLEET_UP=0
 CURRENT_CG=""
+# The fleet's sshd processes and every session they start run in a cpuacct cgroup of their own,
+# so that each tool's server-side CPU can be shown next to its client CPU.
+FLEET_CG=""
+[[ -w $CGROOT ]] && FLEET_CG="$CGROOT/seibi-bench-$$-fleet"
 
 cleanup() {
     local rc=$?
@@ -72,6 +76,7 @@ cleanup() {
         "$SEIBI" lab down --state-dir "$STATE" >/dev/null 2>&1 || log "warning: seibi lab down --state-dir $STATE failed"
     fi
     [[ -n $CURRENT_CG ]] && drop_cgroup "$CURRENT_CG"
+    [[ -n $FLEET_CG ]] && drop_cgroup "$FLEET_CG"
     if [[ $KEEP_WORK -eq 1 || $rc -ne 0 ]]; then
         log "work files kept in $WORK"
     else
@@ -134,8 +139,11 @@ fleet_up() { # fleet_up N: a fresh fleet of N hosts with the test account
     log "starting a fleet of $n hosts from $BASE_ADDRESS"
     mkdir -p "$STATE"
     FLEET_UP=1
-    "$SEIBI" lab up "$n" --base-address "$BASE_ADDRESS" --state-dir "$STATE" >"$WORK/lab-up.log" 2>&1 ||
-        { cat "$WORK/lab-up.log" >&2; die "seibi lab up failed"; }
+    [[ -n $FLEET_CG ]] && mkdir -p "$FLEET_CG"
+    (
+        [[ -n $FLEET_CG ]] && echo "$BASHPID" >"$FLEET_CG/cgroup.procs"
+        exec "$SEIBI" lab up "$n" --base-address "$BASE_ADDRESS" --state-dir "$STATE"
+    ) >"$WORK/lab-up.log" 2>&1 || { cat "$WORK/lab-up.log" >&2; die "seibi lab up failed"; }
     sed -n 's/^  \([^:]*\): { site: [^,]*, address: \([0-9.]*\),.*/\1\t\2/p' "$STATE/inventory.yml" >"$HOSTS_TSV"
     [[ $(wc -l <"$HOSTS_TSV") -eq $n ]] || die "the lab inventory lists $(wc -l <"$HOSTS_TSV") hosts, not $n"
     local bad
@@ -146,6 +154,8 @@ fleet_up() { # fleet_up N: a fresh fleet of N hosts with the test account
 fleet_down() {
     "$SEIBI" lab down --state-dir "$STATE" >/dev/null
     FLEET_UP=0
+    [[ -n $FLEET_CG ]] && drop_cgroup "$FLEET_CG"
+    return 0
 }
 
 # Checks on every host that the visit did its five things; prints how many hosts are complete.
@@ -250,10 +260,18 @@ drop_cgroup() { # kills what is left in the bench's own cgroup (e.g. ssh Control
         rmdir "$cg" 2>/dev/null && break
         sleep 0.2
     done
-    CURRENT_CG=""
+    [[ $cg == "$CURRENT_CG" ]] && CURRENT_CG=""
+    return 0
 }
 
-RESULTS="$WORK/results.tsv" # tool size wall user sys cpu(cgroup) complete
+cgroup_seconds() { # cgroup_seconds CGROUP: CPU time used so far, or 0 without cgroups
+    if [[ -n $1 ]]; then awk '{printf "%.2f", $1 / 1e9}' "$1/cpuacct.usage"; else echo 0; fi
+}
+machine_busy() { # CPU seconds the whole machine has been busy (all cores, every process)
+    awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }' /proc/stat
+}
+
+RESULTS="$WORK/results.tsv" # tool size wall user sys client-cpu complete fleet-cpu machine-busy%
 : >"$RESULTS"
 
 # measure TOOL N: runs the tool once on the running fleet; appends a line to $RESULTS.
@@ -269,11 +287,15 @@ measure() {
         CURRENT_CG=$cg
     fi
     log "running $tool on $n hosts"
-    local rc=0
+    local rc=0 fleet0 busy0
+    fleet0=$(cgroup_seconds "$FLEET_CG") busy0=$(machine_busy)
     (
         [[ -n $cg ]] && echo "$BASHPID" >"$cg/cgroup.procs"
         exec /usr/bin/time -f '%e %U %S' -o "$timing" bash "$WORK/$tool/command.sh"
     ) >"$out" 2>&1 || rc=$?
+    local fleet busy
+    fleet=$(awk -v a="$fleet0" -v b="$(cgroup_seconds "$FLEET_CG")" 'BEGIN { printf "%.2f", b - a }')
+    busy=$(machine_busy)
     if [[ -n $cg ]]; then
         cpu=$(awk '{printf "%.2f", $1 / 1e9}' "$cg/cpuacct.usage")
         drop_cgroup "$cg"
@@ -285,7 +307,8 @@ measure() {
     [[ $rc -eq 0 ]] || log "warning: $tool exited with status $rc (see $out)"
     [[ $complete -eq $n ]] || log "warning: $tool completed the visit on $complete of $n hosts (see $out)"
     read -r wall user sys < <(tail -n 1 "$timing")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$n" "$wall" "$user" "$sys" "$cpu" "$complete" >>"$RESULTS"
+    busy=$(awk -v a="$busy0" -v b="$busy" -v w="$wall" -v c="$(nproc)" 'BEGIN { printf "%.0f", (w > 0) ? 100 * (b - a) / (w * c) : 0 }')
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$n" "$wall" "$user" "$sys" "$cpu" "$complete" "$fleet" "$busy" >>"$RESULTS"
 }
 
 bench_one() { # bench_one TOOL N: fresh fleet, prepare, measure, stop
@@ -323,12 +346,13 @@ echo
 echo "seibi bench: the five-task visit, cold, on $HOSTS lab hosts ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
 echo "$VERSIONS"
 echo
-printf '%-8s %6s %9s %9s %9s %12s %9s\n' tool hosts "wall s" "user s" "sys s" "client CPU s" complete
+printf '%-8s %6s %8s %13s %8s %8s %12s %13s %9s\n' tool hosts "wall s" "client CPU s" "user s" "sys s" "fleet CPU s" "machine busy" complete
 for tool in "${TOOL_LIST[@]}"; do
     awk -F'\t' -v t="$tool" -v n="$HOSTS" '$1 == t && $2 == n {
-        printf "%-8s %6d %9.2f %9.2f %9.2f %12.2f %9s\n", $1, $2, $3, $4, $5, $6, $7 "/" $2 }' "$RESULTS"
+        printf "%-8s %6d %8.2f %13.2f %8.2f %8.2f %12.2f %12d%% %9s\n", $1, $2, $3, $6, $4, $5, $8, $9, $7 "/" $2 }' "$RESULTS"
 done
-echo "(client CPU: user+sys of the tool's whole process tree, from a cpuacct cgroup when available)"
+echo "client CPU: user+sys of the tool's whole process tree (cpuacct cgroup; user/sys: GNU time, waited-for children only)"
+echo "fleet CPU: the hosts' sshd and everything the visit ran there; machine busy: all cores, all processes, during the run"
 s_wall=$(lookup seibi "$HOSTS" 3) s_cpu=$(lookup seibi "$HOSTS" 6)
 for other in ansible pyinfra; do
     o_wall=$(lookup "$other" "$HOSTS" 3) o_cpu=$(lookup "$other" "$HOSTS" 6)
@@ -339,11 +363,11 @@ done
 if [[ -n $SIZES ]]; then
     echo
     echo "scaling (one cold run per size):"
-    printf '%-8s %6s %9s %14s %12s\n' tool hosts "wall s" "wall ms/host" "client CPU s"
+    printf '%-8s %6s %8s %13s %13s %12s %13s\n' tool hosts "wall s" "wall ms/host" "client CPU s" "fleet CPU s" "machine busy"
     for tool in "${SCALING_LIST[@]}"; do
         for n in $SIZES; do
             awk -F'\t' -v t="$tool" -v n="$n" '$1 == t && $2 == n {
-                printf "%-8s %6d %9.2f %14.1f %12.2f\n", $1, $2, $3, 1000 * $3 / $2, $6 }' "$RESULTS"
+                printf "%-8s %6d %8.2f %13.1f %13.2f %12.2f %12d%%\n", $1, $2, $3, 1000 * $3 / $2, $6, $8, $9 }' "$RESULTS"
         done
     done
 fi
