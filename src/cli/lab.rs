@@ -10,7 +10,7 @@ use crate::lab::{Fleet, FleetSpec};
 /// Lab subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum LabCommand {
-    /// Start N isolated SSH hosts on 127.0.1.x and write an inventory for them (needs root).
+    /// Start N isolated SSH hosts on 127.0.1.x (see --base-address) and write an inventory for them (needs root).
     Up {
         /// Number of hosts.
         #[arg(default_value_t = 8)]
