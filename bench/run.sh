@@ -246,7 +246,7 @@ EOF
     "$SEIBI" check -C "$dir" >"$WORK/seibi-check.log" 2>&1 ||
         { cat "$WORK/seibi-check.log" >&2; die "seibi check refused the bench project"; }
     cat >"$dir/command.sh" <<EOF
-exec env -u SSH_AUTH_SOCK $SEIBI apply -C $dir --key $STATE/client_key --known-hosts $STATE/known_hosts --forks $1 --progress plain
+exec env -u SSH_AUTH_SOCK $SEIBI apply -C $dir --key $STATE/client_key --known-hosts $STATE/known_hosts --forks $1 --progress plain --unapproved --outside-window --reason "benchmark on a local lab fleet"
 EOF
 }
 
