@@ -636,3 +636,107 @@ fn a_protected_key_without_a_terminal_is_refused_with_what_to_do() {
         "refused before any journal"
     );
 }
+
+/// Moves the test's clock one minute forward each time a unit ends.
+struct MinutePerUnit(std::sync::Arc<seibi::run::ManualClock>);
+
+impl seibi::report::Reporter for MinutePerUnit {
+    fn start(&mut self, _plan: &seibi::plan::Plan, _check: bool) {}
+    fn task_finished(
+        &mut self,
+        _site: &str,
+        _terminal: &str,
+        _task: &seibi::plan::PlannedTask,
+        outcome: &seibi::action::TaskOutcome,
+    ) {
+        if outcome.status != seibi::action::Status::Skipped {
+            self.0.advance(std::time::Duration::from_secs(60));
+        }
+    }
+    fn terminal_finished(&mut self, _site: &str, _terminal: &str) {}
+    fn message(&mut self, _text: &str) {}
+    fn finish(&mut self, _summary: &seibi::run::RunSummary) {}
+}
+
+#[test]
+fn apply_stops_at_closing_time_on_real_hosts() {
+    use std::sync::Arc;
+    if !is_root() {
+        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = FleetSpec::new(2, dir.path().join("fleet"));
+    spec.base_address = "127.0.54.1".parse().expect("address");
+    let fleet = Fleet::start(spec).expect("fleet");
+    let root = project(&fleet, dir.path(), 2, None);
+    add_counting_job(&root);
+    let (project, diags) = seibi::project::Project::load(seibi::project::ProjectPaths::new(&root));
+    let project = project.unwrap_or_else(|| panic!("{diags}"));
+    let request = seibi::plan::PlanRequest {
+        jobs: vec!["count".into()],
+        ..Default::default()
+    };
+    let plan = Arc::new(seibi::plan::build(&project, &request).unwrap_or_else(|d| panic!("{d}")));
+
+    // Thursday 2026-10-01, 17:13 in Tokyo: two minutes before the offices close.
+    let start: jiff::Timestamp = "2026-10-01T08:13:00Z".parse().expect("time");
+    let clock = Arc::new(seibi::run::ManualClock::new(start));
+    let calendars = seibi::schedule::Calendars::from_inventory(&project.inventory)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let options = seibi::run::ApplyOptions {
+        window: Some(seibi::run::WindowPolicy::with_clock(
+            calendars,
+            clock.clone(),
+        )),
+        ..Default::default()
+    };
+    let known = seibi::transport::KnownHosts::load(fleet.known_hosts()).expect("known_hosts");
+    let connector = seibi::run::SshConnector::new(seibi::run::SshSettings {
+        credentials: seibi::transport::Credentials::key_file(fleet.client_key()),
+        known_hosts: Arc::new(known),
+        connect_timeout: std::time::Duration::from_secs(10),
+        retries: 1,
+        known_hosts_path: fleet.known_hosts().to_path_buf(),
+    });
+    let env = seibi::action::ApplyEnv {
+        project_root: root.clone(),
+        collect_root: root.join("collected"),
+        operator: "試験 操作員".into(),
+        run_id: "window-run".into(),
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let summary = runtime.block_on(seibi::run::execute(
+        plan,
+        Arc::new(env),
+        Arc::new(connector),
+        &options,
+        &mut MinutePerUnit(clock),
+        None,
+        &seibi::run::Resume::default(),
+    ));
+    // Both visits fit at 17:13 and start; each first step moves the clock a minute, so the
+    // offices close (17:15) while one terminal runs its second step: that step finishes,
+    // nothing else starts.
+    let mut logs: Vec<String> = (0..2)
+        .map(|i| on_host(&fleet, i, "cat /root/count.log 2>/dev/null"))
+        .collect();
+    logs.sort();
+    assert_eq!(
+        logs,
+        ["a\n", "a\nb\n"],
+        "the unit in progress at closing time finished, no more"
+    );
+    let paused = summary
+        .paused
+        .as_ref()
+        .expect("the run paused for office hours");
+    let message = paused.message();
+    // No journal in this in-process run, so no run id to resume: it names the next window.
+    assert!(
+        message.contains("ended at 17:15") && message.contains("next window 2026-10-02 Fri 08:45"),
+        "{message}"
+    );
+    assert_eq!(summary.exit_code(), 6, "{message}");
+}
