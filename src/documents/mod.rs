@@ -112,6 +112,15 @@ pub struct Table {
 }
 
 impl Table {
+    /// A "nothing to report" note when the table has no rows, else no note.
+    pub fn note_if_empty(&self, lang: Language, ja: &str, en: &str) -> Vec<String> {
+        if self.rows.is_empty() {
+            vec![tr(lang, ja, en)]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// An empty table with these headings.
     pub fn new(columns: &[String]) -> Self {
         Self {

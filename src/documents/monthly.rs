@@ -15,7 +15,7 @@ use jiff::Timestamp;
 
 use super::journals::{self, Journal, is_failure};
 use super::result::{Counts, follow_up, person};
-use super::words::{jst, jst_text, status};
+use super::words::{jst, jst_text, status, verification_status};
 use super::{Cell, Document, DocumentError, Language, Section, Table, document, headings, tr};
 use crate::journal::{Status, verify};
 use crate::roster::{Roster, japan_time_zone};
@@ -283,16 +283,7 @@ pub fn monthly(
                 .map_or(Cell::Empty, |(_, s)| Cell::from(&s.plan_digest)),
             counts.describe(lang).into(),
             approval.into(),
-            if report.is_ok() {
-                tr(lang, "正常", "verified")
-            } else {
-                tr(
-                    lang,
-                    &format!("問題あり（{} 件）", report.problems.len()),
-                    &format!("{} problem(s)", report.problems.len()),
-                )
-            }
-            .into(),
+            verification_status(&report, lang).into(),
         ]);
     }
     if bad_journals > 0 {
@@ -600,37 +591,30 @@ pub fn monthly(
         ),
     ];
 
-    let nothing = |table: &Table, ja: &str, en: &str| {
-        if table.rows.is_empty() {
-            vec![tr(lang, ja, en)]
-        } else {
-            Vec::new()
-        }
-    };
     doc.sections = vec![
         Section {
             id: "runs",
             title: tr(lang, "実行一覧", "Runs"),
-            notes: nothing(&runs, "当月の実行はありません。", "No runs this month."),
+            notes: runs.note_if_empty(lang, "当月の実行はありません。", "No runs this month."),
             table: runs,
         },
         Section {
             id: "jobs",
             title: tr(lang, "作業別実績", "Jobs"),
-            notes: nothing(&jobs, "ありません。", "None."),
+            notes: jobs.note_if_empty(lang, "ありません。", "None."),
             table: jobs,
         },
         Section {
             id: "terminals",
             title: tr(lang, "端末別実績", "Terminals"),
-            notes: nothing(&terminals, "ありません。", "None."),
+            notes: terminals.note_if_empty(lang, "ありません。", "None."),
             table: terminals,
         },
         Section {
             id: "rotations",
             title: tr(lang, "パスワード変更", "Password rotations"),
-            notes: nothing(
-                &rotation_table,
+            notes: rotation_table.note_if_empty(
+                lang,
                 "当月のパスワード変更はありません。",
                 "No password rotations this month.",
             ),
@@ -639,8 +623,8 @@ pub fn monthly(
         Section {
             id: "failures",
             title: tr(lang, "障害と回復", "Failures and recoveries"),
-            notes: nothing(
-                &failures,
+            notes: failures.note_if_empty(
+                lang,
                 "当月の失敗はありません。",
                 "No failures this month.",
             ),
@@ -649,8 +633,8 @@ pub fn monthly(
         Section {
             id: "inspections",
             title: tr(lang, "点検結果", "Inspections"),
-            notes: nothing(
-                &inspections,
+            notes: inspections.note_if_empty(
+                lang,
                 "当月の点検の記録はありません。",
                 "No inspections this month.",
             ),

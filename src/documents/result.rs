@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::journals::{self, Journal, is_failure, recovery};
-use super::words::{jst_text, seconds, status};
+use super::words::{jst_text, seconds, status, verification_status};
 use super::{Cell, Document, DocumentError, Language, Section, Table, document, headings, tr};
 use crate::journal::{Record, Status, verify};
 use crate::roster::Roster;
@@ -367,16 +367,7 @@ pub fn result(
     let mut verification = Table::new(&headings(lang, &[("項目", "Item"), ("内容", "Details")]));
     verification.push(vec![
         tr(lang, "結果", "Result").into(),
-        if report.is_ok() {
-            tr(lang, "正常", "verified")
-        } else {
-            tr(
-                lang,
-                &format!("問題あり（{} 件）", report.problems.len()),
-                &format!("{} problem(s)", report.problems.len()),
-            )
-        }
-        .into(),
+        verification_status(&report, lang).into(),
     ]);
     verification.push(vec![
         tr(lang, "レコード数", "Records").into(),
@@ -451,15 +442,7 @@ pub fn result(
         (tr(lang, "結果", "Results"), counts.describe(lang)),
         (
             tr(lang, "記録の検証", "Journal verification"),
-            if report.is_ok() {
-                tr(lang, "正常", "verified")
-            } else {
-                tr(
-                    lang,
-                    &format!("問題あり（{} 件）", report.problems.len()),
-                    &format!("{} problem(s)", report.problems.len()),
-                )
-            },
+            verification_status(&report, lang),
         ),
         (
             tr(lang, "実行環境", "Controller"),
@@ -475,16 +458,11 @@ pub fn result(
             .push((tr(lang, "停止理由", "Stopped because"), why.clone()));
     }
 
-    let none = |ja: &str, en: &str| vec![tr(lang, ja, en)];
     doc.sections = vec![
         Section {
             id: "steps",
             title: tr(lang, "作業内容", "Steps"),
-            notes: if steps.rows.is_empty() {
-                none("作業の記録はありません。", "No steps recorded.")
-            } else {
-                Vec::new()
-            },
+            notes: steps.note_if_empty(lang, "作業の記録はありません。", "No steps recorded."),
             table: steps,
         },
         Section {
@@ -496,21 +474,13 @@ pub fn result(
         Section {
             id: "failures",
             title: tr(lang, "障害と対応", "Failures"),
-            notes: if failures.rows.is_empty() {
-                none("失敗はありません。", "No failures.")
-            } else {
-                Vec::new()
-            },
+            notes: failures.note_if_empty(lang, "失敗はありません。", "No failures."),
             table: failures,
         },
         Section {
             id: "events",
             title: tr(lang, "その他の記録", "Other records"),
-            notes: if events.rows.is_empty() {
-                none("ありません。", "None.")
-            } else {
-                Vec::new()
-            },
+            notes: events.note_if_empty(lang, "ありません。", "None."),
             table: events,
         },
         Section {

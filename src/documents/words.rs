@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::{Language, tr};
-use crate::journal::Status;
+use crate::journal::{Status, VerifyReport};
 use crate::plan::{PlannedTask, task_summary};
 use crate::playbook::{JobKind, ProvenanceSource, Urgency};
 use crate::roster::japan_time_zone;
@@ -62,6 +62,20 @@ pub(crate) fn urgency(u: Urgency, lang: Language) -> String {
 }
 
 /// Milliseconds as seconds with one decimal (`12.3`).
+/// A journal's verification outcome in one word (or the number of problems).
+pub(crate) fn verification_status(report: &VerifyReport, lang: Language) -> String {
+    if report.is_ok() {
+        tr(lang, "正常", "verified")
+    } else {
+        let n = report.problems.len();
+        tr(
+            lang,
+            &format!("問題あり（{n} 件）"),
+            &format!("{n} problem(s)"),
+        )
+    }
+}
+
 pub(crate) fn seconds(ms: u64) -> String {
     format!("{}.{}", ms / 1000, (ms % 1000) / 100)
 }
