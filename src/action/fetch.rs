@@ -139,19 +139,23 @@ fn listing_script(patterns: &[String]) -> String {
     )
 }
 
-fn parse_listing(stdout: &[u8], patterns: &[String]) -> Result<Listing, String> {
-    let fields: Vec<String> = stdout
+/// Splits a remote script's NUL-separated output into its fields, checking that they make whole
+/// records of `width` fields (a short count means the output was cut off).
+pub(crate) fn nul_fields(stdout: &[u8], width: usize) -> Option<Vec<String>> {
+    let mut fields: Vec<String> = stdout
         .split(|b| *b == 0)
         .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
     // A trailing NUL leaves one empty field at the end.
-    let fields = match fields.split_last() {
-        Some((last, rest)) if last.is_empty() => rest,
-        _ => &fields[..],
-    };
-    if fields.len() % 4 != 0 {
-        return Err("the listing of matching files was cut short".to_string());
+    if fields.last().is_some_and(String::is_empty) {
+        fields.pop();
     }
+    fields.len().is_multiple_of(width).then_some(fields)
+}
+
+fn parse_listing(stdout: &[u8], patterns: &[String]) -> Result<Listing, String> {
+    let fields = nul_fields(stdout, 4)
+        .ok_or_else(|| "the listing of matching files was cut short".to_string())?;
     let mut listing = Listing::default();
     let mut seen = BTreeSet::new();
     for record in fields.chunks(4) {

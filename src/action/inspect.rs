@@ -192,17 +192,8 @@ fn parse_df(line: &str) -> Option<Disk> {
 }
 
 fn parse(stdout: &[u8]) -> Result<Facts, String> {
-    let fields: Vec<String> = stdout
-        .split(|b| *b == 0)
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
-    let fields = match fields.split_last() {
-        Some((last, rest)) if last.is_empty() => rest,
-        _ => &fields[..],
-    };
-    if fields.len() % 4 != 0 {
-        return Err("the report was cut short".to_string());
-    }
+    let fields = super::fetch::nul_fields(stdout, 4)
+        .ok_or_else(|| "the report was cut short".to_string())?;
     let mut facts = Facts::default();
     for record in fields.chunks(4) {
         let [kind, a, b, _] = record else { continue };
