@@ -535,3 +535,90 @@ fn a_fleet_whose_owner_and_hosts_are_gone_is_replaced() {
     let broken = Fleet::stop_from_state(dir.path()).expect_err("unreadable state");
     assert!(matches!(broken, LabError::BadState { .. }), "{broken}");
 }
+
+#[test]
+fn named_hosts_get_accounts_and_simulate_reboots_without_touching_the_machine() {
+    require_root!();
+    let dir = state_dir();
+    let mut spec = spec(2, dir.path(), 10);
+    spec.names = vec!["kita-t02".into(), "kita-t03".into()];
+    spec.accounts = vec!["admin".into()];
+    let mut fleet = Fleet::start(spec).expect("the fleet starts");
+    let hosts = fleet.hosts().to_vec();
+    let machine_boot_id = fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
+    let machine_systemctl = fs::read("/usr/bin/systemctl").ok();
+
+    let mut boot_ids = Vec::new();
+    for host in &hosts {
+        assert_eq!(on(&fleet, host, "hostname"), host.name());
+        // The account exists on the host, locked, and not on the machine (unless it had one).
+        let entry = on(&fleet, host, "getent shadow admin | cut -d: -f1,2");
+        assert!(entry == "admin:!" || entry == "admin:*", "{entry}");
+        let boot_id = on(&fleet, host, "cat /proc/sys/kernel/random/boot_id");
+        assert_ne!(
+            boot_id,
+            machine_boot_id.trim(),
+            "{} has its own boot id",
+            host.name()
+        );
+        boot_ids.push(boot_id);
+    }
+    assert_ne!(boot_ids[0], boot_ids[1]);
+
+    // Every way of asking for a reboot gives the host a new boot id, and only that host.
+    let target = &hosts[0];
+    let mut seen = vec![boot_ids[0].clone()];
+    for command in [
+        "systemctl reboot",
+        "reboot",
+        "/sbin/shutdown -r now",
+        "/usr/sbin/reboot -f",
+    ] {
+        let said = on(&fleet, target, command);
+        assert!(
+            said.contains("rebooted (simulated"),
+            "`{command}` said {said:?}"
+        );
+        let now = on(&fleet, target, "cat /proc/sys/kernel/random/boot_id");
+        assert!(
+            !seen.contains(&now),
+            "`{command}` left the boot id at {now}"
+        );
+        seen.push(now);
+    }
+    assert_eq!(
+        on(&fleet, &hosts[1], "cat /proc/sys/kernel/random/boot_id"),
+        boot_ids[1],
+        "the other host did not reboot"
+    );
+    // Power-off and other systemctl verbs would reach the machine's init: refused, with why.
+    for command in [
+        "poweroff",
+        "halt",
+        "shutdown now",
+        "systemctl poweroff",
+        "systemctl restart ssh",
+    ] {
+        let output = ssh(&fleet, fleet.known_hosts(), target, command, b"");
+        assert!(!output.status.success(), "`{command}` succeeded");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("would act on the real machine"),
+            "`{command}`: {stderr}"
+        );
+    }
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id"),
+        machine_boot_id
+    );
+    assert_eq!(fs::read("/usr/bin/systemctl").ok(), machine_systemctl);
+    let passwd = fs::read_to_string("/etc/passwd").expect("passwd");
+    let had_admin = passwd.lines().any(|l| l.starts_with("admin:"));
+    assert!(!had_admin, "the machine's /etc/passwd got the lab account");
+
+    // A restarted host has booted again.
+    fleet.restart_host(1).expect("restart");
+    let after = on(&fleet, &hosts[1], "cat /proc/sys/kernel/random/boot_id");
+    assert_ne!(after, boot_ids[1]);
+    fleet.stop().expect("the fleet stops");
+}

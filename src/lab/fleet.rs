@@ -70,6 +70,7 @@ impl Fleet {
                         address: spec.host_address(index),
                         port: spec.port,
                         password_login: spec.password_login,
+                        accounts: spec.accounts.clone(),
                         dir: state_dir.join(HOSTS_DIR).join(spec.host_name(index)),
                     },
                     running: None,

@@ -17,6 +17,17 @@ use super::LabError;
 use super::preflight::Tools;
 use super::process::Namespaces;
 use super::spec::{OVERLAID_DIRS, PRIVATE_HOME};
+use crate::action::reboot::BOOT_ID_FILE as BOOT_ID;
+
+/// The commands a lab host replaces with a stand-in that simulates a reboot and refuses the
+/// rest (see `HostPlan::power_script`).
+pub const POWER_COMMANDS: &[&str] = &[
+    "/usr/bin/systemctl",
+    "/usr/sbin/reboot",
+    "/usr/sbin/shutdown",
+    "/usr/sbin/halt",
+    "/usr/sbin/poweroff",
+];
 
 /// Exit status of the start script when it cannot build the host (a mount refused, ...).
 const SETUP_FAILED: i32 = 97;
@@ -97,6 +108,8 @@ pub(crate) struct HostPlan {
     pub address: Ipv4Addr,
     pub port: u16,
     pub password_login: bool,
+    /// Accounts to create on the host (see [`super::FleetSpec::accounts`]).
+    pub accounts: Vec<String>,
     pub dir: PathBuf,
 }
 
@@ -133,6 +146,17 @@ impl HostPlan {
         self.dir.join("authorized_keys")
     }
 
+    /// The host's boot id, seen on the host as `/proc/sys/kernel/random/boot_id`: new at every start of the host and
+    /// at every simulated reboot.
+    pub fn boot_id(&self) -> PathBuf {
+        self.dir.join("boot_id")
+    }
+
+    /// The stand-in for the power commands (see [`POWER_COMMANDS`]).
+    fn power_stand_in(&self) -> PathBuf {
+        self.dir.join("power-stand-in")
+    }
+
     /// The upper and work directories of the overlay over `lower`.
     fn layer(&self, lower: &str) -> (PathBuf, PathBuf) {
         let slug = lower.trim_start_matches('/').replace('/', "-");
@@ -154,6 +178,7 @@ impl HostPlan {
         }
         write(&self.config(), &self.sshd_config())?;
         write(&self.authorized_keys(), client_public_key)?;
+        write(&self.power_stand_in(), &self.power_script())?;
         if !self.host_key().exists() {
             self.generate_host_key()?;
         }
@@ -242,6 +267,40 @@ LogLevel INFO
         )
     }
 
+    /// The script that stands in for [`POWER_COMMANDS`] on this host. A lab host shares the
+    /// machine's kernel and init, so the real commands would reboot or stop the machine itself.
+    /// A reboot is simulated: the host gets a new boot id (which is how seibi's `reboot` action
+    /// tells that a terminal came back) and keeps running. Power-off, halt and every other
+    /// `systemctl` verb are refused, since they would reach the machine's own init.
+    fn power_script(&self) -> String {
+        format!(
+            r#"#!/bin/sh
+# Written by seibi lab for host {name}: stands in for systemctl, reboot, shutdown, halt and
+# poweroff, which on a lab host would act on the real machine.
+command=$(basename "$0")
+verb="$command"
+case "$command" in
+  systemctl) verb="${{1:-}}" ;;
+  shutdown) verb=poweroff; for a in "$@"; do case "$a" in -r|--reboot) verb=reboot ;; -c) verb=cancel ;; esac; done ;;
+esac
+case "$verb" in
+  reboot|kexec|soft-reboot)
+    cat /proc/sys/kernel/random/uuid > {boot_id} || exit 1
+    echo "seibi lab: {name} rebooted (simulated: the host keeps running with a new boot id)"
+    echo "seibi lab: simulated reboot by '$command $*'" >> {log}
+    exit 0 ;;
+  cancel) exit 0 ;;
+  *)
+    echo "seibi lab: '$command $*' is not available on lab host {name}: it would act on the real machine's init; only reboots are simulated" >&2
+    exit 1 ;;
+esac
+"#,
+            name = self.name,
+            boot_id = quote(&self.boot_id().to_string_lossy()),
+            log = quote(&self.log().to_string_lossy()),
+        )
+    }
+
     /// The script `unshare` runs: build this host's view of the machine, then become its sshd.
     fn start_script(&self, sshd: &Path) -> String {
         let mut script =
@@ -258,6 +317,43 @@ LogLevel INFO
                 "mount -t overlay seibi-lab -o {} {lower} || fail {}",
                 quote(&options),
                 quote(&format!("cannot mount overlayfs on {lower}"))
+            );
+        }
+        // A new boot id at every start, bound over the kernel's (procfs allows a bind mount over
+        // a file), so that a restarted host looks rebooted and a simulated reboot can change it.
+        let boot_id = quote(&self.boot_id().to_string_lossy());
+        let _ = writeln!(
+            script,
+            "cat /proc/sys/kernel/random/uuid > {boot_id} && mount --bind {boot_id} {BOOT_ID} \\
+  || fail 'cannot give the host a boot id of its own'"
+        );
+        let stand_in = quote(&self.power_stand_in().to_string_lossy());
+        for command in POWER_COMMANDS {
+            // The host's /usr overlay takes the stand-in, also where the path was a symlink to
+            // systemctl (merged /usr), so that the symlink's target stays the machine's.
+            let _ = writeln!(
+                script,
+                "rm -f {command} && cp {stand_in} {command} && chmod 0755 {command} \\
+  || fail 'cannot replace {command} with the lab stand-in'"
+            );
+        }
+        for command in POWER_COMMANDS {
+            // Without merged /usr, /sbin and /bin are directories of their own.
+            let legacy = command.trim_start_matches("/usr");
+            let dir = legacy.rsplit_once('/').map_or("/", |(dir, _)| dir);
+            let _ = writeln!(
+                script,
+                "if [ ! -L {dir} ] && [ -e {legacy} ]; then mount --bind {stand_in} {legacy} \\
+  || fail 'cannot hide {legacy}'; fi"
+            );
+        }
+        for account in &self.accounts {
+            let entry = quote(&format!("^{account}:"));
+            let account = quote(account);
+            let _ = writeln!(
+                script,
+                "grep -q {entry} /etc/passwd || useradd --no-create-home --shell /bin/sh {account} \\
+  || fail 'cannot create the account '{account}"
             );
         }
         let name = quote(&self.name);
@@ -434,6 +530,7 @@ mod tests {
             address: Ipv4Addr::new(127, 0, 1, 3),
             port,
             password_login: false,
+            accounts: vec!["admin".into()],
             dir: PathBuf::from("/tmp/lab/hosts/seibi-lab-03"),
         }
     }

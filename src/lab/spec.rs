@@ -36,6 +36,12 @@ pub struct FleetSpec {
     pub password_login: bool,
     /// How long one host may take to answer the SSH banner.
     pub start_timeout: Duration,
+    /// Host names, one per host, instead of the numbered `name_prefix` names: `seibi lab
+    /// mirror` names each stand-in after the terminal it stands in for. Empty: numbered names.
+    pub names: Vec<String>,
+    /// Local accounts (no home directory, `/bin/sh`, locked password) to create on every host,
+    /// for jobs that work on an account other than root, such as an admin password rotation.
+    pub accounts: Vec<String>,
 }
 
 impl FleetSpec {
@@ -50,11 +56,16 @@ impl FleetSpec {
             name_prefix: "seibi-lab-".to_owned(),
             password_login: false,
             start_timeout: Duration::from_secs(30),
+            names: Vec::new(),
+            accounts: Vec::new(),
         }
     }
 
     /// The name of host `index` (0-based).
     pub fn host_name(&self, index: usize) -> String {
+        if let Some(name) = self.names.get(index) {
+            return name.clone();
+        }
         let width = self.hosts.to_string().len().max(2);
         format!("{}{:0width$}", self.name_prefix, index + 1)
     }
@@ -103,8 +114,55 @@ impl FleetSpec {
                 self.name_prefix
             )));
         }
+        if !self.names.is_empty() {
+            if self.names.len() != self.hosts {
+                return Err(LabError::InvalidSpec(format!(
+                    "{} host names for {} hosts",
+                    self.names.len(),
+                    self.hosts
+                )));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for name in &self.names {
+                if !is_host_name(name) {
+                    return Err(LabError::InvalidSpec(format!(
+                        "{name:?} is not a host name: at most 63 letters, digits and '-', not starting or ending with '-'"
+                    )));
+                }
+                if !seen.insert(name.to_ascii_lowercase()) {
+                    return Err(LabError::InvalidSpec(format!(
+                        "two hosts would both be named {name:?}"
+                    )));
+                }
+            }
+        }
+        for account in &self.accounts {
+            if !is_account_name(account) {
+                return Err(LabError::InvalidSpec(format!(
+                    "{account:?} is not an account name useradd accepts: lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32"
+                )));
+            }
+        }
         Ok(())
     }
+}
+
+/// A single DNS label, which is what a UTS host name and `/etc/hosts` need.
+fn is_host_name(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// The portable subset of user names (`useradd`'s default `NAME_REGEX`).
+fn is_account_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 32
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
 }
 
 /// Checks that a canonical state directory can hold overlay layers and sshd files that the
@@ -142,6 +200,35 @@ mod tests {
         assert_eq!(spec.host_name(0), "seibi-lab-01");
         let spec = FleetSpec::new(120, "/tmp/x");
         assert_eq!(spec.host_name(6), "seibi-lab-007");
+    }
+
+    #[test]
+    fn names_can_be_given_per_host() {
+        let mut spec = FleetSpec::new(2, "/tmp/x");
+        spec.names = vec!["kita-t02".into(), "kita-t03".into()];
+        assert!(spec.validate().is_ok());
+        assert_eq!(spec.host_name(1), "kita-t03");
+        spec.names = vec!["kita-t02".into()];
+        assert!(
+            matches!(spec.validate(), Err(LabError::InvalidSpec(m)) if m.contains("1 host names for 2"))
+        );
+        spec.names = vec!["kita-t02".into(), "KITA-T02".into()];
+        assert!(matches!(spec.validate(), Err(LabError::InvalidSpec(m)) if m.contains("both")));
+        spec.names = vec!["kita_t02".into(), "x".into()];
+        assert!(
+            matches!(spec.validate(), Err(LabError::InvalidSpec(m)) if m.contains("not a host name"))
+        );
+    }
+
+    #[test]
+    fn accounts_must_be_plain_user_names() {
+        let mut spec = FleetSpec::new(1, "/tmp/x");
+        spec.accounts = vec!["admin".into(), "_svc-1".into()];
+        assert!(spec.validate().is_ok());
+        for bad in ["Admin", "1admin", "ad min", "a;reboot", ""] {
+            spec.accounts = vec![bad.into()];
+            assert!(spec.validate().is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]
