@@ -63,7 +63,7 @@ fn main() -> ExitCode {
         Command::Journal(command) => cli::journal::run(command, &cli.project),
         Command::Roster(command) => cli::roster::run(command, &cli.project),
         Command::Audit(command) => cli::audit::run(command, &cli.project),
-        Command::Lab(command) => cli::lab::run(command),
+        Command::Lab(command) => cli::lab::run(command, &cli.project),
     };
     match result {
         Ok(code) => code,

@@ -1,11 +1,36 @@
-//! `seibi lab up N` / `seibi lab down`: disposable local terminals (real OpenSSH servers in
-//! their own mount and UTS namespaces) to rehearse a job on before it touches the city's.
+//! `seibi lab up N`, `seibi lab mirror` and `seibi lab down`: disposable local terminals (real
+//! OpenSSH servers in their own mount and UTS namespaces) to rehearse a job on before it touches
+//! the city's.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::lab::{Fleet, FleetSpec};
+use super::{ProjectArgs, print_diagnostics};
+use crate::inventory::Selector;
+use crate::lab::{Fleet, FleetSpec, Mirror};
+use crate::project::Project;
+
+/// Where a fleet lives; shared by every lab subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FleetArgs {
+    /// Where the fleet keeps its state (keys, overlay layers, logs).
+    #[arg(long, env = "SEIBI_LAB_DIR", default_value = "/tmp/seibi-lab")]
+    state_dir: PathBuf,
+}
+
+/// Where the hosts listen.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AddressArgs {
+    /// The first host's address; the others follow it (127.0.1.1, 127.0.1.2, ...). Give
+    /// each fleet on one machine its own range.
+    #[arg(long, env = "SEIBI_LAB_BASE_ADDRESS", default_value_t = Ipv4Addr::new(127, 0, 1, 1))]
+    base_address: Ipv4Addr,
+    /// Local accounts to create on every host (repeatable), e.g. the account a password
+    /// rotation job changes.
+    #[arg(long = "account", value_name = "NAME")]
+    accounts: Vec<String>,
+}
 
 /// Lab subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -15,64 +40,156 @@ pub enum LabCommand {
         /// Number of hosts.
         #[arg(default_value_t = 8)]
         hosts: usize,
-        /// The first host's address; the others follow it (127.0.1.1, 127.0.1.2, ...). Give
-        /// each fleet on one machine its own range.
-        #[arg(long, default_value_t = Ipv4Addr::new(127, 0, 1, 1))]
-        base_address: Ipv4Addr,
+        /// Where the hosts listen and which accounts they have.
+        #[command(flatten)]
+        address: AddressArgs,
         /// Sites to spread the hosts over.
         #[arg(long = "site", default_values_t = ["lab-a".to_string(), "lab-b".to_string(), "lab-c".to_string()])]
         sites: Vec<String>,
         /// Where the fleet keeps its state.
-        #[arg(long, default_value = "/tmp/seibi-lab")]
-        state_dir: PathBuf,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
-    /// Stop the hosts started by `seibi lab up`.
+    /// Start a lab host for each chosen Linux terminal of the project and write a rehearsal copy
+    /// of the project that points at them (needs root).
+    Mirror {
+        /// Only terminals in these sites (repeatable).
+        #[arg(long = "site", value_name = "ID")]
+        sites: Vec<String>,
+        /// Only terminals in these groups (repeatable).
+        #[arg(long = "group", value_name = "ID")]
+        groups: Vec<String>,
+        /// Only terminals with these tags (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Only these terminals (repeatable).
+        #[arg(long = "terminal", value_name = "ID")]
+        terminals: Vec<String>,
+        /// Leave out these terminals (repeatable).
+        #[arg(long = "exclude", value_name = "ID")]
+        exclude: Vec<String>,
+        /// Where the hosts listen and which accounts they have.
+        #[command(flatten)]
+        address: AddressArgs,
+        /// Where to write the rehearsal project [default: STATE_DIR/project].
+        #[arg(long, value_name = "DIR")]
+        project_dir: Option<PathBuf>,
+        /// Where the fleet keeps its state.
+        #[command(flatten)]
+        fleet: FleetArgs,
+    },
+    /// Stop the hosts started by `seibi lab up` or `seibi lab mirror`.
     Down {
         /// Where the fleet keeps its state.
-        #[arg(long, default_value = "/tmp/seibi-lab")]
-        state_dir: PathBuf,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
 }
 
 /// Runs a lab subcommand.
-pub fn run(command: LabCommand) -> anyhow::Result<ExitCode> {
+pub fn run(command: LabCommand, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
     match command {
         LabCommand::Up {
             hosts,
-            base_address,
+            address,
             sites,
-            state_dir,
+            fleet,
         } => {
-            let mut spec = FleetSpec::new(hosts, &state_dir);
-            spec.base_address = base_address;
+            let spec = address.spec(hosts, &fleet);
             let fleet = Fleet::start(spec)?;
-            let inventory = state_dir.join("inventory.yml");
+            let inventory = fleet.state_dir().join("inventory.yml");
             let site_refs: Vec<&str> = sites.iter().map(String::as_str).collect();
             fleet.write_inventory(&inventory, &site_refs)?;
-            println!("{} hosts up:", fleet.hosts().len());
-            for h in fleet.hosts() {
-                println!(
-                    "  {} {}:{} {}",
-                    h.name(),
-                    h.address(),
-                    h.port(),
-                    h.fingerprint()
-                );
-            }
+            print_hosts(&fleet);
             println!("inventory:   {}", inventory.display());
             println!("known_hosts: {}", fleet.known_hosts().display());
             println!("client key:  {}", fleet.client_key().display());
             println!(
                 "stop with:   seibi lab down --state-dir {}",
-                state_dir.display()
+                fleet.state_dir().display()
             );
             fleet.detach();
             Ok(ExitCode::SUCCESS)
         }
-        LabCommand::Down { state_dir } => {
-            let stopped = Fleet::stop_from_state(&state_dir)?;
+        LabCommand::Mirror {
+            sites,
+            groups,
+            tags,
+            terminals,
+            exclude,
+            address,
+            project_dir,
+            fleet,
+        } => {
+            let (loaded, diags) = Project::load(project.paths());
+            let Some(loaded) = loaded else {
+                print_diagnostics(&diags);
+                eprintln!("no lab host was started: fix the problems above (`seibi check`)");
+                return Ok(ExitCode::from(1));
+            };
+            let selector = Selector {
+                sites,
+                groups,
+                tags,
+                terminals,
+                exclude,
+            };
+            let mirror = Mirror::select(&loaded.inventory, &selector)?;
+            let mut spec = address.spec(mirror.terminals().len(), &fleet);
+            spec.names = mirror.host_names();
+            let dest = project_dir.unwrap_or_else(|| fleet.state_dir.join("project"));
+            if std::fs::read_dir(&dest).is_ok_and(|mut d| d.next().is_some()) {
+                // Checked before any host starts, and again by write_project.
+                anyhow::bail!(
+                    "{} already holds a rehearsal project (its journals and reports may still be wanted); remove it or give another --project-dir",
+                    dest.display()
+                );
+            }
+            let fleet = Fleet::start(spec)?;
+            mirror.write_project(&loaded.paths, &fleet, &dest)?;
+            print_hosts(&fleet);
+            println!(
+                "rehearsal project: {} (inventory/{}, known_hosts pinning the hosts above, and copies of the playbooks, secrets and roster)",
+                dest.display(),
+                crate::lab::MIRROR_INVENTORY
+            );
+            println!(
+                "log in with:       --key {} (root on every host)",
+                fleet.client_key().display()
+            );
+            println!(
+                "stop with:         seibi lab down --state-dir {}",
+                fleet.state_dir().display()
+            );
+            fleet.detach();
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::Down { fleet } => {
+            let stopped = Fleet::stop_from_state(&fleet.state_dir)?;
             println!("stopped {stopped} hosts");
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+impl AddressArgs {
+    fn spec(&self, hosts: usize, fleet: &FleetArgs) -> FleetSpec {
+        let mut spec = FleetSpec::new(hosts, &fleet.state_dir);
+        spec.base_address = self.base_address;
+        spec.accounts = self.accounts.clone();
+        spec
+    }
+}
+
+fn print_hosts(fleet: &Fleet) {
+    println!("{} hosts up:", fleet.hosts().len());
+    for h in fleet.hosts() {
+        println!(
+            "  {} {}:{} {}",
+            h.name(),
+            h.address(),
+            h.port(),
+            h.fingerprint()
+        );
     }
 }

@@ -31,6 +31,7 @@ mod error;
 mod fleet;
 mod host;
 mod inventory;
+mod mirror;
 mod preflight;
 mod process;
 mod spec;
@@ -38,5 +39,6 @@ mod state;
 
 pub use error::LabError;
 pub use fleet::Fleet;
-pub use host::LabHost;
+pub use host::{LabHost, POWER_COMMANDS};
+pub use mirror::{MIRROR_INVENTORY, Mirror};
 pub use spec::{FleetSpec, OVERLAID_DIRS, PRIVATE_HOME};
