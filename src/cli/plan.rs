@@ -29,6 +29,17 @@ pub enum Format {
     Markdown,
 }
 
+impl Format {
+    /// The format a file name asks for: a saved plan is JSON, a procedure document Markdown.
+    fn for_output(path: Option<&std::path::Path>) -> Format {
+        match path.and_then(|p| p.extension()).and_then(|e| e.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("json") => Format::Json,
+            Some(ext) if ext.eq_ignore_ascii_case("md") => Format::Markdown,
+            _ => Format::Text,
+        }
+    }
+}
+
 /// Document language.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Lang {
@@ -83,9 +94,10 @@ impl SelectionArgs {
 pub struct PlanArgs {
     #[command(flatten)]
     selection: SelectionArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    /// Output format [default: by the extension of -o: `.json` json (the plan to approve and
+    /// apply), `.md` markdown; else text].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
     /// Language of the markdown document.
     #[arg(long, value_enum, default_value = "en")]
     lang: Lang,
@@ -164,7 +176,10 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         Lang::En => Language::En,
         Lang::Ja => Language::Ja,
     };
-    let text = match args.format {
+    let format = args
+        .format
+        .unwrap_or_else(|| Format::for_output(args.output.as_deref()));
+    let text = match format {
         Format::Text => plan::render_text(&plan),
         Format::Json => plan.to_json() + "\n",
         Format::Markdown => plan::render_markdown(&plan, lang),
