@@ -1098,12 +1098,17 @@ fn the_example_roster_loads_and_exports() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("roster.yml");
     let roster = Roster::load(&path).expect("the example roster is valid");
     let ids: Vec<&str> = roster.people().iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, ["tanaka", "suzuki", "sato"]);
+    assert_eq!(
+        ids,
+        ["tanaka", "suzuki", "sato", "demo-operator", "demo-approver"]
+    );
     let exported = roster.allowed_signers();
     // Operators only: the approver may not sign journals.
     assert!(exported.contains("\ntanaka namespaces=\"seibi-journal@seibi\",valid-after=\"20260331150000Z\",valid-before=\"20270331145959Z\" ssh-ed25519 "));
     assert!(exported.contains("\nsuzuki namespaces="));
     assert!(!exported.contains("\nsato "));
+    assert!(exported.contains("\ndemo-operator namespaces="));
+    assert!(!exported.contains("\ndemo-approver "));
 }
 
 #[derive(Parser)]

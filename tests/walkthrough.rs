@@ -1,0 +1,216 @@
+//! The README's walkthrough, run as it stands: the shell block under the `walkthrough` marker
+//! goes to `bash -euo pipefail` from the project root, with the test's `seibi` first on PATH
+//! and a lab state directory and address range of its own. Then the rehearsal copy it leaves
+//! is checked: the journal verifies, every terminal got every task, the documents name the
+//! terminals and the operator, the rotated passwords are in the copy's store, and the clone
+//! itself was not written to. Needs root, sshd, age and clamscan, like `.ci/run` provides.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use seibi::journal::Status;
+
+const MARKER: &str = "<!-- walkthrough:";
+
+fn is_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let ids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+            Some(ids.split_whitespace().nth(1)? == "0")
+        })
+        .unwrap_or(false)
+}
+
+/// The first fenced block after the marker.
+fn walkthrough(readme: &str) -> String {
+    let after = &readme[readme
+        .find(MARKER)
+        .expect("README.md has the walkthrough marker")..];
+    let start = after
+        .find("```sh\n")
+        .expect("a ```sh block follows the marker")
+        + 6;
+    let end = after[start..].find("```").expect("the block ends") + start;
+    after[start..end].to_owned()
+}
+
+/// What `git status --porcelain` says of the project, to see that the walkthrough wrote nothing
+/// there (None outside a git checkout).
+fn git_status(root: &Path) -> Option<String> {
+    let out = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(root)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn the_readme_walkthrough_runs_on_the_shipped_example() {
+    if !is_root() {
+        eprintln!("skipped: the walkthrough starts lab hosts, which needs root");
+        return;
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let script = walkthrough(&fs::read_to_string(root.join("README.md")).expect("README.md"));
+    assert!(script.contains("seibi apply --plan plan.json"), "{script}");
+
+    let lab = tempfile::Builder::new()
+        .prefix("seibi-walkthrough-")
+        .tempdir()
+        .expect("a state directory");
+    let bin = Path::new(env!("CARGO_BIN_EXE_seibi"))
+        .parent()
+        .expect("the binary's directory")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let before = git_status(&root);
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&root)
+        .env("PATH", path)
+        .env("SEIBI_LAB_DIR", lab.path())
+        .env("SEIBI_LAB_BASE_ADDRESS", "127.0.61.1")
+        .env_remove("SEIBI_IDENTITY")
+        .env_remove("SSH_AUTH_SOCK")
+        .output()
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Whatever happened, no lab host may outlive the test.
+    let _ = Command::new(bin.join("seibi"))
+        .args(["lab", "down", "--state-dir"])
+        .arg(lab.path())
+        .output();
+    assert!(
+        output.status.success(),
+        "the walkthrough failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+
+    // What each step said (on either stream).
+    let said = format!("{stdout}\n{stderr}");
+    for expected in [
+        "7 hosts up:",
+        "approved plan sha256:",
+        "approved by デモ 承認者 (DEMO ONLY) (demo-approver)",
+        "run by デモ 運用者 (DEMO ONLY)",
+        "working outside office hours: rehearsal on lab stand-ins",
+    ] {
+        let found = if let Some(rest) = expected.strip_prefix("run by ") {
+            said.lines()
+                .any(|l| l.starts_with("run ") && l.contains(&format!("by {rest}")))
+        } else {
+            said.contains(expected)
+        };
+        assert!(found, "{expected:?} in:\n{said}");
+    }
+    let recap = stdout
+        .lines()
+        .find(|l| l.starts_with("total "))
+        .unwrap_or_else(|| panic!("a recap line in {stdout}"));
+    let numbers: Vec<u32> = recap
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    // total: terminals, ok, changed, failed, unreachable, skipped
+    assert_eq!(numbers.len(), 6, "{recap}");
+    assert_eq!(numbers[0], 7, "{recap}");
+    assert_eq!(
+        &numbers[3..],
+        [0, 0, 0],
+        "nothing failed or was skipped: {recap}"
+    );
+    assert!(numbers[2] > 0, "{recap}");
+    assert!(said.contains(": ok: run "), "journal verify: {said}");
+    assert!(said.contains("no overdue terminals"), "audit: {said}");
+
+    // What the run left in the rehearsal copy.
+    let project = lab.path().join("project");
+    for document in [
+        "plan.json",
+        "作業手順書.xlsx",
+        "作業報告書.xlsx",
+        "月次報告書.md",
+    ] {
+        assert!(project.join(document).is_file(), "{document} was written");
+    }
+    let monthly = fs::read_to_string(project.join("月次報告書.md")).expect("monthly report");
+    assert!(monthly.contains("kita-t02"), "{monthly}");
+    let journals: Vec<PathBuf> = fs::read_dir(project.join("logs"))
+        .expect("logs/")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let run = seibi::journal::read_run(&journals[0]).expect("the journal reads");
+    let terminals: Vec<&str> = run.terminals.keys().map(String::as_str).collect();
+    assert_eq!(
+        terminals,
+        [
+            "kita-s01", "kita-t02", "kita-t03", "kita-t04", "kita-t05", "kita-t06", "kita-t07"
+        ]
+    );
+    for (terminal, steps) in &run.terminals {
+        let done = |job: &str, task: &str| {
+            steps.iter().any(|s| {
+                s.job == job
+                    && s.task == task
+                    && s.result.as_ref().is_some_and(|r| {
+                        matches!(r.status, Status::Ok | Status::Changed) && r.error.is_none()
+                    })
+            })
+        };
+        // Each job of the October visit, on every terminal (the viewer and the log collection
+        // only on counter terminals).
+        for (job, task) in [
+            ("2026-10-openssl-patch", "install-patch"),
+            ("2026-10-openssl-patch", "reboot"),
+            ("2026-10-time-and-log-settings", "chrony"),
+            ("2026-admin-password-rotation", "rotate"),
+            ("2026-annual-inspection", "inspect"),
+        ] {
+            assert!(done(job, task), "{terminal}: {job}/{task} in {steps:#?}");
+        }
+        for step in steps {
+            let result = step.result.as_ref().expect("every intent has its result");
+            assert!(
+                matches!(result.status, Status::Ok | Status::Changed),
+                "{terminal}: {}/{} ended {:?}",
+                step.job,
+                step.task,
+                result.status
+            );
+        }
+        let store = project.join("secrets").join("passwords").join(terminal);
+        assert!(
+            store.is_dir(),
+            "the rotated password of {terminal} is in the copy's store"
+        );
+    }
+    for counter in ["kita-t02", "kita-t03", "kita-t04"] {
+        let steps = &run.terminals[counter];
+        assert!(
+            steps.iter().any(|s| s.job == "2026-10-counter-app-update"),
+            "{counter} got the counter application"
+        );
+    }
+
+    // The clone was only read.
+    assert_eq!(
+        git_status(&root),
+        before,
+        "the walkthrough wrote into the project"
+    );
+    assert!(
+        !root.join("secrets").join("passwords").exists(),
+        "the project's own store was not touched"
+    );
+}
