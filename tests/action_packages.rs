@@ -533,8 +533,8 @@ async fn fetch_collects_and_verifies(host: &Host, work: &Path) {
 
 async fn reboot_issues_command_and_asks_to_reconnect(host: &Host, work: &Path) {
     let env = env_with(work, "", work, None);
-    // A stand-in for `systemctl reboot` (lab hosts share the machine's PID 1) that leaves a
-    // marker and then takes long, like a reboot: the action must not wait for it.
+    // A command of the job's own that leaves a marker and then takes long, like a reboot: the
+    // action must not wait for it.
     let rehearsal = |marker: &str| {
         let command = format!("echo issued > /root/{marker}; sleep 20");
         json!({"timeout_secs": 300, "command": command})
@@ -585,6 +585,31 @@ async fn reboot_issues_command_and_asks_to_reconnect(host: &Host, work: &Path) {
         !reboot::came_back(&host.transport, Some(&real))
             .await
             .expect("exec")
+    );
+
+    // The default command, `systemctl reboot`: the lab's stand-in gives the host a new boot id
+    // (and leaves the machine running), which is how a real reboot looks to the executor.
+    let default = host
+        .run(&env, "reboot", json!({"timeout_secs": 300}), false)
+        .await;
+    ok(&default, Status::Changed);
+    let facts = default.facts.clone().expect("facts");
+    assert_eq!(facts["require_new_boot"], json!(true));
+    assert_eq!(facts["command"], json!(reboot::DEFAULT_COMMAND));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !reboot::came_back(&host.transport, Some(&facts))
+        .await
+        .expect("exec")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the host never showed a new boot id"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_ne!(
+        host.sh("cat /proc/sys/kernel/random/boot_id").await,
+        boot_id
     );
 }
 

@@ -7,8 +7,9 @@
 //! boot), shows `message:` to logged-in users with `wall` when there is one (best effort), and
 //! starts the reboot command detached, a second late, so that the SSH command returns first:
 //! `nohup sh -c 'sleep 1; <command>' >/dev/null 2>&1 </dev/null &`. The command is `command:`
-//! from the task, or [`DEFAULT_COMMAND`] (`systemctl reboot`). Lab fleets share the real
-//! machine's kernel and PID 1, so rehearsals there set a harmless `command:`. The action does
+//! from the task, or [`DEFAULT_COMMAND`] (`systemctl reboot`). Lab hosts share the real
+//! machine's kernel and PID 1; they replace the power commands with a stand-in that simulates a
+//! reboot by giving the host a new boot id (see [`crate::lab::POWER_COMMANDS`]). The action does
 //! not wait itself, since waiting means connecting again, which only the executor can do: it
 //! returns [`Applied::reconnect`] set to `timeout_secs`, and facts
 //! `{"boot_id": "…", "command": "…", "require_new_boot": bool}`.

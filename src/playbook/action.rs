@@ -476,9 +476,8 @@ pub struct RebootArgs {
     /// Message shown to logged-in users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// The command that reboots, run detached on the terminal; `systemctl reboot` when absent.
-    /// Rehearsal fleets (`seibi lab`) set a harmless one, since their hosts share the real
-    /// machine's kernel.
+    /// The command that reboots, run detached on the terminal; `systemctl reboot` when absent
+    /// (on `seibi lab` hosts a stand-in simulates the reboot).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
 }
