@@ -949,3 +949,87 @@ fn unusable_identities_are_explained() {
         .to_string();
     assert!(message.contains("does not exist"), "{message}");
 }
+
+#[test]
+fn reveal_needs_an_operator_on_the_roster_and_a_signed_journal_first() {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SecretsArgs,
+    }
+    let cli = |args: &[&str]| {
+        Cli::try_parse_from(std::iter::once("seibi").chain(args.iter().copied()))
+            .expect("parse")
+            .args
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (id_path, id_pub) = age_key(dir.path(), "me");
+    let secrets = project_for(dir.path(), "me", &id_pub);
+    let project = secrets.parent().expect("project").to_path_buf();
+    let passwords = PasswordStore::open(&secrets).expect("passwords");
+    passwords
+        .begin(&account(), Secret::from("Kx7-admin-pw"), &provenance("r1"))
+        .expect("begin");
+    passwords.commit(&account(), 3).expect("commit");
+    let (operator_key, operator_pub) = ssh_key(dir.path(), "yamada");
+    let (stranger_key, _) = ssh_key(dir.path(), "stranger");
+    fs::write(
+        project.join("roster.yml"),
+        format!(
+            "people:\n  - id: yamada\n    name: 山田 一郎\n    organisation: 保守委託先\n    role: operator\n    key: {operator_pub}\n    valid_from: 2020-01-01\n    valid_until: 2099-12-31\n"
+        ),
+    )
+    .expect("roster");
+    let id_arg = id_path.display().to_string();
+    let reveal = |key: &Path| {
+        let key = key.display().to_string();
+        seibi::cli::secrets::run(
+            cli(&[
+                "-i",
+                &id_arg,
+                "reveal",
+                "chuo-t01",
+                "--reason",
+                "窓口端末の復旧",
+                "--sign-key",
+                &key,
+            ]),
+            &project,
+        )
+    };
+
+    // A key off the roster sees nothing, and nothing is logged as revealed.
+    let refused = reveal(&stranger_key).expect_err("a stranger is refused");
+    assert!(
+        format!("{refused:#}").contains("only operators on the roster"),
+        "{refused:#}"
+    );
+    assert!(!project.join("logs").exists(), "no journal for a refusal");
+    assert!(!secrets.join("reveals.jsonl").exists());
+
+    // The operator's reveal is journaled and signed by them; the value is never written.
+    assert_eq!(reveal(&operator_key).expect("revealed"), ExitCode::SUCCESS);
+    let journals: Vec<PathBuf> = fs::read_dir(project.join("logs"))
+        .expect("logs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let roster = seibi::roster::Roster::load(&project.join("roster.yml")).expect("roster");
+    let report = seibi::journal::verify(&journals[0], &roster);
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert!(report.finished);
+    assert_eq!(report.signers, ["yamada"]);
+    let run = seibi::journal::read_run(&journals[0]).expect("read");
+    assert_eq!(
+        run.start.as_ref().map(|(_, s)| s.plan_digest.as_str()),
+        Some(seibi::journal::NO_PLAN)
+    );
+    let text = fs::read_to_string(&journals[0]).expect("journal");
+    assert!(
+        text.contains(r#""kind":"reveal","terminal":"chuo-t01","secret":"passwords/chuo-t01/admin","reason":"窓口端末の復旧""#),
+        "{text}"
+    );
+    assert!(!text.contains("Kx7-admin-pw"));
+    let log = fs::read_to_string(secrets.join("reveals.jsonl")).expect("store log");
+    assert!(log.contains("山田 一郎"), "{log}");
+}

@@ -16,18 +16,17 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::plan::SelectionArgs;
-use super::{ProjectArgs, print_diagnostics};
+use super::{ProjectArgs, operator, print_diagnostics};
 use crate::action::{ApplyEnv, LocalArtifact, Status};
 use crate::journal::record::{OutsideWindow, Record, RunEnd, Status as JStatus, Tally};
-use crate::journal::{Agent, JournalWriter, Signer, read_run};
+use crate::journal::{JournalWriter, read_run};
 use crate::plan::{self, Plan};
 use crate::project::Project;
 use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
-use crate::roster::{KeyError, PublicKey, Roster, SigningKey};
 use crate::run::{self, ApplyOptions, SshConnector, SshSettings, WindowPolicy};
 use crate::schedule::Calendars;
 use crate::secrets::{Identity, SecretsStore};
-use crate::transport::{Credentials, KnownHosts, Passphrase};
+use crate::transport::{Credentials, KnownHosts};
 
 /// How to show progress.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -167,15 +166,21 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         .logs
         .clone()
         .unwrap_or_else(|| project.paths.root.join("logs"));
-    let passphrases = ask_passphrases(&args)?;
-    let (signer, operator_name) = operator_signer(&project, &args, &passphrases)?;
+    let passphrases = operator::ask_passphrases(args.keys.iter().chain(args.sign_key.iter()))?;
+    let roster_path = args
+        .roster
+        .clone()
+        .unwrap_or_else(|| project.paths.root.join(crate::roster::ROSTER_FILE));
+    let sign_key = args.sign_key.clone().or_else(|| args.keys.first().cloned());
+    let (signer, operator_name) =
+        operator::operator_signer(&roster_path, sign_key, &passphrases, "apply")?;
     // Everything that can refuse the run (secrets, keys, known_hosts) is checked before the
     // journal is created, so a refused run leaves no unfinished journal behind.
     let mut env = apply_env(&project, &plan, &args)?;
     let connector = SshConnector::new(ssh_settings(&project, &args, &passphrases)?);
     let mut resume = run::Resume::default();
     let mut journal = match &args.resume {
-        None => authorization.start_journal(&logs, run_id(), &plan.digest, signer)?,
+        None => authorization.start_journal(&logs, operator::run_id(), &plan.digest, signer)?,
         Some(run) => {
             let path = logs.join(format!("{run}.jsonl"));
             let interrupted = read_run(&path)
@@ -424,123 +429,14 @@ fn apply_env(project: &Project, plan: &Plan, args: &ApplyArgs) -> anyhow::Result
             .clone()
             .or_else(|| std::env::var("USER").ok())
             .unwrap_or_else(|| "unknown".to_string()),
-        run_id: run_id(),
+        run_id: operator::run_id(),
     })
-}
-
-/// Passphrases typed for protected key files, by path; wiped on drop.
-type Passphrases = BTreeMap<PathBuf, Passphrase>;
-
-/// Asks, on the controlling terminal, for the passphrase of each protected key file given with
-/// `--key` or `--sign-key`: once per file, before anything connects. Without a terminal (CI,
-/// cron) a protected key is refused with the hint to use ssh-agent instead; a passphrase never
-/// comes from the command line or the environment.
-fn ask_passphrases(args: &ApplyArgs) -> anyhow::Result<Passphrases> {
-    let mut out = Passphrases::new();
-    for path in args.keys.iter().chain(args.sign_key.iter()) {
-        if out.contains_key(path) {
-            continue;
-        }
-        match SigningKey::read_file(path, None) {
-            Err(KeyError::PassphraseNeeded { .. }) => {}
-            // Unreadable or unusable keys are reported where they are used.
-            _ => continue,
-        }
-        if !std::io::stdin().is_terminal() && !std::io::stderr().is_terminal() {
-            bail!(
-                "the key {} is protected by a passphrase and there is no terminal to ask it on: load it into ssh-agent (`ssh-add {}`) and run with SSH_AUTH_SOCK set",
-                path.display(),
-                path.display()
-            );
-        }
-        let typed = rpassword::prompt_password(format!("passphrase for {}: ", path.display()))
-            .with_context(|| format!("cannot read the passphrase for {}", path.display()))?;
-        let passphrase = Passphrase::new(typed);
-        SigningKey::read_file(path, Some(passphrase.expose().as_bytes()))
-            .with_context(|| format!("the key {}", path.display()))?;
-        out.insert(path.clone(), passphrase);
-    }
-    Ok(out)
-}
-
-/// The operator's signer: their key (a file, or one the ssh-agent holds) must be on the
-/// roster and valid today, or nothing runs.
-fn operator_signer(
-    project: &Project,
-    args: &ApplyArgs,
-    passphrases: &Passphrases,
-) -> anyhow::Result<(Signer, String)> {
-    let roster_path = args
-        .roster
-        .clone()
-        .unwrap_or_else(|| project.paths.root.join("roster.yml"));
-    let roster = Roster::load(&roster_path).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let now = jiff::Timestamp::now();
-    let key_file = args
-        .sign_key
-        .clone()
-        .or_else(|| args.keys.first().cloned())
-        .or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from)?;
-            let default = home.join(".ssh/id_ed25519");
-            (default.is_file() && std::env::var_os("SSH_AUTH_SOCK").is_none()).then_some(default)
-        });
-    if let Some(path) = key_file {
-        let passphrase = passphrases.get(&path).map(|p| p.expose().as_bytes());
-        let key = SigningKey::read_file(&path, passphrase)
-            .with_context(|| format!("cannot read the signing key {}", path.display()))?;
-        let person = roster
-            .authorize_operator(key.public_key(), now)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{e}\nnothing was changed: only operators on the roster ({}) may apply",
-                    roster_path.display()
-                )
-            })?;
-        let name = person.name.clone();
-        return Ok((Signer::from_key(person.id.clone(), key), name));
-    }
-    let agent = Agent::from_env().map_err(|e| {
-        anyhow::anyhow!(
-            "{e}: pass --sign-key FILE (the operator's key on the roster) or start ssh-agent"
-        )
-    })?;
-    let mut refusals = Vec::new();
-    for identity in agent.identities()? {
-        let Ok(key) = PublicKey::from_wire(&identity.blob) else {
-            continue;
-        };
-        match roster.authorize_operator(&key, now) {
-            Ok(person) => {
-                let name = person.name.clone();
-                let signer = Signer::from_agent(person.id.clone(), agent, key)?;
-                return Ok((signer, name));
-            }
-            Err(e) => refusals.push(e.to_string()),
-        }
-    }
-    bail!(
-        "no key in ssh-agent belongs to an operator on the roster ({}) who may apply today{}\nnothing was changed",
-        roster_path.display(),
-        if refusals.is_empty() {
-            String::new()
-        } else {
-            format!(":\n  {}", refusals.join("\n  "))
-        }
-    )
-}
-
-/// A run id: UTC time to the second plus the process id, sortable and unique enough per
-/// controller.
-fn run_id() -> String {
-    let now = jiff::Timestamp::now();
-    format!("{}-{}", now.strftime("%Y%m%dT%H%M%SZ"), std::process::id())
 }
 
 fn ssh_settings(
     project: &Project,
     args: &ApplyArgs,
-    passphrases: &Passphrases,
+    passphrases: &operator::Passphrases,
 ) -> anyhow::Result<SshSettings> {
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)

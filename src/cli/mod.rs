@@ -15,6 +15,7 @@ pub mod check;
 pub mod hosts;
 pub mod journal;
 pub mod lab;
+pub mod operator;
 pub mod plan;
 pub mod report;
 pub mod roster;

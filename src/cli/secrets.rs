@@ -11,6 +11,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 
+use super::operator;
+use crate::journal::{self, JournalWriter, Record, Reveal, RunEnd, RunStart, Signer, Tally};
+use crate::roster::ROSTER_FILE;
 use crate::secrets::{
     Account, EditOutcome, Identity, PasswordStore, PublicKey, Secret, SecretsStore, lint,
 };
@@ -79,12 +82,19 @@ pub enum SecretsCommand {
         /// The local account (default: the only one recorded for the terminal).
         #[arg(long)]
         user: Option<String>,
-        /// Why you need it (logged in secrets/reveals.jsonl).
+        /// Why you need it (recorded in the signed journal).
         #[arg(long)]
         reason: String,
-        /// Who you are (default: $USER).
-        #[arg(long, env = "SEIBI_OPERATOR")]
-        operator: Option<String>,
+        /// Your SSH key on the roster, which signs the journal of the reveal [default:
+        /// ~/.ssh/id_ed25519, else ssh-agent].
+        #[arg(long, value_name = "FILE")]
+        sign_key: Option<PathBuf>,
+        /// The roster of operators [default: PROJECT/roster.yml].
+        #[arg(long, value_name = "FILE")]
+        roster: Option<PathBuf>,
+        /// Where journals are written [default: PROJECT/logs].
+        #[arg(long, value_name = "DIR")]
+        logs: Option<PathBuf>,
     },
 }
 
@@ -250,29 +260,65 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
             terminal,
             user,
             reason,
-            operator,
+            sign_key,
+            roster,
+            logs,
         } => {
             let Some(id) = identity()? else {
                 bail!(
                     "revealing a password needs an identity; pass --identity FILE or set SEIBI_IDENTITY"
                 );
             };
-            let operator = operator
-                .or_else(|| std::env::var("USER").ok())
-                .context("say who you are with --operator NAME (or SEIBI_OPERATOR)")?;
             let store = PasswordStore::open(&dir)?;
             let account = match user {
                 Some(u) => Account::new(&terminal, &u)?,
                 None => only_account(&store, &terminal)?,
             };
-            let value = store.reveal(&account, &id, &operator, &reason)?;
+            // Only an operator on the roster may see a password, and the journal they sign says
+            // so before the value is shown: a reveal that cannot be journaled is not shown.
+            let roster = roster.unwrap_or_else(|| project.join(ROSTER_FILE));
+            let passphrases = operator::ask_passphrases(sign_key.iter())?;
+            let (signer, name) =
+                operator::operator_signer(&roster, sign_key, &passphrases, "reveal passwords")?;
+            let value = store.reveal(&account, &id, &name, &reason)?;
+            let logs = logs.unwrap_or_else(|| project.join("logs"));
+            let journal = journal_reveal(&logs, signer, &account, &reason)
+                .context("the reveal could not be journaled, so the password is not shown")?;
             let mut line = Zeroizing::new(value.expose().clone());
             line.push('\n');
             stdout.write_all(line.as_bytes())?;
-            eprintln!("reveal of {account} logged in secrets/reveals.jsonl");
+            eprintln!(
+                "reveal of {account} by {name} recorded in {} (signed; check with `seibi journal verify`)",
+                journal.display()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a journal of its own for one reveal: start, the reveal (never the value), end, signed.
+fn journal_reveal(
+    logs: &Path,
+    signer: Signer,
+    account: &Account,
+    reason: &str,
+) -> anyhow::Result<PathBuf> {
+    let mut journal = JournalWriter::create(
+        logs,
+        RunStart::new(operator::run_id(), journal::NO_PLAN),
+        signer,
+    )?;
+    journal.append(Record::Reveal(Reveal {
+        terminal: Some(account.terminal().to_string()),
+        secret: account.secret_name(),
+        reason: reason.to_string(),
+    }))?;
+    let path = journal.path().to_path_buf();
+    journal.finish(RunEnd {
+        tally: Tally::default(),
+        stopped: None,
+    })?;
+    Ok(path)
 }
 
 /// The one `.age` file, when `edit` is not told which.

@@ -99,6 +99,9 @@ pub struct RunStart {
     pub unapproved_reason: Option<String>,
 }
 
+/// The `plan_digest` of a run that applies no plan: one that only records a password reveal.
+pub const NO_PLAN: &str = "none";
+
 impl RunStart {
     /// A start record for `run` applying the plan with `plan_digest`, on this machine, by this
     /// version of seibi.

@@ -10,7 +10,8 @@
 //!
 //! Writing needs only the public recipients, so an operator can rotate without being able to
 //! read old passwords; reading ([`PasswordStore::reveal`]) needs an identity and is logged in
-//! `secrets/reveals.jsonl` (who, when, why; no values).
+//! `secrets/reveals.jsonl` (which identity read which version, who, when, why; no values).
+//! `seibi secrets reveal` also records each reveal in a signed journal of its own.
 //!
 //! The executor's protocol: [`PasswordStore::begin`] durably records the new value as pending
 //! and returns the hash to send (`chpasswd -e`, over stdin); once the terminal has it,
@@ -64,6 +65,11 @@ impl Account {
     /// The local user.
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// Its name in the store, as journals record it: `passwords/<terminal>/<user>`.
+    pub fn secret_name(&self) -> String {
+        format!("passwords/{}/{}", self.terminal, self.user)
     }
 }
 
