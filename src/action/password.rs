@@ -124,6 +124,13 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
     Ok(Applied {
         changed: true,
         summary: notes.join("; "),
+        // For the journal's `rotation` record (see `crate::run`): which secret now holds it.
+        facts: Some(serde_json::json!({"rotation": {
+            "account": account.user(),
+            "secret": account.secret_name(),
+            "version": version,
+            "reason": reason,
+        }})),
         ..Applied::default()
     })
 }

@@ -675,10 +675,28 @@ fn record(
                 .clone()
                 .or_else(|| (outcome.status == Status::Skipped).then(|| outcome.summary.clone())),
         };
-        if let Err(e) = j.append(Record::Result(result))
-            && stopping.is_none()
-        {
-            *stopping = Some(journal_stop(&e));
+        let rotation = outcome
+            .facts
+            .as_ref()
+            .and_then(|f| f.get("rotation"))
+            .filter(|_| outcome.status == Status::Changed)
+            .map(|r| {
+                let text = |key: &str| r.get(key).and_then(|v| v.as_str()).unwrap_or_default();
+                Record::Rotation(record::Rotation {
+                    terminal: term.id.clone(),
+                    account: text("account").to_string(),
+                    secret: text("secret").to_string(),
+                    reason: Some(format!("{}: {}", task.job, text("reason"))),
+                })
+            });
+        // A changed password is recorded twice over: the task's result, and a `rotation`
+        // record that auditors read without knowing which tasks rotate.
+        for record in std::iter::once(Record::Result(result)).chain(rotation) {
+            if let Err(e) = j.append(record)
+                && stopping.is_none()
+            {
+                *stopping = Some(journal_stop(&e));
+            }
         }
     }
     match outcome.status {
