@@ -130,8 +130,27 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         "nothing failed or was skipped: {recap}"
     );
     assert!(numbers[2] > 0, "{recap}");
-    assert!(said.contains(": ok: run "), "journal verify: {said}");
+    assert_eq!(
+        said.matches(": ok: run ").count(),
+        2,
+        "journal verify: {said}"
+    );
     assert!(said.contains("no overdue terminals"), "audit: {said}");
+    // The reveal printed the rotated password, as the job's policy makes them (20 characters,
+    // none of `0O1lI|`), and only after the journal of the reveal was signed.
+    let revealed = stdout
+        .lines()
+        .rev()
+        .find(|l| l.len() == 20 && !l.contains(' '))
+        .unwrap_or_else(|| panic!("a revealed password in {stdout}"));
+    assert!(
+        !revealed.contains(['0', 'O', '1', 'l', 'I', '|']),
+        "{revealed}"
+    );
+    assert!(
+        said.contains("reveal of admin@kita-t02 by デモ 運用者 (DEMO ONLY) recorded in"),
+        "{said}"
+    );
 
     // What the run left in the rehearsal copy.
     let project = lab.path().join("project");
@@ -145,11 +164,28 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
     }
     let monthly = fs::read_to_string(project.join("月次報告書.md")).expect("monthly report");
     assert!(monthly.contains("kita-t02"), "{monthly}");
-    let journals: Vec<PathBuf> = fs::read_dir(project.join("logs"))
+    let mut journals: Vec<PathBuf> = fs::read_dir(project.join("logs"))
         .expect("logs/")
         .map(|e| e.expect("entry").path())
         .collect();
-    assert_eq!(journals.len(), 1, "{journals:?}");
+    journals.sort();
+    assert_eq!(journals.len(), 2, "the apply and the reveal: {journals:?}");
+    let reveal = seibi::journal::read_run(&journals[1]).expect("the reveal's journal reads");
+    assert_eq!(
+        reveal.start.as_ref().map(|(_, s)| s.plan_digest.as_str()),
+        Some(seibi::journal::NO_PLAN)
+    );
+    assert!(
+        reveal.events.iter().any(|e| e.operator == "demo-operator"),
+        "{:?}",
+        reveal.events
+    );
+    let reveal_text = fs::read_to_string(&journals[1]).expect("reveal journal");
+    assert!(reveal_text.contains("\"kind\":\"reveal\""), "{reveal_text}");
+    assert!(
+        !reveal_text.contains(revealed),
+        "the value is never journaled"
+    );
     let run = seibi::journal::read_run(&journals[0]).expect("the journal reads");
     let terminals: Vec<&str> = run.terminals.keys().map(String::as_str).collect();
     assert_eq!(
@@ -189,6 +225,14 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
                 result.status
             );
         }
+        assert!(
+            run.events.iter().any(|e| e.terminal.as_deref() == Some(terminal.as_str())
+                && e.what.starts_with(&format!(
+                    "rotated the credential of `admin` (now in secret `passwords/{terminal}/admin`): 2026-admin-password-rotation: "
+                ))),
+            "a rotation record for {terminal}: {:#?}",
+            run.events
+        );
         let store = project.join("secrets").join("passwords").join(terminal);
         assert!(
             store.is_dir(),
