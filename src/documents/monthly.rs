@@ -232,7 +232,18 @@ pub fn monthly(
         for (_, s) in j.steps() {
             counts.add(s.result.as_ref().map(|r| r.status));
         }
+        // A journal of a password reveal applies no plan, so there is nothing to approve.
+        let reveal_only = j
+            .run
+            .start
+            .as_ref()
+            .is_some_and(|(_, s)| s.plan_digest == crate::journal::NO_PLAN);
         let approval = match j.unapproved_reason() {
+            _ if reveal_only => tr(
+                lang,
+                "不要（パスワード開示の記録）",
+                "not needed (a password reveal)",
+            ),
             Some(reason) => {
                 doc.flags.push(tr(
                     lang,
