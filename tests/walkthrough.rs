@@ -164,6 +164,10 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
     }
     let monthly = fs::read_to_string(project.join("月次報告書.md")).expect("monthly report");
     assert!(monthly.contains("kita-t02"), "{monthly}");
+    assert!(
+        monthly.contains("不要（パスワード開示の記録）"),
+        "the reveal's run needs no approval: {monthly}"
+    );
     let mut journals: Vec<PathBuf> = fs::read_dir(project.join("logs"))
         .expect("logs/")
         .map(|e| e.expect("entry").path())
