@@ -82,6 +82,20 @@ fn identity(path: &Path) -> Identity {
 }
 
 /// A project whose secrets are encrypted to one key.
+/// `seibi secrets` as the binary parses it.
+#[derive(clap::Parser)]
+struct SecretsCli {
+    #[command(flatten)]
+    args: SecretsArgs,
+}
+
+/// Parses `seibi secrets ARGS`.
+fn cli(args: &[&str]) -> SecretsArgs {
+    SecretsCli::try_parse_from(std::iter::once("seibi").chain(args.iter().copied()))
+        .expect("parse")
+        .args
+}
+
 fn project_for(dir: &Path, name: &str, key: &str) -> PathBuf {
     let secrets = dir.join("project").join("secrets");
     SecretsStore::init(&secrets, name, public(key)).expect("init");
@@ -430,28 +444,12 @@ fn lint_finds_plaintext_secrets_in_the_tree() {
     );
 
     // Through the CLI entry point: lint fails the command.
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: SecretsArgs,
-    }
-    let cli = Cli::try_parse_from(["seibi", "lint"]).expect("parse");
-    let code = seibi::cli::secrets::run(cli.args, &project).expect("runs");
+    let code = seibi::cli::secrets::run(cli(&["lint"]), &project).expect("runs");
     assert_eq!(code, ExitCode::FAILURE);
 }
 
 #[test]
 fn cli_init_recipients_and_rekey() {
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: SecretsArgs,
-    }
-    let cli = |args: &[&str]| {
-        Cli::try_parse_from(std::iter::once("seibi").chain(args.iter().copied()))
-            .expect("parse")
-            .args
-    };
     let dir = tempfile::tempdir().expect("tempdir");
     let project = dir.path().join("project");
     let id_path = dir.path().join("me.agekey");
@@ -496,7 +494,7 @@ fn cli_init_recipients_and_rekey() {
     );
     assert!(seibi::cli::secrets::run(cli(&["recipients", "remove", "nobody"]), &project).is_err());
     assert!(
-        Cli::try_parse_from(["seibi", "reveal", "chuo-t01"]).is_err(),
+        SecretsCli::try_parse_from(["seibi", "reveal", "chuo-t01"]).is_err(),
         "reveal without --reason is refused"
     );
 
@@ -952,16 +950,6 @@ fn unusable_identities_are_explained() {
 
 #[test]
 fn reveal_needs_an_operator_on_the_roster_and_a_signed_journal_first() {
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: SecretsArgs,
-    }
-    let cli = |args: &[&str]| {
-        Cli::try_parse_from(std::iter::once("seibi").chain(args.iter().copied()))
-            .expect("parse")
-            .args
-    };
     let dir = tempfile::tempdir().expect("tempdir");
     let (id_path, id_pub) = age_key(dir.path(), "me");
     let secrets = project_for(dir.path(), "me", &id_pub);

@@ -89,12 +89,8 @@ pub struct ApplyArgs {
     /// [default: the first --key, else ssh-agent].
     #[arg(long, value_name = "FILE")]
     sign_key: Option<PathBuf>,
-    /// The roster of operators [default: PROJECT/roster.yml].
-    #[arg(long, value_name = "FILE")]
-    roster: Option<PathBuf>,
-    /// Where journals are written [default: PROJECT/logs].
-    #[arg(long, value_name = "DIR")]
-    logs: Option<PathBuf>,
+    #[command(flatten)]
+    journal: operator::JournalArgs,
     /// Continue an interrupted run from its journal (`logs/RUN.jsonl`): finished units are not
     /// run again; a unit with an intent but no result is queried again before anything changes.
     #[arg(long, value_name = "RUN")]
@@ -147,10 +143,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     let authorization = match crate::approval::authorize_apply(
         &plan,
         args.plan.as_deref(),
-        &args
-            .roster
-            .clone()
-            .unwrap_or_else(|| project.paths.root.join(crate::roster::ROSTER_FILE)),
+        &args.journal.roster_path(&project.paths.root),
         args.check,
         args.unapproved
             .then(|| args.reason.as_deref().unwrap_or("")),
@@ -162,15 +155,9 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         }
     };
     eprintln!("{}", authorization.describe());
-    let logs = args
-        .logs
-        .clone()
-        .unwrap_or_else(|| project.paths.root.join("logs"));
+    let logs = args.journal.logs_dir(&project.paths.root);
     let passphrases = operator::ask_passphrases(args.keys.iter().chain(args.sign_key.iter()))?;
-    let roster_path = args
-        .roster
-        .clone()
-        .unwrap_or_else(|| project.paths.root.join(crate::roster::ROSTER_FILE));
+    let roster_path = args.journal.roster_path(&project.paths.root);
     let sign_key = args.sign_key.clone().or_else(|| args.keys.first().cloned());
     let (signer, operator_name) =
         operator::operator_signer(&roster_path, sign_key, &passphrases, "apply")?;

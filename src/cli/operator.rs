@@ -12,6 +12,31 @@ use crate::journal::{Agent, Signer};
 use crate::roster::{KeyError, PublicKey, Roster, SigningKey};
 use crate::transport::Passphrase;
 
+/// Where the roster and the journals are, for the commands that write a signed journal.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct JournalArgs {
+    /// The roster of operators [default: PROJECT/roster.yml].
+    #[arg(long, value_name = "FILE")]
+    pub roster: Option<PathBuf>,
+    /// Where journals are written [default: PROJECT/logs].
+    #[arg(long, value_name = "DIR")]
+    pub logs: Option<PathBuf>,
+}
+
+impl JournalArgs {
+    /// The roster file of the project at `root`.
+    pub fn roster_path(&self, root: &Path) -> PathBuf {
+        self.roster
+            .clone()
+            .unwrap_or_else(|| root.join(crate::roster::ROSTER_FILE))
+    }
+
+    /// The journal directory of the project at `root`.
+    pub fn logs_dir(&self, root: &Path) -> PathBuf {
+        self.logs.clone().unwrap_or_else(|| root.join("logs"))
+    }
+}
+
 /// Passphrases typed for protected key files, by path; wiped on drop.
 pub type Passphrases = BTreeMap<PathBuf, Passphrase>;
 

@@ -13,7 +13,6 @@ use zeroize::Zeroizing;
 
 use super::operator;
 use crate::journal::{self, JournalWriter, Record, Reveal, RunEnd, RunStart, Signer, Tally};
-use crate::roster::ROSTER_FILE;
 use crate::secrets::{
     Account, EditOutcome, Identity, PasswordStore, PublicKey, Secret, SecretsStore, lint,
 };
@@ -89,12 +88,9 @@ pub enum SecretsCommand {
         /// ~/.ssh/id_ed25519, else ssh-agent].
         #[arg(long, value_name = "FILE")]
         sign_key: Option<PathBuf>,
-        /// The roster of operators [default: PROJECT/roster.yml].
-        #[arg(long, value_name = "FILE")]
-        roster: Option<PathBuf>,
-        /// Where journals are written [default: PROJECT/logs].
-        #[arg(long, value_name = "DIR")]
-        logs: Option<PathBuf>,
+        /// Where the roster and the journals are.
+        #[command(flatten)]
+        journal: operator::JournalArgs,
     },
 }
 
@@ -261,8 +257,7 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
             user,
             reason,
             sign_key,
-            roster,
-            logs,
+            journal,
         } => {
             let Some(id) = identity()? else {
                 bail!(
@@ -276,13 +271,12 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
             };
             // Only an operator on the roster may see a password, and the journal they sign says
             // so before the value is shown: a reveal that cannot be journaled is not shown.
-            let roster = roster.unwrap_or_else(|| project.join(ROSTER_FILE));
+            let roster = journal.roster_path(project);
             let passphrases = operator::ask_passphrases(sign_key.iter())?;
             let (signer, name) =
                 operator::operator_signer(&roster, sign_key, &passphrases, "reveal passwords")?;
             let value = store.reveal(&account, &id, &name, &reason)?;
-            let logs = logs.unwrap_or_else(|| project.join("logs"));
-            let journal = journal_reveal(&logs, signer, &account, &reason)
+            let journal = journal_reveal(&journal.logs_dir(project), signer, &account, &reason)
                 .context("the reveal could not be journaled, so the password is not shown")?;
             let mut line = Zeroizing::new(value.expose().clone());
             line.push('\n');
