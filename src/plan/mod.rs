@@ -34,9 +34,7 @@ use crate::template::{Templates, candidates_for};
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
 pub use render::{Language, render_markdown, render_text, task_summary};
-pub use schedule::{
-    CanaryRequest, DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs,
-};
+pub use schedule::{DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs};
 
 /// The schema identifier written in every plan.
 pub const SCHEMA: &str = "seibi.plan/v1";

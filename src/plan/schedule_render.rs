@@ -8,10 +8,8 @@ use jiff::Zoned;
 use jiff::civil::{Date, Weekday};
 
 use super::Language;
-use super::schedule::{
-    CanaryRequest, PlanSchedule, PlannedDeadline, PlannedEstimate, PlannedVisitKind,
-    ScheduleRequest, SiteTimetable,
-};
+use super::schedule::{PlanSchedule, ScheduleRequest};
+use crate::schedule::{Canary, DeadlineStatus, EstimateSummary, SiteSchedule, VisitKind};
 
 fn hm(z: &Zoned) -> String {
     z.strftime("%H:%M").to_string()
@@ -60,7 +58,7 @@ fn per_terminal(seconds: u64, lang: Language) -> String {
     }
 }
 
-fn basis(e: &PlannedEstimate, lang: Language) -> String {
+fn basis(e: &EstimateSummary, lang: Language) -> String {
     match (e.from_history, lang) {
         (false, Language::En) => "declared (minutes_per_terminal)".to_string(),
         (false, Language::Ja) => "宣言値（minutes_per_terminal）".to_string(),
@@ -76,14 +74,14 @@ fn basis(e: &PlannedEstimate, lang: Language) -> String {
     }
 }
 
-fn kind(k: PlannedVisitKind, lang: Language) -> &'static str {
+fn kind(k: VisitKind, lang: Language) -> &'static str {
     match (k, lang) {
-        (PlannedVisitKind::Urgent, Language::En) => "urgent",
-        (PlannedVisitKind::Batched, Language::En) => "batched",
-        (PlannedVisitKind::Own, Language::En) => "own visit",
-        (PlannedVisitKind::Urgent, Language::Ja) => "緊急",
-        (PlannedVisitKind::Batched, Language::Ja) => "まとめて実施",
-        (PlannedVisitKind::Own, Language::Ja) => "単独実施",
+        (VisitKind::Urgent, Language::En) => "urgent",
+        (VisitKind::Batched, Language::En) => "batched",
+        (VisitKind::Own, Language::En) => "own visit",
+        (VisitKind::Urgent, Language::Ja) => "緊急",
+        (VisitKind::Batched, Language::Ja) => "まとめて実施",
+        (VisitKind::Own, Language::Ja) => "単独実施",
     }
 }
 
@@ -101,10 +99,10 @@ fn header(request: Option<&ScheduleRequest>, schedule: &PlanSchedule, lang: Lang
                 let _ = write!(out, " Global limit: {limit} terminals at a time.");
             }
             match &r.canary {
-                Some(CanaryRequest::Site(site)) => {
+                Some(Canary::Site(site)) => {
                     let _ = write!(out, " Canary: site {site} first.");
                 }
-                Some(CanaryRequest::Terminals(n)) => {
+                Some(Canary::Terminals(n)) => {
                     let _ = write!(out, " Canary: the first {n} terminals first.");
                 }
                 None => {}
@@ -120,10 +118,10 @@ fn header(request: Option<&ScheduleRequest>, schedule: &PlanSchedule, lang: Lang
                 let _ = write!(out, "全体の同時作業端末数の上限：{limit} 台。");
             }
             match &r.canary {
-                Some(CanaryRequest::Site(site)) => {
+                Some(Canary::Site(site)) => {
                     let _ = write!(out, "先行実施（カナリア）：拠点 {site} を先に実施。");
                 }
-                Some(CanaryRequest::Terminals(n)) => {
+                Some(Canary::Terminals(n)) => {
                     let _ = write!(out, "先行実施（カナリア）：最初の {n} 台を先に実施。");
                 }
                 None => {}
@@ -134,17 +132,17 @@ fn header(request: Option<&ScheduleRequest>, schedule: &PlanSchedule, lang: Lang
     out
 }
 
-fn verdict(site: &SiteTimetable, limit: Option<u32>, lang: Language) -> String {
+fn verdict(site: &SiteSchedule, limit: Option<u32>, lang: Language) -> String {
     let limit = limit.map_or_else(|| "?".to_string(), |l| l.to_string());
     match (site.status, lang) {
-        (PlannedDeadline::Met { business_day }, Language::En) => {
+        (DeadlineStatus::Met { business_day }, Language::En) => {
             format!("ok: business day {business_day} of {limit}")
         }
-        (PlannedDeadline::Met { business_day }, Language::Ja) => {
+        (DeadlineStatus::Met { business_day }, Language::Ja) => {
             format!("期限内：{limit} 開庁日中 {business_day} 日目に完了")
         }
         (
-            PlannedDeadline::Missed {
+            DeadlineStatus::Missed {
                 business_days_late,
                 office_minutes_late,
             },
@@ -156,7 +154,7 @@ fn verdict(site: &SiteTimetable, limit: Option<u32>, lang: Language) -> String {
             when(&site.deadline)
         ),
         (
-            PlannedDeadline::Missed {
+            DeadlineStatus::Missed {
                 business_days_late,
                 office_minutes_late,
             },

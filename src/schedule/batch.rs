@@ -40,7 +40,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{Calendars, ScheduleError, join_names};
 use crate::calendar::Calendar;
@@ -100,7 +101,9 @@ impl BatchOptions {
 }
 
 /// Why a visit exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum VisitKind {
     /// Urgent (or late) jobs on their earliest day, possibly joined by others.
@@ -112,32 +115,34 @@ pub enum VisitKind {
 }
 
 /// One job in a visit, with the window it had and why it is on the visit's day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VisitJob {
     /// Job id.
     pub job: String,
-    /// Its kind.
-    pub kind: JobKind,
-    /// Its urgency.
-    pub urgency: Urgency,
     /// The first business day it could be done.
+    #[schemars(with = "String")]
     pub earliest: Date,
     /// The last day a visit could start and still finish by the deadline (none without one).
+    #[schemars(with = "Option<String>")]
     pub latest: Option<Date>,
     /// Its deadline.
+    #[schemars(with = "Option<String>")]
     pub deadline: Option<Date>,
     /// Why it is done on the visit's day, for people.
     pub reason: String,
 }
 
 /// The work done at one site in one go: jobs in the order they are carried out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Visit {
     /// `site:date:n`, n counting the site's visits that day from 1.
     pub id: String,
     /// The site.
     pub site: String,
     /// The business day it starts.
+    #[schemars(with = "String")]
     pub date: Date,
     /// Why it exists.
     pub kind: VisitKind,
@@ -158,15 +163,18 @@ impl Visit {
 }
 
 /// A job that cannot be done by its deadline at a site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LateJob {
     /// The site.
     pub site: String,
     /// The job.
     pub job: String,
     /// The first business day it can be done.
+    #[schemars(with = "String")]
     pub earliest: Date,
     /// Its deadline, which comes before that.
+    #[schemars(with = "String")]
     pub deadline: Date,
 }
 
@@ -382,8 +390,6 @@ fn batch_site(
                 let w = &windows[i];
                 VisitJob {
                     job: w.job.id.clone(),
-                    kind: w.job.kind,
-                    urgency: w.job.urgency,
                     earliest: w.earliest,
                     latest: w.latest,
                     deadline: w.job.deadline,

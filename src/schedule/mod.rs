@@ -30,7 +30,9 @@ use crate::playbook::Job;
 pub use batch::{
     BatchJob, BatchOptions, Batching, LateJob, Visit, VisitJob, VisitKind, batch, batch_jobs,
 };
-pub use estimate::{EstimateBasis, Estimates, History, JobEstimate, artifact_bytes, median};
+pub use estimate::{
+    EstimateBasis, EstimateSummary, Estimates, History, JobEstimate, artifact_bytes, median,
+};
 pub use place::{
     Canary, DeadlineStatus, Feasibility, JobDeadlineMiss, OverlongWork, PlaceInput, PlaceOptions,
     Schedule, SiteDay, SiteMiss, SiteSchedule, Slot, Transfer, place,
