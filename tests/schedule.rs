@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use jiff::civil::{Date, date, time};
 use seibi::calendar::Calendar;
 use seibi::inventory::{Hours, Inventory, Platform, Site, SiteKind, Terminal};
+use seibi::language::Language;
 use seibi::playbook::{Job, JobKind, Urgency};
 use seibi::schedule::{
     BatchJob, BatchOptions, Batching, Calendars, Canary, DeadlineStatus, Estimates, History,
@@ -519,8 +520,8 @@ fn a_site_that_cannot_finish_in_three_days_is_named_with_the_capacity_that_fits(
         "{}",
         miss.suggestion
     );
-    let text = render_text(&schedule);
-    assert!(text.contains("Not feasible"), "{text}");
+    let text = render_text(&schedule.view());
+    assert!(text.contains("NOT FEASIBLE: 1 site(s) past"), "{text}");
     assert!(
         text.contains("teine (2026-10-01): raise the capacity of `teine` from 1 to 2"),
         "{text}"
@@ -1058,7 +1059,10 @@ fn schedules_print_as_json_text_and_markdown() -> TestResult {
     );
     assert_eq!(json["sites"][1]["status"]["status"], "missed");
     assert_eq!(json["feasibility"]["misses"][0]["capacity_that_fits"], 2);
-    insta::assert_snapshot!("markdown_with_a_miss", render_markdown(&schedule));
-    insta::assert_snapshot!("text_with_a_miss", render_text(&schedule));
+    insta::assert_snapshot!(
+        "markdown_with_a_miss",
+        render_markdown(&schedule.view(), Language::En)
+    );
+    insta::assert_snapshot!("text_with_a_miss", render_text(&schedule.view()));
     Ok(())
 }

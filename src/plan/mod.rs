@@ -16,7 +16,6 @@ mod digest;
 mod graph;
 mod render;
 pub mod schedule;
-mod schedule_render;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,9 +30,10 @@ use crate::project::Project;
 use crate::source::{Diagnostic, Diagnostics, Location, SourceFile, closest};
 use crate::template::{Templates, candidates_for};
 
+pub use crate::language::Language;
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
-pub use render::{Language, render_markdown, render_text, task_summary};
+pub use render::{render_markdown, render_text, task_summary};
 pub use schedule::{DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs};
 
 /// The schema identifier written in every plan.

@@ -3,19 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::schedule_render::{self, banner};
 use super::{Plan, PlannedTask};
+use crate::language::Language;
 use crate::playbook::ProvenanceSource;
-
-/// Language of headings and labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    /// English.
-    #[default]
-    En,
-    /// Japanese.
-    Ja,
-}
+use crate::schedule::{ScheduleView, banner};
 
 /// A one-line summary of what a task does, from its rendered arguments.
 pub fn task_summary(task: &PlannedTask) -> String {
@@ -149,6 +140,12 @@ fn source_label(source: ProvenanceSource, lang: Language) -> &'static str {
     }
 }
 
+/// The plan's schedule section with the settings it was asked for, when it has one.
+fn schedule_view(plan: &Plan) -> Option<ScheduleView<'_>> {
+    let schedule = plan.schedule.as_ref()?;
+    Some(schedule.view(plan.request.schedule.as_ref()))
+}
+
 fn date_or_dash(d: Option<jiff::civil::Date>) -> String {
     d.map_or_else(|| "-".to_string(), |d| d.to_string())
 }
@@ -157,7 +154,7 @@ fn date_or_dash(d: Option<jiff::civil::Date>) -> String {
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Plan {}", plan.digest);
-    if let Some(warning) = plan.schedule.as_ref().and_then(|s| banner(s, Language::En)) {
+    if let Some(warning) = schedule_view(plan).and_then(|s| banner(&s, Language::En)) {
         let _ = writeln!(out, "\nwarning: the schedule is {warning}");
     }
     let _ = writeln!(out, "\nJobs (in the order they run on each terminal):");
@@ -182,11 +179,9 @@ pub fn render_text(plan: &Plan) -> String {
             j.terminals
         );
     }
-    if let Some(schedule) = &plan.schedule {
-        out.push_str(&schedule_render::text(
-            schedule,
-            plan.request.schedule.as_ref(),
-        ));
+    if let Some(schedule) = schedule_view(plan) {
+        out.push('\n');
+        out.push_str(&crate::schedule::render_text(&schedule));
     }
     for site in &plan.sites {
         let _ = writeln!(
@@ -328,7 +323,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", l.title);
     let _ = writeln!(out, "{}: `{}`\n", l.digest, plan.digest);
-    if let Some(warning) = plan.schedule.as_ref().and_then(|s| banner(s, lang)) {
+    if let Some(warning) = schedule_view(plan).and_then(|s| banner(&s, lang)) {
         let _ = writeln!(out, "> **{warning}**\n");
     }
     let _ = writeln!(out, "## {}\n\n{}", l.jobs, l.job_cols);
@@ -368,12 +363,9 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
             s.estimated_minutes
         );
     }
-    if let Some(schedule) = &plan.schedule {
-        out.push_str(&schedule_render::markdown(
-            schedule,
-            plan.request.schedule.as_ref(),
-            lang,
-        ));
+    if let Some(schedule) = schedule_view(plan) {
+        out.push('\n');
+        out.push_str(&crate::schedule::render_markdown(&schedule, lang));
     }
     let _ = writeln!(out, "\n## {}", l.procedure);
     for j in &plan.jobs {

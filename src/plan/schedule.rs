@@ -24,8 +24,8 @@ use crate::playbook::Job;
 use crate::project::Project;
 use crate::schedule::{
     BatchOptions, Calendars, Canary, EstimateSummary, Estimates, History, JobDeadlineMiss, LateJob,
-    PlaceInput, PlaceOptions, SiteMiss, SiteSchedule, Targets, Visit, artifact_bytes, batch_jobs,
-    place,
+    PlaceInput, PlaceOptions, ScheduleSettings, ScheduleView, SiteMiss, SiteSchedule, Targets,
+    Visit, artifact_bytes, batch_jobs, place,
 };
 use crate::source::Diagnostic;
 
@@ -79,6 +79,29 @@ pub struct PlanSchedule {
 }
 
 impl PlanSchedule {
+    /// The section as [`crate::schedule::render_text`] and [`crate::schedule::render_markdown`]
+    /// print it, with the settings of `request` (the plan's).
+    pub fn view<'a>(&'a self, request: Option<&'a ScheduleRequest>) -> ScheduleView<'a> {
+        ScheduleView {
+            time_zone: &self.time_zone,
+            settings: request.map(|r| ScheduleSettings {
+                start: Some(r.start),
+                deadline_business_days: r.deadline_business_days,
+                global_limit: r.global_limit,
+                canary: r.canary.as_ref(),
+            }),
+            estimates: Some(&self.estimates),
+            visits: Some(&self.visits),
+            late: Some(&self.late),
+            sites: &self.sites,
+            feasible: self.feasible,
+            misses: &self.misses,
+            job_deadline_misses: &self.job_deadline_misses,
+            suggestions: &self.suggestions,
+            notes: &self.notes,
+        }
+    }
+
     /// The seconds one terminal of `job` takes, when the schedule has an estimate for it.
     pub fn seconds_per_terminal(&self, job: &str) -> Option<u64> {
         self.estimates

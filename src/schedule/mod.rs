@@ -12,7 +12,9 @@
 //!
 //! The shared inputs live here: [`Calendars`] (the city calendar plus each site's own closed
 //! days and hours) and [`Targets`] (which terminals of which site each job reaches). Output is
-//! serde-serializable; [`render_text`] and [`render_markdown`] print a timetable for people.
+//! serde-serializable (a plan carries it as it is); [`render_text`] and [`render_markdown`]
+//! print it for people, the timetable of a bare [`Schedule`] as well as a plan's whole schedule
+//! section (through a [`ScheduleView`]).
 
 pub mod batch;
 pub mod estimate;
@@ -37,7 +39,7 @@ pub use place::{
     Canary, DeadlineStatus, Feasibility, JobDeadlineMiss, OverlongWork, PlaceInput, PlaceOptions,
     Schedule, SiteDay, SiteMiss, SiteSchedule, Slot, Transfer, place,
 };
-pub use render::{render_markdown, render_text};
+pub use render::{ScheduleSettings, ScheduleView, banner, render_markdown, render_text};
 
 /// Errors that stop batching or placement; each message says what to change.
 #[derive(Debug, thiserror::Error)]
