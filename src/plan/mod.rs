@@ -250,6 +250,14 @@ pub struct PlannedTask {
     pub skip: Option<String>,
 }
 
+impl PlannedTask {
+    /// A string argument as rendered for the terminal, or `""` when the task has none by that
+    /// name.
+    pub fn arg(&self, key: &str) -> &str {
+        self.args.get(key).and_then(|v| v.as_str()).unwrap_or("")
+    }
+}
+
 /// Counts over the plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
