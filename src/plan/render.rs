@@ -515,43 +515,37 @@ mod tests {
 
     #[test]
     fn a_task_reads_the_same_in_either_language() {
-        let file = task(
-            "file",
-            serde_json::json!({"path": "/etc/ntp.conf", "content": "server a\n", "mode": "0644",
-                               "owner": "root"}),
-        );
-        assert_eq!(
-            task_summary(&file, Language::En),
-            "file /etc/ntp.conf (9 bytes) mode 0644 owner root"
-        );
-        assert_eq!(
-            task_summary(&file, Language::Ja),
-            "ファイル /etc/ntp.conf を配置（9 バイト）、権限 0644、所有者 root"
-        );
-        let command = task(
-            "command",
-            serde_json::json!({"cmd": "apt-get update\napt-get install -y openssl",
-                               "creates": "/var/done"}),
-        );
-        assert_eq!(
-            task_summary(&command, Language::En),
-            "$ apt-get update …  (unless /var/done exists)"
-        );
-        assert_eq!(
-            task_summary(&command, Language::Ja),
-            "コマンド実行: apt-get update …（/var/done が無い場合のみ）"
-        );
-        let inspect = task(
-            "inspect",
-            serde_json::json!({"packages": ["openssl", "bash"]}),
-        );
-        assert_eq!(
-            task_summary(&inspect, Language::En),
-            "inspect packages [openssl, bash], disk usage"
-        );
-        assert_eq!(
-            task_summary(&inspect, Language::Ja),
-            "点検: パッケージ [openssl, bash]、ディスク使用量"
-        );
+        let cases = [
+            (
+                task(
+                    "file",
+                    serde_json::json!({"path": "/etc/ntp.conf", "content": "server a\n",
+                                       "mode": "0644", "owner": "root"}),
+                ),
+                "file /etc/ntp.conf (9 bytes) mode 0644 owner root",
+                "ファイル /etc/ntp.conf を配置（9 バイト）、権限 0644、所有者 root",
+            ),
+            (
+                task(
+                    "command",
+                    serde_json::json!({"cmd": "apt-get update\napt-get install -y openssl",
+                                       "creates": "/var/done"}),
+                ),
+                "$ apt-get update …  (unless /var/done exists)",
+                "コマンド実行: apt-get update …（/var/done が無い場合のみ）",
+            ),
+            (
+                task(
+                    "inspect",
+                    serde_json::json!({"packages": ["openssl", "bash"]}),
+                ),
+                "inspect packages [openssl, bash], disk usage",
+                "点検: パッケージ [openssl, bash]、ディスク使用量",
+            ),
+        ];
+        for (task, en, ja) in &cases {
+            assert_eq!(task_summary(task, Language::En), *en);
+            assert_eq!(task_summary(task, Language::Ja), *ja);
+        }
     }
 }

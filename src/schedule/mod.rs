@@ -27,10 +27,12 @@ use jiff::civil::{Date, Time};
 
 use crate::calendar::{Calendar, OfficeHours};
 use crate::inventory::{Inventory, Site};
+use crate::language::Language;
 use crate::playbook::Job;
 
 pub use batch::{
-    BatchJob, BatchOptions, Batching, LateJob, Visit, VisitJob, VisitKind, batch, batch_jobs,
+    BatchJob, BatchOptions, Batching, LateJob, Reason, Rule, Visit, VisitJob, VisitKind, batch,
+    batch_jobs,
 };
 pub use estimate::{
     EstimateBasis, EstimateSummary, Estimates, History, JobEstimate, artifact_bytes, median,
@@ -282,12 +284,13 @@ fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) 
         .unwrap_or_default()
 }
 
-/// `a`, `a and b`, `a, b and c`.
-fn join_names(names: &[&str]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => (*one).to_string(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+/// `a`, `a and b`, `a, b and c` (`a、b、c` in Japanese).
+fn join_names(names: &[&str], lang: Language) -> String {
+    match (names, lang) {
+        (_, Language::Ja) => names.join("、"),
+        ([], _) => String::new(),
+        ([one], _) => (*one).to_string(),
+        ([rest @ .., last], _) => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -297,10 +300,11 @@ mod tests {
 
     #[test]
     fn names_are_joined_like_a_sentence() {
-        assert_eq!(join_names(&[]), "");
-        assert_eq!(join_names(&["a"]), "a");
-        assert_eq!(join_names(&["a", "b"]), "a and b");
-        assert_eq!(join_names(&["a", "b", "c"]), "a, b and c");
+        assert_eq!(join_names(&[], Language::En), "");
+        assert_eq!(join_names(&["a"], Language::En), "a");
+        assert_eq!(join_names(&["a", "b"], Language::En), "a and b");
+        assert_eq!(join_names(&["a", "b", "c"], Language::En), "a, b and c");
+        assert_eq!(join_names(&["a", "b", "c"], Language::Ja), "a、b、c");
     }
 
     #[test]

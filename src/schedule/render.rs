@@ -15,6 +15,7 @@ use jiff::civil::Date;
 use super::place::{DeadlineStatus, Schedule, SiteSchedule};
 use super::{
     Canary, EstimateSummary, JobDeadlineMiss, LateJob, ScheduleError, SiteMiss, Visit, VisitKind,
+    join_names,
 };
 use crate::calendar::weekday_ja;
 use crate::columns::align_columns;
@@ -149,6 +150,63 @@ fn kind(k: VisitKind, lang: Language) -> &'static str {
         VisitKind::Batched => lang.pick("まとめて実施", "batched"),
         VisitKind::Own => lang.pick("単独実施", "own visit"),
     }
+}
+
+/// Visits that read the same at several sites (day, kind, jobs and reasons), said once with
+/// the sites listed: a city's ward offices often get the same visit on the same day.
+struct VisitGroup<'a> {
+    date: Date,
+    kind: VisitKind,
+    jobs: Vec<&'a str>,
+    /// Each distinct reason with the jobs it applies to ([`Visit::reasons`]).
+    reasons: Vec<(Vec<&'a str>, String)>,
+    sites: Vec<&'a str>,
+}
+
+impl VisitGroup<'_> {
+    /// The reasons in one line: the reason alone when every job shares it, else each reason
+    /// after the jobs it applies to.
+    fn reason_line(&self, lang: Language) -> String {
+        if let [(_, only)] = self.reasons.as_slice() {
+            return only.clone();
+        }
+        let parts: Vec<String> = self
+            .reasons
+            .iter()
+            .map(|(jobs, text)| {
+                let jobs = join_names(jobs, lang);
+                match lang {
+                    Language::En => format!("{jobs}: {text}"),
+                    Language::Ja => format!("{jobs}：{text}"),
+                }
+            })
+            .collect();
+        parts.join(lang.pick("。", "; "))
+    }
+}
+
+/// The visits grouped into [`VisitGroup`]s, by day, then in the order of their first site.
+fn visit_groups(visits: &[Visit], lang: Language) -> Vec<VisitGroup<'_>> {
+    let mut groups: Vec<VisitGroup<'_>> = Vec::new();
+    for v in visits {
+        let (jobs, reasons) = (v.job_ids(), v.reasons(lang));
+        let same = |g: &&mut VisitGroup<'_>| {
+            (g.date, g.kind) == (v.date, v.kind) && g.jobs == jobs && g.reasons == reasons
+        };
+        match groups.iter_mut().find(same) {
+            Some(g) => g.sites.push(&v.site),
+            None => groups.push(VisitGroup {
+                date: v.date,
+                kind: v.kind,
+                jobs,
+                reasons,
+                sites: vec![&v.site],
+            }),
+        }
+    }
+    // Stable: groups of one day keep the order of their first site.
+    groups.sort_by_key(|g| g.date);
+    groups
 }
 
 fn header(view: &ScheduleView<'_>, lang: Language) -> String {
@@ -351,18 +409,28 @@ pub fn render_text(view: &ScheduleView<'_>) -> String {
         }
     }
     if let Some(visits) = view.visits {
-        out.push_str("\n  Visits (jobs batched per site and day, with the reason for each day):\n");
-        for v in visits {
+        out.push_str(
+            "\n  Visits (jobs batched per site and day, with the reason for each day; sites whose \
+             visits read the same share one entry):\n",
+        );
+        for g in visit_groups(visits, lang) {
             let _ = writeln!(
                 out,
-                "    {}  {} {}  {}",
-                v.id,
-                v.site,
-                day(v.date, lang),
-                kind(v.kind, lang)
+                "    {}  {}  at {}",
+                day(g.date, lang),
+                kind(g.kind, lang),
+                g.sites.join(", ")
             );
-            for j in &v.jobs {
-                let _ = writeln!(out, "      {}: {}", j.job, j.reason);
+            let _ = writeln!(out, "      jobs: {}", g.jobs.join(", "));
+            match g.reasons.as_slice() {
+                [(_, only)] => {
+                    let _ = writeln!(out, "      reason: {only}");
+                }
+                reasons => {
+                    for (jobs, text) in reasons {
+                        let _ = writeln!(out, "      {}: {text}", join_names(jobs, lang));
+                    }
+                }
             }
         }
     }
@@ -438,7 +506,7 @@ const EN: Labels = Labels {
     estimates: "Estimates per terminal",
     estimate_cols: "| Job | Per terminal | Basis |\n|---|---:|---|",
     visits: "Visits",
-    visit_cols: "| Visit | Site | Date | Kind | Job | Reason |\n|---|---|---|---|---|---|",
+    visit_cols: "| Date | Sites | Kind | Jobs | Reason |\n|---|---|---|---|---|",
     timetable: "Timetable",
     timetable_cols: "| Site | Business day | Date | Start | End | Terminals |\n|---|---:|---|---|---|---:|",
     check: "Deadline check",
@@ -450,7 +518,7 @@ const JA: Labels = Labels {
     estimates: "端末あたりの所要時間の見積り",
     estimate_cols: "| 作業ID | 端末あたり | 根拠 |\n|---|---:|---|",
     visits: "訪問（作業のまとめ）",
-    visit_cols: "| 訪問 | 拠点 | 日付 | 区分 | 作業ID | 理由 |\n|---|---|---|---|---|---|",
+    visit_cols: "| 日付 | 拠点 | 区分 | 作業ID | 理由 |\n|---|---|---|---|---|",
     timetable: "時間割",
     timetable_cols: "| 拠点 | 開庁日 | 日付 | 開始 | 終了 | 端末数 |\n|---|---:|---|---|---|---:|",
     check: "期限の確認",
@@ -484,14 +552,17 @@ pub fn render_markdown(view: &ScheduleView<'_>, lang: Language) -> String {
     }
     if let Some(visits) = view.visits {
         let _ = writeln!(out, "\n### {}\n\n{}", l.visits, l.visit_cols);
-        for v in visits {
-            let date = day(v.date, lang);
-            for j in &v.jobs {
-                row(
-                    &mut out,
-                    &[&v.id, &v.site, &date, kind(v.kind, lang), &j.job, &j.reason],
-                );
-            }
+        for g in visit_groups(visits, lang) {
+            row(
+                &mut out,
+                &[
+                    day(g.date, lang),
+                    g.sites.join(", "),
+                    kind(g.kind, lang).to_string(),
+                    g.jobs.join(", "),
+                    g.reason_line(lang),
+                ],
+            );
         }
     }
     let _ = writeln!(out, "\n### {}\n\n{}", l.timetable, l.timetable_cols);
