@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use jiff::civil::date;
+use seibi::language::Language;
 use seibi::schedule::{
     BatchOptions, Calendars, Canary, Estimates, PlaceInput, PlaceOptions, Targets, batch_jobs,
     place, render_markdown, render_text,
@@ -125,8 +126,8 @@ fn main() -> anyhow::Result<()> {
 
     let clock = Instant::now();
     let json = schedule.to_json()?;
-    let text = render_text(&schedule);
-    let markdown = render_markdown(&schedule);
+    let text = render_text(&schedule.view());
+    let markdown = render_markdown(&schedule.view(), Language::En);
     let rendering = clock.elapsed();
 
     // The same city with a global limit far too low: every site misses, and the search for

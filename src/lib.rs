@@ -13,13 +13,15 @@
 //! synchronous functions over data, testable without a network; tokio exists only in the
 //! transport (and, later, inside `apply`). Dependencies point one way:
 //! `cli` -> {`plan`, `schedule`, `transport`, `lab`} -> {`project`, `playbook`, `inventory`,
-//! `template`, `calendar`} -> `source`.
+//! `template`, `calendar`, `language`, `columns`} -> `source`.
 //!
 //! # Modules
 //! - [`source`]: files, places in them, diagnostics; the only module naming a YAML crate.
 //! - [`inventory`]: sites, terminals, groups, variables and their precedence; selectors.
 //! - [`playbook`]: jobs, tasks, actions and their arguments.
 //! - [`template`]: minijinja, strict about undefined variables; secrets as placeholders.
+//! - [`language`]: Japanese or English, for everything written for people.
+//! - [`columns`]: plain-text tables whose columns line up, kanji counted as two columns.
 //! - [`project`]: inventory and jobs loaded and cross-checked together (`seibi check`).
 //! - [`plan`]: the task graph (petgraph inside), the plan document and its digest.
 //! - [`calendar`]: Japanese holidays, office hours, business-day arithmetic.
@@ -42,10 +44,12 @@ pub mod approval;
 pub mod audit;
 pub mod calendar;
 pub mod cli;
+pub mod columns;
 pub mod documents;
 pub mod inventory;
 pub mod journal;
 pub mod lab;
+pub mod language;
 pub mod plan;
 pub mod playbook;
 pub mod project;

@@ -12,6 +12,7 @@ use seibi::journal::record::{
     CHECK_ONLY_CHANGE, Intent, OutputDigest, Record, RunEnd, RunStart, Status, TaskResult,
 };
 use seibi::journal::{JournalWriter, Signer};
+use seibi::language::Language;
 use seibi::plan::Plan;
 
 /// The schedule fixture as a project: `inventory/` and the October jobs as `playbooks/`.
@@ -42,8 +43,9 @@ fn october_jobs_are_batched_into_one_visit_per_site_with_a_timetable() {
     assert_eq!(text.code, 0, "{}", text.stderr);
     insta::assert_snapshot!("october_text", text.stdout);
     assert!(text.stdout.contains(
-        "openssl-patch-2026-09: deferred from 2026-09-28 to 2026-10-01 to join the visit with \
-         settings-2026-10 and password-rotation-2026 (city approval required for batching)"
+        "openssl-patch-2026-09: deferred from 2026-09-28 to 2026-10-01 to share one visit with \
+         the other jobs (city approval required for batching)\n      settings-2026-10 and \
+         password-rotation-2026: on the earliest business day 2026-10-01\n"
     ));
 
     let (plan, json) = plan_json(dir.path(), &["--start", "2026-09-28"]);
@@ -71,12 +73,15 @@ fn october_jobs_are_batched_into_one_visit_per_site_with_a_timetable() {
         ]
     );
     // kita is closed on 2026-10-01: its reason says so.
-    assert!(
-        schedule.visits[1].jobs[1]
-            .reason
-            .contains("2026-10-01 is closed (拠点休業日)"),
-        "{}",
-        schedule.visits[1].jobs[1].reason
+    let kita = &schedule.visits[1];
+    assert_eq!(
+        kita.jobs[1].reason.closed.as_deref(),
+        Some("拠点休業日"),
+        "{kita:#?}"
+    );
+    assert_eq!(
+        kita.reason(&kita.jobs[1], Language::En),
+        "on the earliest business day 2026-10-02 (2026-10-01 is closed: 拠点休業日)"
     );
     // chuo: 3 terminals x 40 min at capacity 2; kita: 2 x 40 min at capacity 1.
     let timetable: Vec<(&str, u32, String, String, String)> = schedule
@@ -166,6 +171,89 @@ fn october_jobs_are_batched_into_one_visit_per_site_with_a_timetable() {
         en.stdout
             .contains("**Feasible: every site finishes within 3 business days")
     );
+}
+
+/// The visits section of a markdown plan: from its heading to the next.
+fn visits_section<'a>(markdown: &'a str, heading: &str) -> &'a str {
+    let start = markdown.find(heading).expect("a visits section");
+    let rest = &markdown[start..];
+    let end = rest[heading.len()..]
+        .find("\n### ")
+        .map_or(rest.len(), |i| i + heading.len());
+    &rest[..end]
+}
+
+#[test]
+fn batching_reasons_are_said_once_for_the_sites_they_fit_and_in_the_document_language() {
+    let dir = october_project();
+    let markdown = |start: &str, lang: &str| {
+        let out = run_seibi(
+            dir.path(),
+            &[
+                "plan", "--start", start, "--format", "markdown", "--lang", lang,
+            ],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+    };
+    // From 2026-10-02 both sites get the same visit for the same reason: one row for both.
+    let ja = markdown("2026-10-02", "ja");
+    let visits = visits_section(&ja, "### 訪問（作業のまとめ）");
+    assert!(
+        visits.contains(
+            "| 2026-10-02（金） | chuo, kita | まとめて実施 | openssl-patch-2026-09, \
+             settings-2026-10, password-rotation-2026 | 最早の開庁日 2026-10-02 に実施 |\n"
+        ),
+        "{visits}"
+    );
+    assert_eq!(visits.matches("最早の開庁日").count(), 1, "{visits}");
+    let en = markdown("2026-10-02", "en");
+    let visits = visits_section(&en, "### Visits");
+    assert!(
+        visits.contains(
+            "| 2026-10-02 Fri | chuo, kita | batched | openssl-patch-2026-09, settings-2026-10, \
+             password-rotation-2026 | on the earliest business day 2026-10-02 |\n"
+        ),
+        "{visits}"
+    );
+
+    // From 2026-09-28 the patch is deferred at both sites and kita is closed on 2026-10-01:
+    // each reason is said once per visit, in Japanese in the Japanese document.
+    let ja = markdown("2026-09-28", "ja");
+    let visits = visits_section(&ja, "### 訪問（作業のまとめ）");
+    for japanese in [
+        "openssl-patch-2026-09：他の作業とまとめて実施するため 2026-09-28 から 2026-10-01 に延期\
+         （まとめて実施には市の承認が必要）。settings-2026-10、password-rotation-2026：最早の開庁日 \
+         2026-10-01 に実施 |",
+        "最早の開庁日 2026-10-02 に実施（2026-10-01 は休業日：拠点休業日） |",
+    ] {
+        assert!(visits.contains(japanese), "{japanese}\n{visits}");
+    }
+    for english in [
+        "deferred",
+        "earliest business day",
+        "together with",
+        "is closed",
+        "city approval",
+        "batched",
+        "Reason",
+    ] {
+        assert!(!visits.contains(english), "{english}\n{visits}");
+    }
+    let en = markdown("2026-09-28", "en");
+    let visits = visits_section(&en, "### Visits");
+    assert!(
+        visits.contains(
+            "openssl-patch-2026-09: deferred from 2026-09-28 to 2026-10-02 to share one visit \
+             with the other jobs (city approval required for batching); settings-2026-10 and \
+             password-rotation-2026: on the earliest business day 2026-10-02 (2026-10-01 is \
+             closed: 拠点休業日) |"
+        ),
+        "{visits}"
+    );
+    for japanese in ["最早の開庁日", "延期", "休業日：", "まとめて実施"] {
+        assert!(!visits.contains(japanese), "{japanese}\n{visits}");
+    }
 }
 
 #[test]

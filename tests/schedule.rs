@@ -10,11 +10,12 @@ use indexmap::IndexMap;
 use jiff::civil::{Date, date, time};
 use seibi::calendar::Calendar;
 use seibi::inventory::{Hours, Inventory, Platform, Site, SiteKind, Terminal};
+use seibi::language::Language;
 use seibi::playbook::{Job, JobKind, Urgency};
 use seibi::schedule::{
     BatchJob, BatchOptions, Batching, Calendars, Canary, DeadlineStatus, Estimates, History,
-    PlaceInput, PlaceOptions, Schedule, ScheduleError, Slot, Targets, VisitKind, batch, batch_jobs,
-    place, render_markdown, render_text,
+    PlaceInput, PlaceOptions, Rule, Schedule, ScheduleError, Slot, Targets, VisitKind, batch,
+    batch_jobs, place, render_markdown, render_text,
 };
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -60,13 +61,24 @@ fn job_mut<'a>(jobs: &'a mut [Job], id: &str) -> &'a mut Job {
     }
 }
 
+/// The reason of `job`'s visit day at `site`, in English.
 fn reason_of(batching: &Batching, site: &str, job: &str) -> String {
+    batching
+        .visits_at(site)
+        .find_map(|v| {
+            let j = v.jobs.iter().find(|j| j.job == job)?;
+            Some(v.reason(j, Language::En))
+        })
+        .unwrap_or_default()
+}
+
+/// The rule that put `job` on its visit's day at `site`.
+fn rule_of(batching: &Batching, site: &str, job: &str) -> Option<Rule> {
     batching
         .visits_at(site)
         .flat_map(|v| &v.jobs)
         .find(|j| j.job == job)
-        .map(|j| j.reason.clone())
-        .unwrap_or_default()
+        .map(|j| j.reason.rule)
 }
 
 #[test]
@@ -79,25 +91,44 @@ fn october_jobs_share_one_visit_with_reasons() -> TestResult {
     assert_eq!(chuo[0].kind, VisitKind::Batched);
     // Ordered by kind: patch, settings change, password rotation.
     assert_eq!(chuo[0].job_ids(), [PATCH, SETTINGS, ROTATION]);
+    assert_eq!(rule_of(&result, "chuo", PATCH), Some(Rule::Batched));
     assert_eq!(
         reason_of(&result, "chuo", PATCH),
-        "deferred from 2026-09-28 to 2026-10-01 to join the visit with settings-2026-10 and \
-         password-rotation-2026 (city approval required for batching)"
+        "deferred from 2026-09-28 to 2026-10-01 to share one visit with the other jobs (city \
+         approval required for batching)"
     );
     assert_eq!(
         reason_of(&result, "chuo", SETTINGS),
-        "scheduled at its earliest business day 2026-10-01, together with \
-         openssl-patch-2026-09 and password-rotation-2026"
+        "on the earliest business day 2026-10-01"
+    );
+    // Said once for the jobs that share it, in either language.
+    assert_eq!(
+        chuo[0].reasons(Language::Ja),
+        [
+            (
+                vec![PATCH],
+                "他の作業とまとめて実施するため 2026-09-28 から 2026-10-01 に延期（まとめて実施には市の承認が必要）"
+                    .to_string()
+            ),
+            (
+                vec![SETTINGS, ROTATION],
+                "最早の開庁日 2026-10-01 に実施".to_string()
+            ),
+        ]
     );
     // kita is closed on 2026-10-01: its single visit is the next business day.
     let kita: Vec<_> = result.visits_at("kita").collect();
     assert_eq!(kita.len(), 1);
     assert_eq!(kita[0].date, date(2026, 10, 2));
     assert_eq!(kita[0].job_ids(), [PATCH, SETTINGS, ROTATION]);
-    assert!(
-        reason_of(&result, "kita", SETTINGS).contains("2026-10-01 is closed (拠点休業日)"),
-        "{}",
-        reason_of(&result, "kita", SETTINGS)
+    let closed = &kita[0].jobs[1].reason;
+    assert_eq!(
+        (closed.requested, closed.closed.as_deref()),
+        (date(2026, 10, 1), Some("拠点休業日"))
+    );
+    assert_eq!(
+        reason_of(&result, "kita", SETTINGS),
+        "on the earliest business day 2026-10-02 (2026-10-01 is closed: 拠点休業日)"
     );
     assert!(result.late.is_empty());
     Ok(())
@@ -122,9 +153,10 @@ fn an_urgent_patch_is_not_held_back() -> TestResult {
             ),
         ]
     );
+    assert_eq!(rule_of(&result, "chuo", PATCH), Some(Rule::Urgent));
     assert_eq!(
         reason_of(&result, "chuo", PATCH),
-        "urgent: scheduled at the earliest business day 2026-09-28"
+        "urgent: on the earliest business day 2026-09-28, not held back"
     );
     Ok(())
 }
@@ -141,6 +173,7 @@ fn others_join_an_urgent_visit_when_their_window_allows() -> TestResult {
     assert_eq!(chuo[0].date, date(2026, 10, 2));
     assert_eq!(chuo[0].kind, VisitKind::Urgent);
     assert_eq!(chuo[0].job_ids(), [PATCH, SETTINGS, ROTATION]);
+    assert_eq!(rule_of(&result, "chuo", SETTINGS), Some(Rule::JoinedUrgent));
     assert_eq!(
         reason_of(&result, "chuo", SETTINGS),
         "deferred from 2026-10-01 to 2026-10-02 to join the urgent visit for \
@@ -170,9 +203,10 @@ fn a_job_that_is_not_batchable_gets_its_own_visit() -> TestResult {
             ("chuo:2026-10-01:2", VisitKind::Own, vec![ROTATION]),
         ]
     );
+    assert_eq!(rule_of(&result, "chuo", ROTATION), Some(Rule::Own));
     assert_eq!(
         reason_of(&result, "chuo", ROTATION),
-        "not batchable: own visit on its earliest business day 2026-10-01"
+        "not batchable: own visit on the earliest business day 2026-10-01"
     );
     Ok(())
 }
@@ -211,12 +245,9 @@ fn silver_week_and_the_year_end_are_never_visit_days() -> TestResult {
         date(2026, 9, 1),
     )?;
     assert_eq!(result.visits[0].date, date(2026, 9, 24));
-    assert!(
-        result.visits[0].jobs[0]
-            .reason
-            .contains("2026-09-19 is closed"),
-        "{}",
-        result.visits[0].jobs[0].reason
+    assert_eq!(
+        reason_of(&result, "chuo", "silver"),
+        "on the earliest business day 2026-09-24 (2026-09-19 is closed: 週末)"
     );
 
     // Work asked for during the year-end closure waits for 2027-01-04.
@@ -229,7 +260,10 @@ fn silver_week_and_the_year_end_are_never_visit_days() -> TestResult {
         date(2026, 12, 1),
     )?;
     assert_eq!(result.visits[0].date, date(2027, 1, 4));
-    assert!(result.visits[0].jobs[0].reason.contains("(年末年始)"));
+    assert_eq!(
+        result.visits[0].jobs[0].reason.closed.as_deref(),
+        Some("年末年始")
+    );
 
     // A window with no business day at all is late, done on the first business day after.
     let result = batch_at_one_site(
@@ -503,7 +537,12 @@ fn a_site_that_cannot_finish_in_three_days_is_named_with_the_capacity_that_fits(
     assert_eq!(miss.site, "teine");
     // 8 one-hour terminals a day (8h30m open): 40 take five business days, Oct 1, 2, 5, 6, 7.
     assert_eq!(hm(&miss.finish), "2026-10-07 16:45");
-    assert_eq!(miss.deadline_day, date(2026, 10, 5));
+    // The wave that misses says which day was the last allowed.
+    let wave = schedule.site(&miss.site).expect("the wave that misses");
+    assert_eq!(
+        (wave.date, wave.deadline_day),
+        (miss.date, date(2026, 10, 5))
+    );
     assert_eq!(miss.business_days_late, 2);
     // All of Oct 6 (8h30m) and Oct 7 until 16:45 (8h).
     assert_eq!(miss.office_minutes_late, 16 * 60 + 30);
@@ -514,8 +553,8 @@ fn a_site_that_cannot_finish_in_three_days_is_named_with_the_capacity_that_fits(
         "{}",
         miss.suggestion
     );
-    let text = render_text(&schedule);
-    assert!(text.contains("Not feasible"), "{text}");
+    let text = render_text(&schedule.view());
+    assert!(text.contains("NOT FEASIBLE: 1 site(s) past"), "{text}");
     assert!(
         text.contains("teine (2026-10-01): raise the capacity of `teine` from 1 to 2"),
         "{text}"
@@ -1053,7 +1092,10 @@ fn schedules_print_as_json_text_and_markdown() -> TestResult {
     );
     assert_eq!(json["sites"][1]["status"]["status"], "missed");
     assert_eq!(json["feasibility"]["misses"][0]["capacity_that_fits"], 2);
-    insta::assert_snapshot!("markdown_with_a_miss", render_markdown(&schedule));
-    insta::assert_snapshot!("text_with_a_miss", render_text(&schedule));
+    insta::assert_snapshot!(
+        "markdown_with_a_miss",
+        render_markdown(&schedule.view(), Language::En)
+    );
+    insta::assert_snapshot!("text_with_a_miss", render_text(&schedule.view()));
     Ok(())
 }

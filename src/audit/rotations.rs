@@ -29,6 +29,7 @@ use jiff::civil::Date;
 use serde::{Serialize, Serializer};
 
 use super::{AsOf, FiscalYear, japan, japan_date};
+use crate::columns::align_columns;
 use crate::inventory::Inventory;
 use crate::plan::Plan;
 use crate::playbook::{JobKind, PasswordArgs};
@@ -530,10 +531,6 @@ fn describe(row: &AccountAudit, fiscal_year: FiscalYear) -> String {
     format!("OVERDUE: {}", words.join("; "))
 }
 
-fn width(text: &str) -> usize {
-    text.chars().map(crate::source::display_width).sum()
-}
-
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -606,27 +603,16 @@ pub fn render_text(report: &RotationAudit) -> String {
             "no accounts in scope: no password_rotation job rotates a terminal here\n"
         });
     } else {
-        let mut widths = header.map(width);
-        for row in &table {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(width(cell));
-            }
-        }
-        let mut line = |cells: &[&str]| {
-            let mut text = String::new();
-            for (i, cell) in cells.iter().enumerate() {
-                text.push_str(cell);
-                if i + 1 < cells.len() {
-                    text.push_str(&" ".repeat(widths[i] - width(cell) + 2));
-                }
-            }
-            out.push_str(&text);
+        let rows: Vec<Vec<&str>> = std::iter::once(header.to_vec())
+            .chain(
+                table
+                    .iter()
+                    .map(|row| row.iter().map(String::as_str).collect()),
+            )
+            .collect();
+        for line in align_columns(&rows, &[]) {
+            out.push_str(&line);
             out.push('\n');
-        };
-        line(&header);
-        for row in &table {
-            let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-            line(&cells);
         }
     }
 

@@ -87,6 +87,20 @@ pub enum DayStatus {
     Closed(ClosedReason),
 }
 
+/// The one-kanji name of a weekday, as Japanese calendars and documents write it (`木` for
+/// Thursday).
+pub fn weekday_ja(weekday: Weekday) -> &'static str {
+    match weekday {
+        Weekday::Monday => "月",
+        Weekday::Tuesday => "火",
+        Weekday::Wednesday => "水",
+        Weekday::Thursday => "木",
+        Weekday::Friday => "金",
+        Weekday::Saturday => "土",
+        Weekday::Sunday => "日",
+    }
+}
+
 /// One day of a [`Calendar`], as listed by [`Calendar::month`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DayInfo {

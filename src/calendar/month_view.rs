@@ -5,9 +5,8 @@
 use std::fmt;
 
 use jiff::SignedDuration;
-use jiff::civil::Weekday;
 
-use super::{Calendar, CalendarError, DayInfo, DayStatus, OfficeHours};
+use super::{Calendar, CalendarError, DayInfo, DayStatus, OfficeHours, weekday_ja};
 
 /// One month of a [`Calendar`], ready to print; its `Display` is the text of `seibi calendar`.
 ///
@@ -77,7 +76,7 @@ impl fmt::Display for MonthView {
         // Every column before the last has a fixed display width (the weekday and the status are
         // each full-width characters), so the lines align without measuring text.
         for day in &self.days {
-            let weekday = weekday_kanji(day.weekday);
+            let weekday = weekday_ja(day.weekday);
             match day.status {
                 DayStatus::Open(hours) => writeln!(f, "{} ({weekday})  営業  {hours}", day.date)?,
                 DayStatus::Closed(reason) => {
@@ -100,16 +99,4 @@ impl fmt::Display for MonthView {
 /// ending without a newline.
 pub fn render_month(calendar: &Calendar, year: i16, month: i8) -> Result<String, CalendarError> {
     Ok(MonthView::new(calendar, year, month)?.to_string())
-}
-
-fn weekday_kanji(weekday: Weekday) -> &'static str {
-    match weekday {
-        Weekday::Monday => "月",
-        Weekday::Tuesday => "火",
-        Weekday::Wednesday => "水",
-        Weekday::Thursday => "木",
-        Weekday::Friday => "金",
-        Weekday::Saturday => "土",
-        Weekday::Sunday => "日",
-    }
 }

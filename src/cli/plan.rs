@@ -13,10 +13,9 @@ use anyhow::Context as _;
 
 use super::{ProjectArgs, print_diagnostics};
 use crate::inventory::Selector;
-use crate::plan::{
-    self, CanaryRequest, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, ScheduleRequest,
-};
+use crate::plan::{self, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, ScheduleRequest};
 use crate::project::Project;
+use crate::schedule::Canary;
 
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -145,8 +144,8 @@ impl ScheduleArgs {
             start,
             deadline_business_days: self.deadline_days.unwrap_or(DEFAULT_DEADLINE_BUSINESS_DAYS),
             canary: match (&self.canary, self.canary_terminals) {
-                (Some(site), _) => Some(CanaryRequest::Site(site.clone())),
-                (None, Some(n)) => Some(CanaryRequest::Terminals(n)),
+                (Some(site), _) => Some(Canary::Site(site.clone())),
+                (None, Some(n)) => Some(Canary::Terminals(n)),
                 (None, None) => None,
             },
             global_limit: self.global_limit,

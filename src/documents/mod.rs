@@ -18,7 +18,7 @@ mod result;
 mod words;
 pub mod xlsx;
 
-pub use crate::plan::Language;
+pub use crate::language::Language;
 pub use markdown::to_markdown;
 pub use monthly::{Month, monthly};
 pub use procedure::procedure;

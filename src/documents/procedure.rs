@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use super::words::{jst, kind, rollback, source, task_description, urgency};
+use super::words::{jst, kind, rollback, source, urgency};
 use super::{Cell, Document, Language, Section, Table, document, headings, tr};
 use crate::approval::ReviewedApproval;
-use crate::plan::{Plan, PlannedSite, PlannedTask};
+use crate::plan::{Plan, PlannedSite, PlannedTask, task_summary};
 use crate::roster::{Roster, japan_time_zone};
 
 /// One step of a job, over every terminal it is planned on.
@@ -410,7 +410,7 @@ pub fn procedure(
                 (i + 1).into(),
                 Cell::from(&name),
                 Cell::from(&step.task.action),
-                task_description(step.task, lang).into(),
+                task_summary(step.task, lang).into(),
                 step.task.needs.join(", ").into(),
                 step.runs_on.into(),
                 skipped,

@@ -1,11 +1,12 @@
-//! Words shared by the documents: statuses, kinds, provenance, times in Japan time, what a task
-//! does and how to undo it, in Japanese and English.
+//! Words shared by the documents: statuses, kinds, provenance, times in Japan time and how to undo
+//! what a task does, in Japanese and English (what a task does is [`crate::plan::task_summary`],
+//! which the plan shares).
 
 use jiff::Timestamp;
 
 use super::{Language, tr};
 use crate::journal::{Status, VerifyReport};
-use crate::plan::{PlannedTask, task_summary};
+use crate::plan::PlannedTask;
 use crate::playbook::{JobKind, ProvenanceSource, Urgency};
 use crate::roster::japan_time_zone;
 
@@ -61,7 +62,6 @@ pub(crate) fn urgency(u: Urgency, lang: Language) -> String {
     }
 }
 
-/// Milliseconds as seconds with one decimal (`12.3`).
 /// A journal's verification outcome in one word (or the number of problems).
 pub(crate) fn verification_status(report: &VerifyReport, lang: Language) -> String {
     if report.is_ok() {
@@ -76,105 +76,9 @@ pub(crate) fn verification_status(report: &VerifyReport, lang: Language) -> Stri
     }
 }
 
+/// Milliseconds as seconds with one decimal (`12.3`).
 pub(crate) fn seconds(ms: u64) -> String {
     format!("{}.{}", ms / 1000, (ms % 1000) / 100)
-}
-
-fn arg<'a>(task: &'a PlannedTask, key: &str) -> &'a str {
-    task.args.get(key).and_then(|v| v.as_str()).unwrap_or("")
-}
-
-fn list(task: &PlannedTask, key: &str) -> String {
-    task.args
-        .get(key)
-        .and_then(|v| v.as_array())
-        .map(|v| {
-            v.iter()
-                .filter_map(|x| x.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
-}
-
-fn short(hex: &str) -> &str {
-    hex.get(..12).unwrap_or(hex)
-}
-
-/// What a task does, for the procedure document.
-pub(crate) fn task_description(task: &PlannedTask, lang: Language) -> String {
-    if lang == Language::En {
-        return task_summary(task);
-    }
-    let first_line = |s: &str| s.lines().next().unwrap_or("").to_string();
-    match task.action.as_str() {
-        "command" => {
-            let mut out = format!("コマンド実行: {}", first_line(arg(task, "cmd")));
-            if !arg(task, "creates").is_empty() {
-                out.push_str(&format!("（{} が無い場合のみ）", arg(task, "creates")));
-            }
-            if !arg(task, "unless").is_empty() {
-                out.push_str(&format!(
-                    "（`{}` が成功する場合は実行しない）",
-                    first_line(arg(task, "unless"))
-                ));
-            }
-            out
-        }
-        "file" => match arg(task, "state") {
-            "absent" => format!("ファイル {} を削除", arg(task, "path")),
-            "directory" => format!("ディレクトリ {} を作成", arg(task, "path")),
-            _ => {
-                let bytes = arg(task, "content").len();
-                let mut out = format!("ファイル {} を配置（{bytes} バイト）", arg(task, "path"));
-                if !arg(task, "mode").is_empty() {
-                    out.push_str(&format!("、権限 {}", arg(task, "mode")));
-                }
-                out
-            }
-        },
-        "template" => format!(
-            "テンプレート {} から {} を生成（内容の SHA-256 {}）",
-            arg(task, "src"),
-            arg(task, "dest"),
-            short(arg(task, "content_sha256"))
-        ),
-        "package" | "patch" => format!(
-            "パッケージ {} {} を導入（媒体 {}、SHA-256 {}{}）",
-            arg(task, "package"),
-            arg(task, "version"),
-            arg(task, "artifact"),
-            short(arg(task, "sha256")),
-            if task.args.get("scan").and_then(|v| v.as_bool()) == Some(true) {
-                "、導入前にウイルス検査"
-            } else {
-                ""
-            }
-        ),
-        "password" => format!("アカウント {} のパスワードを変更", arg(task, "user")),
-        "inspect" => {
-            let mut parts = Vec::new();
-            if !list(task, "packages").is_empty() {
-                parts.push(format!("パッケージ [{}]", list(task, "packages")));
-            }
-            if !list(task, "files").is_empty() {
-                parts.push(format!("ファイル [{}]", list(task, "files")));
-            }
-            if task.args.get("disk").and_then(|v| v.as_bool()) != Some(false) {
-                parts.push("ディスク使用量".to_string());
-            }
-            format!("点検: {}", parts.join("、"))
-        }
-        "fetch" => format!("ログ収集: {}", list(task, "paths")),
-        "reboot" => format!(
-            "再起動（最大 {} 秒待機）",
-            task.args
-                .get("timeout_secs")
-                .and_then(|v| v.as_u64())
-                .unwrap_or(0)
-        ),
-        _ => task_summary(task),
-    }
 }
 
 /// How to undo what a task does, from its action: files and templates keep the previous file as
@@ -182,10 +86,10 @@ pub(crate) fn task_description(task: &PlannedTask, lang: Language) -> String {
 /// previous one in the secrets store's history.
 pub(crate) fn rollback(task: &PlannedTask, lang: Language) -> String {
     let path = match task.action.as_str() {
-        "template" => arg(task, "dest"),
-        _ => arg(task, "path"),
+        "template" => task.arg("dest"),
+        _ => task.arg("path"),
     };
-    match (task.action.as_str(), arg(task, "state")) {
+    match (task.action.as_str(), task.arg("state")) {
         ("file", "absent") => tr(
             lang,
             &format!(
@@ -212,7 +116,7 @@ pub(crate) fn rollback(task: &PlannedTask, lang: Language) -> String {
             ),
         ),
         ("package", _) | ("patch", _) => {
-            let package = arg(task, "package");
+            let package = task.arg("package");
             tr(
                 lang,
                 &format!(

@@ -16,7 +16,6 @@ mod digest;
 mod graph;
 mod render;
 pub mod schedule;
-mod schedule_render;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,12 +30,11 @@ use crate::project::Project;
 use crate::source::{Diagnostic, Diagnostics, Location, SourceFile, closest};
 use crate::template::{Templates, candidates_for};
 
+pub use crate::language::Language;
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
-pub use render::{Language, render_markdown, render_text, task_summary};
-pub use schedule::{
-    CanaryRequest, DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs,
-};
+pub use render::{render_markdown, render_text, task_summary};
+pub use schedule::{DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs};
 
 /// The schema identifier written in every plan.
 pub const SCHEMA: &str = "seibi.plan/v1";
@@ -250,6 +248,14 @@ pub struct PlannedTask {
     pub handler: bool,
     /// Why it will not run here, if it will not.
     pub skip: Option<String>,
+}
+
+impl PlannedTask {
+    /// A string argument as rendered for the terminal, or `""` when the task has none by that
+    /// name.
+    pub fn arg(&self, key: &str) -> &str {
+        self.args.get(key).and_then(|v| v.as_str()).unwrap_or("")
+    }
 }
 
 /// Counts over the plan.

@@ -3,110 +3,136 @@
 
 use std::fmt::Write as _;
 
-use super::schedule_render::{self, banner};
 use super::{Plan, PlannedTask};
+use crate::language::Language;
 use crate::playbook::ProvenanceSource;
+use crate::schedule::{ScheduleView, banner};
 
-/// Language of headings and labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Language {
-    /// English.
-    #[default]
-    En,
-    /// Japanese.
-    Ja,
-}
-
-/// A one-line summary of what a task does, from its rendered arguments.
-pub fn task_summary(task: &PlannedTask) -> String {
-    let a = &task.args;
-    let s = |k: &str| a.get(k).and_then(|v| v.as_str()).unwrap_or("");
-    let list = |k: &str| -> String {
-        a.get(k)
+/// A one-line summary of what a task does, from its rendered arguments, in `lang`: for the
+/// plan, the procedure document (作業手順書) and the run's progress lines.
+pub fn task_summary(task: &PlannedTask, lang: Language) -> String {
+    let s = |k: &str| task.arg(k);
+    let list = |k: &str| -> Vec<&str> {
+        task.args
+            .get(k)
             .and_then(|v| v.as_array())
-            .map(|v| {
-                v.iter()
-                    .filter_map(|x| x.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
+            .map(|v| v.iter().filter_map(|x| x.as_str()).collect())
             .unwrap_or_default()
     };
-    let mode = |out: &mut String| {
-        for (k, label) in [("mode", "mode"), ("owner", "owner"), ("group", "group")] {
+    let flag = |k: &str| task.args.get(k).and_then(|v| v.as_bool());
+    let ja = lang == Language::Ja;
+    // Mode, owner and group, where the task sets them.
+    let attributes = || {
+        let mut out = String::new();
+        for (k, en, ja_label) in [
+            ("mode", "mode", "権限"),
+            ("owner", "owner", "所有者"),
+            ("group", "group", "グループ"),
+        ] {
             if !s(k).is_empty() {
-                let _ = write!(out, " {label} {}", s(k));
+                out.push_str(
+                    &lang.pick(format!("、{ja_label} {}", s(k)), format!(" {en} {}", s(k))),
+                );
             }
         }
+        out
     };
     match task.action.as_str() {
         "command" => {
-            let mut out = format!("$ {}", one_line(s("cmd")));
+            let mut out = lang.pick("コマンド実行: ", "$ ").to_string() + &one_line(s("cmd"));
             if !s("creates").is_empty() {
-                let _ = write!(out, "  (unless {} exists)", s("creates"));
+                out.push_str(&lang.pick(
+                    format!("（{} が無い場合のみ）", s("creates")),
+                    format!("  (unless {} exists)", s("creates")),
+                ));
             }
             if !s("unless").is_empty() {
-                let _ = write!(out, "  (unless `{}` succeeds)", one_line(s("unless")));
+                let unless = one_line(s("unless"));
+                out.push_str(&lang.pick(
+                    format!("（`{unless}` が成功する場合は実行しない）"),
+                    format!("  (unless `{unless}` succeeds)"),
+                ));
             }
             out
         }
         "file" => {
-            let state = s("state");
-            let mut out = match state {
-                "absent" => format!("remove {}", s("path")),
-                "directory" => format!("directory {}", s("path")),
-                _ => format!(
-                    "file {} ({} bytes)",
-                    s("path"),
-                    a.get("content")
-                        .and_then(|c| c.as_str())
-                        .map_or(0, str::len)
-                ),
+            let path = s("path");
+            let bytes = s("content").len();
+            let mut out = match (s("state"), ja) {
+                ("absent", true) => format!("ファイル {path} を削除"),
+                ("absent", false) => format!("remove {path}"),
+                ("directory", true) => format!("ディレクトリ {path} を作成"),
+                ("directory", false) => format!("directory {path}"),
+                (_, true) => format!("ファイル {path} を配置（{bytes} バイト）"),
+                (_, false) => format!("file {path} ({bytes} bytes)"),
             };
-            mode(&mut out);
+            out.push_str(&attributes());
             out
         }
         "template" => {
-            let mut out = format!(
-                "template {} -> {} (sha256 {})",
-                s("src"),
-                s("dest"),
-                short(s("content_sha256"))
+            let (src, dest, sha) = (s("src"), s("dest"), short(s("content_sha256")));
+            let mut out = lang.pick(
+                format!("テンプレート {src} から {dest} を生成（内容の SHA-256 {sha}）"),
+                format!("template {src} -> {dest} (sha256 {sha})"),
             );
-            mode(&mut out);
+            out.push_str(&attributes());
             out
         }
-        "package" | "patch" => format!(
-            "install {} {} from artifact {} (sha256 {}{})",
-            s("package"),
-            s("version"),
-            s("artifact"),
-            short(s("sha256")),
-            if a.get("scan").and_then(|v| v.as_bool()) == Some(true) {
-                ", virus-scanned first"
+        "package" | "patch" => {
+            let (package, version, artifact) = (s("package"), s("version"), s("artifact"));
+            let sha = short(s("sha256"));
+            let scan = if flag("scan") == Some(true) {
+                lang.pick("、導入前にウイルス検査", ", virus-scanned first")
             } else {
                 ""
-            }
+            };
+            lang.pick(
+                format!(
+                    "パッケージ {package} {version} を導入（媒体 {artifact}、SHA-256 {sha}{scan}）"
+                ),
+                format!(
+                    "install {package} {version} from artifact {artifact} (sha256 {sha}{scan})"
+                ),
+            )
+        }
+        "password" => lang.pick(
+            format!("アカウント {} のパスワードを変更", s("user")),
+            format!("rotate the password of `{}`", s("user")),
         ),
-        "password" => format!("rotate the password of `{}`", s("user")),
         "inspect" => {
             let mut parts = Vec::new();
-            if !list("packages").is_empty() {
-                parts.push(format!("packages [{}]", list("packages")));
+            for (k, ja_label, en) in [
+                ("packages", "パッケージ", "packages"),
+                ("files", "ファイル", "files"),
+            ] {
+                if !list(k).is_empty() {
+                    parts.push(format!(
+                        "{} [{}]",
+                        lang.pick(ja_label, en),
+                        list(k).join(", ")
+                    ));
+                }
             }
-            if !list("files").is_empty() {
-                parts.push(format!("files [{}]", list("files")));
+            if flag("disk") != Some(false) {
+                parts.push(lang.pick("ディスク使用量", "disk usage").to_string());
             }
-            if a.get("disk").and_then(|v| v.as_bool()) != Some(false) {
-                parts.push("disk usage".to_string());
-            }
-            format!("inspect {}", parts.join(", "))
+            lang.pick(
+                format!("点検: {}", parts.join("、")),
+                format!("inspect {}", parts.join(", ")),
+            )
         }
-        "fetch" => format!("collect {}", list("paths")),
-        "reboot" => format!(
-            "reboot and wait up to {}s",
-            a.get("timeout_secs").and_then(|v| v.as_u64()).unwrap_or(0)
-        ),
+        "fetch" => lang.pick("ログ収集: ", "collect ").to_string() + &list("paths").join(", "),
+        "reboot" => {
+            let timeout = task
+                .args
+                .get("timeout_secs")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0);
+            lang.pick(
+                format!("再起動（最大 {timeout} 秒待機）"),
+                format!("reboot and wait up to {timeout}s"),
+            )
+        }
         other => other.to_string(),
     }
 }
@@ -149,6 +175,12 @@ fn source_label(source: ProvenanceSource, lang: Language) -> &'static str {
     }
 }
 
+/// The plan's schedule section with the settings it was asked for, when it has one.
+fn schedule_view(plan: &Plan) -> Option<ScheduleView<'_>> {
+    let schedule = plan.schedule.as_ref()?;
+    Some(schedule.view(plan.request.schedule.as_ref()))
+}
+
 fn date_or_dash(d: Option<jiff::civil::Date>) -> String {
     d.map_or_else(|| "-".to_string(), |d| d.to_string())
 }
@@ -157,7 +189,7 @@ fn date_or_dash(d: Option<jiff::civil::Date>) -> String {
 pub fn render_text(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Plan {}", plan.digest);
-    if let Some(warning) = plan.schedule.as_ref().and_then(|s| banner(s, Language::En)) {
+    if let Some(warning) = schedule_view(plan).and_then(|s| banner(&s, Language::En)) {
         let _ = writeln!(out, "\nwarning: the schedule is {warning}");
     }
     let _ = writeln!(out, "\nJobs (in the order they run on each terminal):");
@@ -182,11 +214,9 @@ pub fn render_text(plan: &Plan) -> String {
             j.terminals
         );
     }
-    if let Some(schedule) = &plan.schedule {
-        out.push_str(&schedule_render::text(
-            schedule,
-            plan.request.schedule.as_ref(),
-        ));
+    if let Some(schedule) = schedule_view(plan) {
+        out.push('\n');
+        out.push_str(&crate::schedule::render_text(&schedule));
     }
     for site in &plan.sites {
         let _ = writeln!(
@@ -216,7 +246,7 @@ pub fn render_text(plan: &Plan) -> String {
                     i + 1,
                     task.name,
                     task.key,
-                    task_summary(task)
+                    task_summary(task, Language::En)
                 );
                 if let Some(why) = &task.skip {
                     let _ = writeln!(out, "        skipped: {why}");
@@ -328,7 +358,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# {}\n", l.title);
     let _ = writeln!(out, "{}: `{}`\n", l.digest, plan.digest);
-    if let Some(warning) = plan.schedule.as_ref().and_then(|s| banner(s, lang)) {
+    if let Some(warning) = schedule_view(plan).and_then(|s| banner(&s, lang)) {
         let _ = writeln!(out, "> **{warning}**\n");
     }
     let _ = writeln!(out, "## {}\n\n{}", l.jobs, l.job_cols);
@@ -368,12 +398,9 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
             s.estimated_minutes
         );
     }
-    if let Some(schedule) = &plan.schedule {
-        out.push_str(&schedule_render::markdown(
-            schedule,
-            plan.request.schedule.as_ref(),
-            lang,
-        ));
+    if let Some(schedule) = schedule_view(plan) {
+        out.push('\n');
+        out.push_str(&crate::schedule::render_markdown(&schedule, lang));
     }
     let _ = writeln!(out, "\n## {}", l.procedure);
     for j in &plan.jobs {
@@ -409,7 +436,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
                     } else {
                         String::new()
                     },
-                    cell(&task_summary(task)),
+                    cell(&task_summary(task, lang)),
                     cell(&needs.join(", "))
                 );
             }
@@ -465,4 +492,60 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(action: &str, args: serde_json::Value) -> PlannedTask {
+        PlannedTask {
+            key: "job/task".into(),
+            job: "job".into(),
+            task: "task".into(),
+            name: "Task".into(),
+            action: action.into(),
+            args,
+            needs: Vec::new(),
+            notify: Vec::new(),
+            handler: false,
+            skip: None,
+        }
+    }
+
+    #[test]
+    fn a_task_reads_the_same_in_either_language() {
+        let cases = [
+            (
+                task(
+                    "file",
+                    serde_json::json!({"path": "/etc/ntp.conf", "content": "server a\n",
+                                       "mode": "0644", "owner": "root"}),
+                ),
+                "file /etc/ntp.conf (9 bytes) mode 0644 owner root",
+                "ファイル /etc/ntp.conf を配置（9 バイト）、権限 0644、所有者 root",
+            ),
+            (
+                task(
+                    "command",
+                    serde_json::json!({"cmd": "apt-get update\napt-get install -y openssl",
+                                       "creates": "/var/done"}),
+                ),
+                "$ apt-get update …  (unless /var/done exists)",
+                "コマンド実行: apt-get update …（/var/done が無い場合のみ）",
+            ),
+            (
+                task(
+                    "inspect",
+                    serde_json::json!({"packages": ["openssl", "bash"]}),
+                ),
+                "inspect packages [openssl, bash], disk usage",
+                "点検: パッケージ [openssl, bash]、ディスク使用量",
+            ),
+        ];
+        for (task, en, ja) in &cases {
+            assert_eq!(task_summary(task, Language::En), *en);
+            assert_eq!(task_summary(task, Language::Ja), *ja);
+        }
+    }
 }

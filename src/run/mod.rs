@@ -528,7 +528,7 @@ pub async fn execute(
                             change: if options.check {
                                 record::CHECK_ONLY_CHANGE.to_string()
                             } else {
-                                crate::plan::task_summary(task)
+                                crate::plan::task_summary(task, crate::language::Language::En)
                             },
                         };
                         match j.append(Record::Intent(intent)) {

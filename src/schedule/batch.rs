@@ -40,10 +40,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::{Calendars, ScheduleError, join_names};
 use crate::calendar::Calendar;
+use crate::language::Language;
 use crate::playbook::{Job, JobKind, Urgency};
 
 /// What batching needs to know about a job.
@@ -100,7 +102,9 @@ impl BatchOptions {
 }
 
 /// Why a visit exists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum VisitKind {
     /// Urgent (or late) jobs on their earliest day, possibly joined by others.
@@ -111,33 +115,71 @@ pub enum VisitKind {
     Own,
 }
 
+/// The rule that put a job on its visit's day (the steps of the batching algorithm).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// Not batchable: a visit of its own on its earliest business day.
+    Own,
+    /// Urgent and not batchable: a visit of its own on its earliest business day.
+    OwnUrgent,
+    /// Urgent: on its earliest business day, never held back.
+    Urgent,
+    /// Late (no business day left before its deadline): on its earliest business day.
+    Late,
+    /// Joined an urgent visit inside its window.
+    JoinedUrgent,
+    /// Grouped with other jobs on a day inside all of their windows.
+    Batched,
+}
+
+/// Why a job is done on its visit's day: the rule, and what about its window is worth saying;
+/// `Visit::reason` says it as a sentence in either language.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    /// The rule that put it on the visit's day.
+    pub rule: Rule,
+    /// The day it was asked for: its earliest start (without one, its notice), or today when
+    /// that has passed.
+    #[schemars(with = "String")]
+    pub requested: Date,
+    /// Why the day asked for is not a business day at the site (`週末`, a holiday's name,
+    /// `年末年始`, `拠点休業日`), when it is not: the job waits for the next business day.
+    pub closed: Option<String>,
+    /// Fewer business days than the finishing period remain before its deadline.
+    pub tight: bool,
+}
+
 /// One job in a visit, with the window it had and why it is on the visit's day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VisitJob {
     /// Job id.
     pub job: String,
-    /// Its kind.
-    pub kind: JobKind,
-    /// Its urgency.
-    pub urgency: Urgency,
     /// The first business day it could be done.
+    #[schemars(with = "String")]
     pub earliest: Date,
     /// The last day a visit could start and still finish by the deadline (none without one).
+    #[schemars(with = "Option<String>")]
     pub latest: Option<Date>,
     /// Its deadline.
+    #[schemars(with = "Option<String>")]
     pub deadline: Option<Date>,
-    /// Why it is done on the visit's day, for people.
-    pub reason: String,
+    /// Why it is done on the visit's day.
+    pub reason: Reason,
 }
 
 /// The work done at one site in one go: jobs in the order they are carried out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Visit {
     /// `site:date:n`, n counting the site's visits that day from 1.
     pub id: String,
     /// The site.
     pub site: String,
     /// The business day it starts.
+    #[schemars(with = "String")]
     pub date: Date,
     /// Why it exists.
     pub kind: VisitKind,
@@ -155,18 +197,121 @@ impl Visit {
     pub fn deadline(&self) -> Option<Date> {
         self.jobs.iter().filter_map(|j| j.deadline).min()
     }
+
+    /// Why `job` (one of this visit's) is done on the visit's day, as a sentence in `lang`. It
+    /// does not name the visit's other jobs, which are listed beside it, except the urgent ones
+    /// that a deferred job joins.
+    pub fn reason(&self, job: &VisitJob, lang: Language) -> String {
+        let (e, date, r) = (job.earliest, self.date, &job.reason);
+        let deadline = job.deadline.map(|d| d.to_string()).unwrap_or_default();
+        let deferred = matches!(r.rule, Rule::JoinedUrgent | Rule::Batched) && date > e;
+        let mut text = match (r.rule, lang) {
+            (Rule::Own | Rule::OwnUrgent, _) => {
+                let urgent = r.rule == Rule::OwnUrgent;
+                lang.pick(
+                    format!(
+                        "{}同時実施不可のため、最早の開庁日 {e} に単独で実施",
+                        if urgent { "緊急かつ" } else { "" }
+                    ),
+                    format!(
+                        "{}not batchable: own visit on the earliest business day {e}",
+                        if urgent { "urgent, " } else { "" }
+                    ),
+                )
+            }
+            (Rule::Urgent, _) => lang.pick(
+                format!("緊急のため、後回しにせず最早の開庁日 {e} に実施"),
+                format!("urgent: on the earliest business day {e}, not held back"),
+            ),
+            (Rule::Late, _) => lang.pick(
+                format!(
+                    "期限切れのため（{} 以降、期限 {deadline} までに開庁日がない）、最早の開庁日 {e} に実施（期限の延長を市に依頼すること）",
+                    r.requested
+                ),
+                format!(
+                    "late: the deadline {deadline} leaves no business day from {} on, so on the \
+                     earliest business day {e} (ask the city to extend the deadline)",
+                    r.requested
+                ),
+            ),
+            (Rule::JoinedUrgent, _) if deferred => {
+                let urgent: Vec<&str> = self
+                    .jobs
+                    .iter()
+                    .filter(|j| matches!(j.reason.rule, Rule::Urgent | Rule::Late))
+                    .map(|j| j.job.as_str())
+                    .collect();
+                let urgent = join_names(&urgent, lang);
+                lang.pick(
+                    format!(
+                        "{urgent} の緊急の訪問に合わせるため {e} から {date} に延期（まとめて実施には市の承認が必要）"
+                    ),
+                    format!(
+                        "deferred from {e} to {date} to join the urgent visit for {urgent} (city \
+                         approval required for batching)"
+                    ),
+                )
+            }
+            (Rule::Batched, _) if deferred => lang.pick(
+                format!(
+                    "他の作業とまとめて実施するため {e} から {date} に延期（まとめて実施には市の承認が必要）"
+                ),
+                format!(
+                    "deferred from {e} to {date} to share one visit with the other jobs (city \
+                     approval required for batching)"
+                ),
+            ),
+            (Rule::JoinedUrgent | Rule::Batched, _) => lang.pick(
+                format!("最早の開庁日 {e} に実施"),
+                format!("on the earliest business day {e}"),
+            ),
+        };
+        if let Some(why) = &r.closed {
+            text.push_str(&lang.pick(
+                format!("（{} は休業日：{why}）", r.requested),
+                format!(" ({} is closed: {why})", r.requested),
+            ));
+        }
+        if r.tight && job.deadline.is_some() {
+            text.push_str(&lang.pick(
+                format!("（期限 {deadline} までの開庁日が完了までの日数より少ない）"),
+                format!(
+                    " (tight: fewer business days than the finishing period remain before the \
+                     deadline {deadline})"
+                ),
+            ));
+        }
+        text
+    }
+
+    /// The reasons of its jobs, each said once: every distinct reason (in `lang`) with the jobs
+    /// it applies to, in the order of the jobs.
+    pub fn reasons(&self, lang: Language) -> Vec<(Vec<&str>, String)> {
+        let mut out: Vec<(Vec<&str>, String)> = Vec::new();
+        for job in &self.jobs {
+            let text = self.reason(job, lang);
+            match out.iter_mut().find(|(_, t)| *t == text) {
+                Some((jobs, _)) => jobs.push(&job.job),
+                None => out.push((vec![&job.job], text)),
+            }
+        }
+        out
+    }
 }
 
 /// A job that cannot be done by its deadline at a site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LateJob {
     /// The site.
     pub site: String,
     /// The job.
     pub job: String,
     /// The first business day it can be done.
+    #[schemars(with = "String")]
     pub earliest: Date,
     /// Its deadline, which comes before that.
+    #[schemars(with = "String")]
     pub deadline: Date,
 }
 
@@ -242,19 +387,10 @@ struct JobWindow<'a> {
     late: bool,
 }
 
-/// How a job came to be in its visit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Own,
-    Anchor,
-    JoinedAnchor,
-    Batched,
-}
-
 struct Group {
     date: Date,
     kind: VisitKind,
-    members: Vec<(usize, Role)>,
+    members: Vec<(usize, Rule)>,
 }
 
 fn batch_site(
@@ -284,10 +420,15 @@ fn batch_site(
     let mut flexible: Vec<usize> = Vec::new();
     for (i, w) in windows.iter().enumerate() {
         if !w.job.batchable {
+            let rule = if w.job.urgency == Urgency::Urgent {
+                Rule::OwnUrgent
+            } else {
+                Rule::Own
+            };
             groups.push(Group {
                 date: w.earliest,
                 kind: VisitKind::Own,
-                members: vec![(i, Role::Own)],
+                members: vec![(i, rule)],
             });
         } else if w.job.urgency == Urgency::Urgent || w.late {
             anchors.entry(w.earliest).or_default().push(i);
@@ -300,7 +441,19 @@ fn batch_site(
     let mut anchor_groups: BTreeMap<Date, Group> = anchors
         .into_iter()
         .map(|(date, members)| {
-            let members = members.into_iter().map(|i| (i, Role::Anchor)).collect();
+            let members = members
+                .into_iter()
+                .map(|i| {
+                    (
+                        i,
+                        if windows[i].late {
+                            Rule::Late
+                        } else {
+                            Rule::Urgent
+                        },
+                    )
+                })
+                .collect();
             (
                 date,
                 Group {
@@ -316,7 +469,7 @@ fn batch_site(
         let w = &windows[i];
         let upper = w.latest.unwrap_or(Date::MAX);
         match anchor_groups.range_mut(w.earliest..=upper).next() {
-            Some((_, group)) => group.members.push((i, Role::JoinedAnchor)),
+            Some((_, group)) => group.members.push((i, Rule::JoinedUrgent)),
             None => rest.push(i),
         }
     }
@@ -362,7 +515,7 @@ fn batch_site(
         groups.push(Group {
             date,
             kind: VisitKind::Batched,
-            members: members.into_iter().map(|i| (i, Role::Batched)).collect(),
+            members: members.into_iter().map(|i| (i, Rule::Batched)).collect(),
         });
     }
 
@@ -378,16 +531,23 @@ fn batch_site(
         let visit_jobs = group
             .members
             .iter()
-            .map(|&(i, role)| {
+            .map(|&(i, rule)| {
                 let w = &windows[i];
                 VisitJob {
                     job: w.job.id.clone(),
-                    kind: w.job.kind,
-                    urgency: w.job.urgency,
                     earliest: w.earliest,
                     latest: w.latest,
                     deadline: w.job.deadline,
-                    reason: reason(i, role, &group, &windows, calendar),
+                    reason: Reason {
+                        rule,
+                        requested: w.requested,
+                        // The day asked for, when the job had to wait for the next business day.
+                        closed: (w.requested != w.earliest)
+                            .then(|| calendar.why_closed(w.requested))
+                            .flatten()
+                            .map(|why| why.to_string()),
+                        tight: w.tight,
+                    },
                 }
             })
             .collect();
@@ -463,88 +623,6 @@ fn business_days_before(calendar: &Calendar, date: Date, n: u32) -> Option<Date>
         day = business_day_on_or_before(calendar, day.yesterday().ok()?)?;
     }
     Some(day)
-}
-
-fn reason(
-    me: usize,
-    role: Role,
-    group: &Group,
-    windows: &[JobWindow<'_>],
-    calendar: &Calendar,
-) -> String {
-    let w = &windows[me];
-    let others: Vec<&str> = group
-        .members
-        .iter()
-        .filter(|&&(i, _)| i != me)
-        .map(|&(i, _)| windows[i].job.id.as_str())
-        .collect();
-    let urgent = w.job.urgency == Urgency::Urgent;
-    let e = w.earliest;
-    let date = group.date;
-    let mut text = match role {
-        Role::Own if urgent => {
-            format!("urgent, not batchable: own visit on the earliest business day {e}")
-        }
-        Role::Own => format!("not batchable: own visit on its earliest business day {e}"),
-        Role::Anchor => {
-            let mut t = if w.late {
-                let deadline = w.job.deadline.map(|d| d.to_string()).unwrap_or_default();
-                format!(
-                    "late: no business day from {} to its deadline {deadline}; scheduled at the \
-                     earliest business day {e} (ask the city to extend the deadline)",
-                    w.requested
-                )
-            } else {
-                format!("urgent: scheduled at the earliest business day {e}")
-            };
-            if !others.is_empty() {
-                t.push_str(&format!("; joined by {}", join_names(&others)));
-            }
-            t
-        }
-        Role::JoinedAnchor | Role::Batched => {
-            let anchors: Vec<&str> = group
-                .members
-                .iter()
-                .filter(|&&(i, r)| i != me && r == Role::Anchor)
-                .map(|&(i, _)| windows[i].job.id.as_str())
-                .collect();
-            let (what, with) = if role == Role::JoinedAnchor {
-                ("the urgent visit for", anchors)
-            } else {
-                ("the visit with", others.clone())
-            };
-            if date > e {
-                format!(
-                    "deferred from {e} to {date} to join {what} {} (city approval required for \
-                     batching)",
-                    join_names(&with)
-                )
-            } else if others.is_empty() {
-                format!("scheduled at its earliest business day {e}")
-            } else {
-                format!(
-                    "scheduled at its earliest business day {e}, together with {}",
-                    join_names(&others)
-                )
-            }
-        }
-    };
-    if w.requested != e
-        && let Some(why) = calendar.why_closed(w.requested)
-    {
-        text.push_str(&format!("; {} is closed ({why})", w.requested));
-    }
-    if w.tight
-        && let Some(deadline) = w.job.deadline
-    {
-        text.push_str(&format!(
-            "; tight: fewer business days than the finishing period remain before its deadline \
-             {deadline}"
-        ));
-    }
-    text
 }
 
 #[cfg(test)]
@@ -651,7 +729,13 @@ mod tests {
         )];
         let result = run(&jobs, date(2026, 9, 1))?;
         assert_eq!(result.visits[0].date, date(2026, 10, 29));
-        assert!(result.visits[0].jobs[0].reason.contains("tight"));
+        let visit = &result.visits[0];
+        assert!(visit.jobs[0].reason.tight);
+        assert!(
+            visit
+                .reason(&visit.jobs[0], Language::En)
+                .contains(" (tight: fewer business days than the finishing period remain")
+        );
         assert!(result.late.is_empty());
         Ok(())
     }
@@ -676,7 +760,13 @@ mod tests {
                 deadline: date(2026, 9, 30),
             }]
         );
-        assert!(result.visits[0].jobs[0].reason.starts_with("late:"));
+        let visit = &result.visits[0];
+        assert_eq!(visit.jobs[0].reason.rule, Rule::Late);
+        assert_eq!(
+            visit.reason(&visit.jobs[0], Language::En),
+            "late: the deadline 2026-09-30 leaves no business day from 2026-10-05 on, so on the \
+             earliest business day 2026-10-05 (ask the city to extend the deadline)"
+        );
         Ok(())
     }
 

@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::ScheduleError;
 use crate::playbook::Job;
@@ -44,6 +45,28 @@ pub struct JobEstimate {
     pub per_terminal: Duration,
     /// Where the figure comes from.
     pub basis: EstimateBasis,
+}
+
+/// How long one job takes on one terminal, as a plan shows it: the figure the schedule uses and
+/// how much history backs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EstimateSummary {
+    /// Job id.
+    pub job: String,
+    /// Seconds per terminal used by the schedule.
+    pub seconds_per_terminal: u64,
+    /// The job's declared `minutes_per_terminal`.
+    pub declared_minutes: u32,
+    /// Whether past runs refined the figure.
+    pub from_history: bool,
+    /// Tasks with past durations (handlers not counted).
+    pub tasks_with_history: usize,
+    /// Tasks of the job (handlers not counted).
+    pub tasks: usize,
+    /// The most past durations any one of its tasks or handlers has (the sample behind the
+    /// medians).
+    pub samples: usize,
 }
 
 /// Time per (job, terminal): one figure per job, with optional per-terminal overrides.
@@ -96,6 +119,33 @@ impl Estimates {
     /// A job's estimate.
     pub fn job(&self, job: &str) -> Option<&JobEstimate> {
         self.jobs.get(job)
+    }
+
+    /// `job`'s estimate with what backs it in `history` (the history it was made from), or
+    /// `None` when there is no estimate for the job.
+    pub fn summary(&self, job: &Job, history: &History) -> Option<EstimateSummary> {
+        let estimate = self.job(&job.id)?;
+        let durations = |task: &str| history.get(&(job.id.clone(), task.to_string()));
+        Some(EstimateSummary {
+            job: job.id.clone(),
+            seconds_per_terminal: estimate.per_terminal.as_secs(),
+            declared_minutes: job.minutes_per_terminal,
+            from_history: matches!(estimate.basis, EstimateBasis::History { .. }),
+            tasks_with_history: job
+                .tasks
+                .iter()
+                .filter(|t| durations(&t.id).is_some())
+                .count(),
+            tasks: job.tasks.len(),
+            samples: job
+                .tasks
+                .iter()
+                .chain(&job.handlers)
+                .filter_map(|t| durations(&t.id))
+                .map(Vec::len)
+                .max()
+                .unwrap_or(0),
+        })
     }
 
     /// Time `job` takes on `terminal`.

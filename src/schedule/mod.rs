@@ -12,7 +12,9 @@
 //!
 //! The shared inputs live here: [`Calendars`] (the city calendar plus each site's own closed
 //! days and hours) and [`Targets`] (which terminals of which site each job reaches). Output is
-//! serde-serializable; [`render_text`] and [`render_markdown`] print a timetable for people.
+//! serde-serializable (a plan carries it as it is); [`render_text`] and [`render_markdown`]
+//! print it for people, the timetable of a bare [`Schedule`] as well as a plan's whole schedule
+//! section (through a [`ScheduleView`]).
 
 pub mod batch;
 pub mod estimate;
@@ -25,17 +27,21 @@ use jiff::civil::{Date, Time};
 
 use crate::calendar::{Calendar, OfficeHours};
 use crate::inventory::{Inventory, Site};
+use crate::language::Language;
 use crate::playbook::Job;
 
 pub use batch::{
-    BatchJob, BatchOptions, Batching, LateJob, Visit, VisitJob, VisitKind, batch, batch_jobs,
+    BatchJob, BatchOptions, Batching, LateJob, Reason, Rule, Visit, VisitJob, VisitKind, batch,
+    batch_jobs,
 };
-pub use estimate::{EstimateBasis, Estimates, History, JobEstimate, artifact_bytes, median};
+pub use estimate::{
+    EstimateBasis, EstimateSummary, Estimates, History, JobEstimate, artifact_bytes, median,
+};
 pub use place::{
     Canary, DeadlineStatus, Feasibility, JobDeadlineMiss, OverlongWork, PlaceInput, PlaceOptions,
     Schedule, SiteDay, SiteMiss, SiteSchedule, Slot, Transfer, place,
 };
-pub use render::{render_markdown, render_text};
+pub use render::{ScheduleSettings, ScheduleView, banner, render_markdown, render_text};
 
 /// Errors that stop batching or placement; each message says what to change.
 #[derive(Debug, thiserror::Error)]
@@ -278,12 +284,13 @@ fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) 
         .unwrap_or_default()
 }
 
-/// `a`, `a and b`, `a, b and c`.
-fn join_names(names: &[&str]) -> String {
-    match names {
-        [] => String::new(),
-        [one] => (*one).to_string(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+/// `a`, `a and b`, `a, b and c` (`a、b、c` in Japanese).
+fn join_names(names: &[&str], lang: Language) -> String {
+    match (names, lang) {
+        (_, Language::Ja) => names.join("、"),
+        ([], _) => String::new(),
+        ([one], _) => (*one).to_string(),
+        ([rest @ .., last], _) => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -293,10 +300,11 @@ mod tests {
 
     #[test]
     fn names_are_joined_like_a_sentence() {
-        assert_eq!(join_names(&[]), "");
-        assert_eq!(join_names(&["a"]), "a");
-        assert_eq!(join_names(&["a", "b"]), "a and b");
-        assert_eq!(join_names(&["a", "b", "c"]), "a, b and c");
+        assert_eq!(join_names(&[], Language::En), "");
+        assert_eq!(join_names(&["a"], Language::En), "a");
+        assert_eq!(join_names(&["a", "b"], Language::En), "a and b");
+        assert_eq!(join_names(&["a", "b", "c"], Language::En), "a, b and c");
+        assert_eq!(join_names(&["a", "b", "c"], Language::Ja), "a、b、c");
     }
 
     #[test]

@@ -35,7 +35,8 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::batch::Visit;
 use super::{Calendars, ScheduleError, Targets, did_you_mean, estimate::Estimates};
@@ -43,8 +44,8 @@ use crate::calendar::{Calendar, TIME_ZONE_NAME};
 use crate::inventory::Inventory;
 
 /// Which work runs first, alone, on each visit day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Canary {
     /// All of this site's terminals.
     Site(String),
@@ -115,7 +116,8 @@ pub struct OverlongWork {
 }
 
 /// One terminal's work in one visit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Slot {
     /// The terminal.
     pub terminal: String,
@@ -124,42 +126,51 @@ pub struct Slot {
     /// The jobs done, in order.
     pub jobs: Vec<String>,
     /// When the work starts.
+    #[schemars(with = "String")]
     pub start: Zoned,
     /// When it ends.
+    #[schemars(with = "String")]
     pub end: Zoned,
 }
 
 /// One business day of a site's wave.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SiteDay {
     /// The day.
+    #[schemars(with = "String")]
     pub date: Date,
     /// Which business day of the wave it is (1 = the start day).
     pub business_day: u32,
     /// When work (or sending artifacts) starts that day.
+    #[schemars(with = "String")]
     pub start: Zoned,
     /// When it ends that day.
+    #[schemars(with = "String")]
     pub end: Zoned,
     /// Terminals worked on that day.
     pub terminals: usize,
 }
 
 /// Sending a wave's artifacts to its site.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Transfer {
     /// Bytes sent.
     pub bytes: u64,
     /// The site's bandwidth.
     pub bandwidth_mbps: f64,
     /// When sending starts.
+    #[schemars(with = "String")]
     pub start: Zoned,
     /// When it ends (terminals start from then).
+    #[schemars(with = "String")]
     pub end: Zoned,
 }
 
 /// Whether a wave finishes within the allowed business days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "status", deny_unknown_fields)]
 pub enum DeadlineStatus {
     /// Finished on this business day (1-based), within the limit.
     Met {
@@ -176,7 +187,8 @@ pub enum DeadlineStatus {
 }
 
 /// The work at one site that starts on one visit day: its timetable and deadline check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SiteSchedule {
     /// The site.
     pub site: String,
@@ -185,6 +197,7 @@ pub struct SiteSchedule {
     /// Terminals at once.
     pub capacity: u32,
     /// The visits' day.
+    #[schemars(with = "String")]
     pub date: Date,
     /// The visits placed.
     pub visits: Vec<String>,
@@ -193,10 +206,13 @@ pub struct SiteSchedule {
     /// Whether this is canary work.
     pub canary: bool,
     /// Day 1 of the deadline count.
+    #[schemars(with = "String")]
     pub start_day: Date,
     /// The last business day allowed.
+    #[schemars(with = "String")]
     pub deadline_day: Date,
     /// The deadline day's closing time.
+    #[schemars(with = "String")]
     pub deadline: Zoned,
     /// Sending artifacts, when the site has a bandwidth and the jobs ship any.
     pub transfer: Option<Transfer>,
@@ -205,8 +221,10 @@ pub struct SiteSchedule {
     /// Each terminal's work, in start order.
     pub slots: Vec<Slot>,
     /// When the first work starts.
+    #[schemars(with = "String")]
     pub start: Zoned,
     /// When the last terminal finishes.
+    #[schemars(with = "String")]
     pub finish: Zoned,
     /// Whether that is in time.
     pub status: DeadlineStatus,
@@ -219,18 +237,18 @@ impl SiteSchedule {
     }
 }
 
-/// A wave that misses the deadline, by how much, and what would fit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A wave that misses the deadline, by how much, and what would fit. Its start day and last
+/// allowed day are in the [`SiteSchedule`] of the same site and day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SiteMiss {
     /// The site.
     pub site: String,
     /// The visits' day.
+    #[schemars(with = "String")]
     pub date: Date,
-    /// Day 1 of the count.
-    pub start_day: Date,
-    /// The last business day allowed.
-    pub deadline_day: Date,
     /// When it finishes.
+    #[schemars(with = "String")]
     pub finish: Zoned,
     /// Business days after the deadline day.
     pub business_days_late: i32,
@@ -247,15 +265,18 @@ pub struct SiteMiss {
 }
 
 /// A job that a wave finishes after the job's own deadline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct JobDeadlineMiss {
     /// The site.
     pub site: String,
     /// The job.
     pub job: String,
     /// Its deadline.
+    #[schemars(with = "String")]
     pub deadline: Date,
     /// When the site's wave finishes.
+    #[schemars(with = "String")]
     pub finish: Zoned,
 }
 
@@ -404,8 +425,6 @@ pub fn place(input: &PlaceInput<'_>, options: &PlaceOptions) -> Result<Schedule,
             feasibility.misses.push(SiteMiss {
                 site: site.id.clone(),
                 date: wave.date,
-                start_day: schedule.start_day,
-                deadline_day: schedule.deadline_day,
                 finish: schedule.finish.clone(),
                 business_days_late,
                 office_minutes_late,
