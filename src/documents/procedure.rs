@@ -203,10 +203,10 @@ pub fn procedure(
             tr(
                 lang,
                 &format!(
-                    "最も長い拠点で約 {longest} 分（拠点ごとの見込みは「拠点別対象」、日程は seibi schedule）"
+                    "最も長い拠点で約 {longest} 分（拠点ごとの見込みは「拠点別対象」、日程は seibi plan --start）"
                 ),
                 &format!(
-                    "about {longest} minutes at the longest site (per site in Targets; dates from `seibi schedule`)"
+                    "about {longest} minutes at the longest site (per site in Targets; dates from `seibi plan --start`)"
                 ),
             ),
         ),
