@@ -784,6 +784,7 @@ mod tests {
                 address: "127.0.0.1".to_string(),
                 port: 22,
                 user: "root".to_string(),
+                become_method: crate::inventory::Become::None,
                 platform: Platform::Linux,
                 jobs: vec!["rotate".to_string()],
                 tasks: vec![task.clone()],

@@ -25,7 +25,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::inventory::{Platform, Selector, Terminal};
+use crate::inventory::{Become, Platform, Selector, Terminal};
 use crate::playbook::{Action, Job, JobKind, Provenance, Urgency};
 use crate::project::Project;
 use crate::source::{Diagnostic, Diagnostics, Location, SourceFile, closest};
@@ -216,6 +216,14 @@ pub struct PlannedTerminal {
     pub port: u16,
     /// Login user.
     pub user: String,
+    /// How commands gain root after logging in (absent: they run as `user`). Left out when
+    /// none, so that plans made before `become` existed keep their digests.
+    #[serde(
+        rename = "become",
+        default,
+        skip_serializing_if = "Become::is_none"
+    )]
+    pub become_method: Become,
     /// Platform.
     pub platform: Platform,
     /// Jobs that run here.
@@ -683,6 +691,7 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                 address: terminal.address.clone(),
                 port: terminal.port,
                 user: terminal.user.clone(),
+                become_method: terminal.become_method,
                 platform: terminal.platform,
                 jobs: here.iter().map(|(_, j)| j.id.clone()).collect(),
                 tasks,

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::schedule_render::{self, banner};
-use super::{Plan, PlannedTask};
+use super::{Plan, PlannedTask, PlannedTerminal};
 use crate::playbook::ProvenanceSource;
 
 /// Language of headings and labels.
@@ -205,8 +205,13 @@ pub fn render_text(plan: &Plan) -> String {
         for t in &site.terminals {
             let _ = writeln!(
                 out,
-                "  {} {}@{}:{} {}",
-                t.id, t.user, t.address, t.port, t.platform
+                "  {} {}@{}:{}{} {}",
+                t.id,
+                t.user,
+                t.address,
+                t.port,
+                becomes(t),
+                t.platform
             );
             for (i, task) in t.tasks.iter().enumerate() {
                 let marker = if task.handler { "handler " } else { "" };
@@ -424,7 +429,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
                 t.id,
                 t.address,
                 t.port,
-                cell(&t.user),
+                cell(&format!("{}{}", t.user, becomes(t))),
                 t.jobs.join(", "),
                 t.tasks.len(),
                 t.tasks.iter().filter(|x| x.skip.is_some()).count()
@@ -465,4 +470,13 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
         }
     }
     out
+}
+
+/// ` (sudo)` after the login user when the terminal's commands run through sudo, else nothing.
+fn becomes(terminal: &PlannedTerminal) -> String {
+    if terminal.become_method.is_none() {
+        String::new()
+    } else {
+        format!(" ({})", terminal.become_method)
+    }
 }
