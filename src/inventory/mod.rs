@@ -73,7 +73,7 @@ impl fmt::Display for Platform {
 }
 
 /// How a terminal's commands gain root after logging in (Ansible's `become` and
-/// `become_method`). The login user is what SSH authenticates; with [`Become::Sudo`] every
+/// `become_method`). The login user is what SSH authenticates; with `sudo` every
 /// command then runs as root through `sudo -n`, so terminals whose root login is disabled can be
 /// worked on as an administrator account with NOPASSWD sudo.
 #[derive(
