@@ -164,7 +164,10 @@ fn become_shows_beside_the_login_user_and_only_when_set() {
     let text = std::fs::read_to_string(&sites).expect("sites.yml");
     std::fs::write(
         &sites,
-        text.replace("defaults: { user: admin }", "defaults: { user: admin, become: sudo }"),
+        text.replace(
+            "defaults: { user: admin }",
+            "defaults: { user: admin, become: sudo }",
+        ),
     )
     .expect("edit");
 
@@ -218,7 +221,10 @@ fn become_shows_beside_the_login_user_and_only_when_set() {
     assert!(validator.is_valid(&instance));
     let mut broken = instance.clone();
     broken["sites"][0]["terminals"][0]["become"] = serde_json::json!("su");
-    assert!(!validator.is_valid(&broken), "only none and sudo are documented");
+    assert!(
+        !validator.is_valid(&broken),
+        "only none and sudo are documented"
+    );
 }
 
 #[test]

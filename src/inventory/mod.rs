@@ -77,7 +77,17 @@ impl fmt::Display for Platform {
 /// command then runs as root through `sudo -n`, so terminals whose root login is disabled can be
 /// worked on as an administrator account with NOPASSWD sudo.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Become {

@@ -191,8 +191,24 @@ fn ansible_inventory_loads_to_the_same_terminals() {
     for (id, s) in &seibi.terminals {
         let a = &ansible.terminals[id];
         assert_eq!(
-            (&s.site, &s.address, s.port, &s.user, s.become_method, s.platform, &s.tags),
-            (&a.site, &a.address, a.port, &a.user, a.become_method, a.platform, &a.tags),
+            (
+                &s.site,
+                &s.address,
+                s.port,
+                &s.user,
+                s.become_method,
+                s.platform,
+                &s.tags
+            ),
+            (
+                &a.site,
+                &a.address,
+                a.port,
+                &a.user,
+                a.become_method,
+                a.platform,
+                &a.tags
+            ),
             "{id}"
         );
         assert_eq!(seibi.vars_for(s), ansible.vars_for(a), "vars of {id}");
@@ -203,8 +219,16 @@ fn ansible_inventory_loads_to_the_same_terminals() {
     }
     let become_of = |id: &str| seibi.terminals[id].become_method;
     assert_eq!(become_of("chuo-t01"), Become::Sudo);
-    assert_eq!(become_of("teine-t01"), Become::None, "the terminal's own wins");
-    assert_eq!(become_of("teine-w01"), Become::None, "Windows takes no sudo");
+    assert_eq!(
+        become_of("teine-t01"),
+        Become::None,
+        "the terminal's own wins"
+    );
+    assert_eq!(
+        become_of("teine-w01"),
+        Become::None,
+        "Windows takes no sudo"
+    );
 }
 
 const BECOME: &str = r#"
@@ -224,7 +248,11 @@ fn become_comes_from_the_terminal_then_the_defaults_for_linux_terminals() {
     assert_eq!(inv.terminals["t2"].become_method, Become::None);
     assert_eq!(inv.terminals["w1"].become_method, Become::None);
     let inv = load_ok(&[("a.yml", &BECOME.replace(", become: sudo", ""))]);
-    assert_eq!(inv.terminals["t1"].become_method, Become::None, "absent: none");
+    assert_eq!(
+        inv.terminals["t1"].become_method,
+        Become::None,
+        "absent: none"
+    );
     // Serialized (the plan's inventory digest) only when set, so that inventories without
     // `become` keep their digests.
     let json = serde_json::to_value(&inv.terminals["t1"]).expect("json");
@@ -310,7 +338,10 @@ all:
 
     for (host, expected) in [
         ("ansible_become_method: su", "seibi supports `sudo` only"),
-        ("ansible_become_user: postgres", "becomes `postgres`; seibi becomes root only"),
+        (
+            "ansible_become_user: postgres",
+            "becomes `postgres`; seibi becomes root only",
+        ),
         ("ansible_become: maybe", "not a boolean"),
     ] {
         let text = format!(

@@ -218,11 +218,7 @@ pub struct PlannedTerminal {
     pub user: String,
     /// How commands gain root after logging in (absent: they run as `user`). Left out when
     /// none, so that plans made before `become` existed keep their digests.
-    #[serde(
-        rename = "become",
-        default,
-        skip_serializing_if = "Become::is_none"
-    )]
+    #[serde(rename = "become", default, skip_serializing_if = "Become::is_none")]
     pub become_method: Become,
     /// Platform.
     pub platform: Platform,
