@@ -502,7 +502,7 @@ async fn read_live_hash(
         }
         SHADOW_UNREADABLE => {
             return Err(failed(format!(
-                "cannot read the shadow entry of `{}` on {}: reading /etc/shadow needs root, so log in as root (terminal `user: root`)",
+                "cannot read the shadow entry of `{}` on {}: reading /etc/shadow needs root, so log in as root (terminal `user: root`) or set `become: sudo` for the terminal (with NOPASSWD sudo for its login user)",
                 account.user(),
                 account.terminal()
             )));
