@@ -4,109 +4,12 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use common::Output as Run;
+use common::lab::{build_deb, is_root, on_host, seibi};
 use seibi::lab::{Fleet, FleetSpec};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn seibi(project: &Path, args: &[&str], stdin: Option<&str>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seibi"));
-    cmd.args(args)
-        .current_dir(project)
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run seibi");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("wait");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// Runs a command on a fleet host with the OpenSSH client, returning stdout.
-fn on_host(fleet: &Fleet, index: usize, command: &str) -> String {
-    let host = &fleet.hosts()[index];
-    let out = Command::new("ssh")
-        .args(["-i"])
-        .arg(fleet.client_key())
-        .arg("-o")
-        .arg(format!(
-            "UserKnownHostsFile={}",
-            fleet.known_hosts().display()
-        ))
-        .args([
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-p",
-        ])
-        .arg(host.port().to_string())
-        .arg(format!("root@{}", host.address()))
-        .arg(command)
-        .output()
-        .expect("ssh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn build_deb(dir: &Path, name: &str, version: &str) -> (PathBuf, String) {
-    let root = dir.join(format!("{name}-{version}"));
-    std::fs::create_dir_all(root.join("DEBIAN")).expect("mkdir");
-    std::fs::create_dir_all(root.join("opt").join(name)).expect("mkdir");
-    std::fs::write(
-        root.join("DEBIAN/control"),
-        format!("Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@t>\nDescription: test\n"),
-    )
-    .expect("control");
-    std::fs::write(
-        root.join("opt").join(name).join("VERSION"),
-        format!("{version}\n"),
-    )
-    .expect("version");
-    let deb = dir.join(format!("{name}_{version}_all.deb"));
-    let status = Command::new("dpkg-deb")
-        .args(["--root-owner-group", "--build"])
-        .arg(&root)
-        .arg(&deb)
-        .stdout(Stdio::null())
-        .status()
-        .expect("dpkg-deb");
-    assert!(status.success());
-    let sha = sha256_file(&deb);
-    (deb, sha)
-}
-
-fn sha256_file(path: &Path) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(std::fs::read(path).expect("read")))
-}
 
 /// A project for the fleet: three sites (the third reached through a jump host), five jobs of
 /// a batched visit, a secrets store with one secret, a roster with the fleet's client key.
