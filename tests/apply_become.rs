@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::Output;
-use common::lab::{build_deb, is_root, on_host, seibi, ssh_as};
+use common::lab::{
+    apply_rehearsal, build_deb, is_root, on_host, operator_and_secret, seibi, ssh_as,
+};
 use seibi::lab::{Fleet, FleetSpec, SUDO_LOG};
 
 /// The account that logs in and may sudo (代理, "deputy").
@@ -72,11 +74,7 @@ fn project(fleet: &Fleet, dir: &Path, defaults: &str) -> PathBuf {
         .expect("name")
         .to_string_lossy()
         .into_owned();
-    let job = |id: &str, kind: &str, body: &str| {
-        format!(
-            "id: {id}\ntitle: {id}\nkind: {kind}\nprovenance: {{ source: contract, reference: B-1 }}\nminutes_per_terminal: 2\ntargets: {{ tags: [lab] }}\n{body}"
-        )
-    };
+    let job = common::lab::lab_job;
     let jobs = [
         (
             "update.yml",
@@ -115,43 +113,7 @@ fn project(fleet: &Fleet, dir: &Path, defaults: &str) -> PathBuf {
         "# {{ terminal.id }}\ntoken = {{ secret('app_token') }}\n",
     )
     .expect("template");
-    let public =
-        std::fs::read_to_string(fleet.client_key().with_extension("pub")).expect("pub key");
-    std::fs::write(
-        root.join("roster.yml"),
-        format!("people:\n  - id: lab-operator\n    name: 試験 操作員\n    organisation: 保守委託先\n    role: operator\n    key: {}\n    valid_from: 2020-01-01\n    valid_until: 2099-12-31\n", public.trim()),
-    )
-    .expect("roster");
-    std::fs::copy(fleet.known_hosts(), root.join("known_hosts")).expect("known_hosts");
-    let identity = identity_path(dir);
-    let identity = identity.to_str().expect("utf-8");
-    let init = seibi(
-        &root,
-        &[
-            "secrets",
-            "init",
-            "--name",
-            "lab",
-            "--new-identity",
-            identity,
-        ],
-        None,
-    );
-    assert_eq!(init.code, 0, "{}", init.stderr);
-    let set = seibi(
-        &root,
-        &[
-            "secrets",
-            "-i",
-            identity,
-            "set",
-            "app_token",
-            "--file",
-            "lab",
-        ],
-        Some(TOKEN),
-    );
-    assert_eq!(set.code, 0, "{}", set.stderr);
+    operator_and_secret(fleet, &root, &identity_path(dir), "app_token", TOKEN);
     root
 }
 
@@ -160,25 +122,7 @@ fn identity_path(dir: &Path) -> PathBuf {
 }
 
 fn apply(root: &Path, fleet: &Fleet, dir: &Path) -> Output {
-    let key = fleet.client_key().to_str().expect("utf-8").to_string();
-    let identity = identity_path(dir).to_str().expect("utf-8").to_string();
-    seibi(
-        root,
-        &[
-            "apply",
-            "--key",
-            &key,
-            "--identity",
-            &identity,
-            "--progress",
-            "plain",
-            "--outside-window",
-            "--unapproved",
-            "--reason",
-            "lab rehearsal",
-        ],
-        None,
-    )
+    apply_rehearsal(root, fleet, &identity_path(dir), &[])
 }
 
 /// The unit lines of a plain-progress run for `status` (`changed`, `FAILED`, ...).
@@ -281,15 +225,13 @@ fn become_sudo_installs_writes_and_rotates_as_root_with_no_secret_on_a_command_l
             "{line}"
         );
     }
-    assert!(
-        log.contains("COMMAND=/usr/bin/true"),
-        "the connect check: {log}"
-    );
-    assert!(
-        log.contains("chpasswd -e"),
-        "the rotation went through sudo: {log}"
-    );
-    assert!(log.contains("dpkg -i"), "{log}");
+    for (command, why) in [
+        ("COMMAND=/usr/bin/true", "the connect check"),
+        ("chpasswd -e", "the rotation"),
+        ("dpkg -i", "the install"),
+    ] {
+        assert!(log.contains(command), "{why} went through sudo: {log}");
+    }
     for secret in [password.expose().as_str(), hash.as_str(), TOKEN] {
         assert!(!log.contains(secret), "a secret on a command line:\n{log}");
         for out in [&first.stdout, &first.stderr] {
@@ -439,11 +381,10 @@ fn an_account_without_sudo_rights_fails_at_connect_with_what_to_do() {
 /// root's processes and would not wait.
 #[test]
 fn a_command_left_running_under_sudo_is_waited_for_on_resume() {
-    use seibi::action::command::wait_for_unit_script;
     use seibi::action::{ActionContext, ApplyEnv, Status, run_task};
     use seibi::inventory::{Become, Platform};
     use seibi::plan::{PlannedTask, PlannedTerminal};
-    use seibi::transport::{ConnectSpec, Credentials, KnownHosts, SshTransport, Sudo, Transport};
+    use seibi::transport::{ConnectSpec, Credentials, KnownHosts, SshTransport, Sudo};
 
     require_root!();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -504,41 +445,43 @@ fn a_command_left_running_under_sudo_is_waited_for_on_resume() {
             let plain = SshTransport::connect(&spec, &credentials, known.clone())
                 .await
                 .expect("deputy logs in");
-            let as_deputy = plain
-                .exec(&wait_for_unit_script(tag, 20), None)
-                .await
-                .expect("exec");
-            let done_then = plain
-                .exec("test -e /etc/seibi-slow.done", None)
-                .await
-                .expect("exec");
+            let as_deputy = wait_and_look(&plain, tag).await;
             // Under sudo, the wait lasts until the command is done.
-            let resumed = connect().await;
-            let started = Instant::now();
-            let as_root = resumed
-                .exec(&wait_for_unit_script(tag, 20), None)
-                .await
-                .expect("exec");
-            let waited = started.elapsed();
-            let done = resumed
-                .exec("test -e /etc/seibi-slow.done", None)
-                .await
-                .expect("exec");
-            (as_deputy, done_then, as_root, waited, done)
+            let as_root = wait_and_look(&connect().await, tag).await;
+            (as_deputy, as_root)
         };
-        let (outcome, (as_deputy, done_then, as_root, waited, done)) = tokio::join!(unit, waits);
+        let (outcome, (as_deputy, as_root)) = tokio::join!(unit, waits);
         assert_eq!(outcome.status, Status::Changed, "{:?}", outcome.error);
-        assert!(as_deputy.success(), "{}", as_deputy.stderr_text());
+        assert!(as_deputy.0.success(), "{}", as_deputy.0.stderr_text());
         assert!(
-            !done_then.success(),
+            !as_deputy.2,
             "the deputy's wait returned while the command still ran"
         );
-        assert!(as_root.success(), "{}", as_root.stderr_text());
+        assert!(as_root.0.success(), "{}", as_root.0.stderr_text());
         assert!(
-            done.success(),
+            as_root.2,
             "the wait under sudo ended only once the command had"
         );
-        assert!(waited >= Duration::from_millis(1000), "{waited:?}");
+        assert!(as_root.1 >= Duration::from_millis(1000), "{:?}", as_root.1);
     });
     fleet.stop().expect("the fleet stops");
+}
+
+/// Runs the resume logic's wait for the unit `tag` on `transport`: its result, how long it
+/// took, and whether the slow command of the test was done when it returned.
+async fn wait_and_look(
+    transport: &dyn seibi::transport::Transport,
+    tag: &str,
+) -> (seibi::transport::ExecOutput, Duration, bool) {
+    let started = Instant::now();
+    let waited = transport
+        .exec(&seibi::action::command::wait_for_unit_script(tag, 20), None)
+        .await
+        .expect("exec");
+    let took = started.elapsed();
+    let done = transport
+        .exec("test -e /etc/seibi-slow.done", None)
+        .await
+        .expect("exec");
+    (waited, took, done.success())
 }

@@ -160,16 +160,11 @@ fn become_shows_beside_the_login_user_and_only_when_set() {
         !without.stdout.contains("\"become\""),
         "a plan without become says nothing of it, so its digest stays what it was"
     );
-    let sites = dir.path().join("inventory/sites.yml");
-    let text = std::fs::read_to_string(&sites).expect("sites.yml");
-    std::fs::write(
-        &sites,
-        text.replace(
-            "defaults: { user: admin }",
-            "defaults: { user: admin, become: sudo }",
-        ),
-    )
-    .expect("edit");
+    common::replace_in_file(
+        &dir.path().join("inventory/sites.yml"),
+        "defaults: { user: admin }",
+        "defaults: { user: admin, become: sudo }",
+    );
 
     let plan = plan_json(dir.path(), &[]);
     let before = Plan::from_json(&without.stdout).expect("plan");

@@ -286,45 +286,49 @@ fn become_method(
             );
         }
     }
-    let enabled = match text("ansible_become")?.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => true,
-        "false" | "no" | "off" | "0" => false,
-        other => {
+    let value = text("ansible_become")?;
+    match become_of(&value, text) {
+        Ok(method) => Some(method),
+        Err((problem, hint)) => {
             diags.push(
-                Diagnostic::error(format!(
-                    "Ansible host `{id}` has ansible_become `{other}`, which is not a boolean"
-                ))
-                .at(Some(at.clone()))
-                .hint("use `true` or `false`"),
+                Diagnostic::error(format!("Ansible host `{id}` {problem}"))
+                    .at(Some(at.clone()))
+                    .hint(hint),
             );
-            return None;
+            None
         }
-    };
-    if !enabled {
-        return Some(Become::None);
+    }
+}
+
+/// The `become` that `ansible_become: <value>` and the host's method and user ask for, or what
+/// is wrong with them and what to do.
+fn become_of(
+    value: &str,
+    text: &dyn Fn(&str) -> Option<String>,
+) -> Result<Become, (String, &'static str)> {
+    match value.to_ascii_lowercase().as_str() {
+        "false" | "no" | "off" | "0" => return Ok(Become::None),
+        "true" | "yes" | "on" | "1" => {}
+        other => {
+            return Err((
+                format!("has ansible_become `{other}`, which is not a boolean"),
+                "use `true` or `false`",
+            ));
+        }
     }
     let method = text("ansible_become_method").unwrap_or_else(|| "sudo".to_string());
     if method != "sudo" {
-        diags.push(
-            Diagnostic::error(format!(
-                "Ansible host `{id}` has ansible_become_method `{method}`; seibi supports `sudo` only"
-            ))
-            .at(Some(at.clone()))
-            .did_you_mean(&method, ["sudo"])
-            .hint("use `ansible_become_method: sudo` with NOPASSWD sudo, or log in as root"),
-        );
-        return None;
+        return Err((
+            format!("has ansible_become_method `{method}`; seibi supports `sudo` only"),
+            "use `ansible_become_method: sudo` with NOPASSWD sudo, or log in as root",
+        ));
     }
     let user = text("ansible_become_user").unwrap_or_else(|| "root".to_string());
     if user != "root" {
-        diags.push(
-            Diagnostic::error(format!(
-                "Ansible host `{id}` becomes `{user}`; seibi becomes root only"
-            ))
-            .at(Some(at.clone()))
-            .hint("remove `ansible_become_user` (root is the default)"),
-        );
-        return None;
+        return Err((
+            format!("becomes `{user}`; seibi becomes root only"),
+            "remove `ansible_become_user` (root is the default)",
+        ));
     }
-    Some(Become::Sudo)
+    Ok(Become::Sudo)
 }

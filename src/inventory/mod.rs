@@ -76,19 +76,7 @@ impl fmt::Display for Platform {
 /// `become_method`). The login user is what SSH authenticates; with `sudo` every
 /// command then runs as root through `sudo -n`, so terminals whose root login is disabled can be
 /// worked on as an administrator account with NOPASSWD sudo.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Default,
-    Serialize,
-    schemars::JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Become {
     /// Commands run as the login user (who must be root for most actions).
