@@ -230,6 +230,18 @@ pub struct PlannedTerminal {
     pub estimated_minutes: u64,
 }
 
+impl PlannedTerminal {
+    /// What plans show after the login user: ` (sudo)` when commands run through sudo, else
+    /// nothing.
+    pub fn become_note(&self) -> String {
+        if self.become_method.is_none() {
+            String::new()
+        } else {
+            format!(" ({})", self.become_method)
+        }
+    }
+}
+
 /// One task on one terminal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

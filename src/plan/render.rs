@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::schedule_render::{self, banner};
-use super::{Plan, PlannedTask, PlannedTerminal};
+use super::{Plan, PlannedTask};
 use crate::playbook::ProvenanceSource;
 
 /// Language of headings and labels.
@@ -210,7 +210,7 @@ pub fn render_text(plan: &Plan) -> String {
                 t.user,
                 t.address,
                 t.port,
-                becomes(t),
+                t.become_note(),
                 t.platform
             );
             for (i, task) in t.tasks.iter().enumerate() {
@@ -429,7 +429,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
                 t.id,
                 t.address,
                 t.port,
-                cell(&format!("{}{}", t.user, becomes(t))),
+                cell(&format!("{}{}", t.user, t.become_note())),
                 t.jobs.join(", "),
                 t.tasks.len(),
                 t.tasks.iter().filter(|x| x.skip.is_some()).count()
@@ -470,13 +470,4 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
         }
     }
     out
-}
-
-/// ` (sudo)` after the login user when the terminal's commands run through sudo, else nothing.
-fn becomes(terminal: &PlannedTerminal) -> String {
-    if terminal.become_method.is_none() {
-        String::new()
-    } else {
-        format!(" ({})", terminal.become_method)
-    }
 }
