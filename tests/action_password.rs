@@ -435,6 +435,7 @@ fn planned_for(
         address: address.to_string(),
         port,
         user: "root".to_string(),
+        become_method: seibi::inventory::Become::None,
         platform: Platform::Linux,
         jobs: vec![task.job.clone()],
         tasks: vec![task.clone()],

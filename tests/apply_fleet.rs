@@ -4,109 +4,12 @@
 
 mod common;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use common::Output as Run;
+use common::lab::{apply_rehearsal, build_deb, is_root, on_host, operator_and_secret, seibi};
 use seibi::lab::{Fleet, FleetSpec};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn seibi(project: &Path, args: &[&str], stdin: Option<&str>) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_seibi"));
-    cmd.args(args)
-        .current_dir(project)
-        .env_remove("SSH_AUTH_SOCK")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run seibi");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().expect("wait");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// Runs a command on a fleet host with the OpenSSH client, returning stdout.
-fn on_host(fleet: &Fleet, index: usize, command: &str) -> String {
-    let host = &fleet.hosts()[index];
-    let out = Command::new("ssh")
-        .args(["-i"])
-        .arg(fleet.client_key())
-        .arg("-o")
-        .arg(format!(
-            "UserKnownHostsFile={}",
-            fleet.known_hosts().display()
-        ))
-        .args([
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-p",
-        ])
-        .arg(host.port().to_string())
-        .arg(format!("root@{}", host.address()))
-        .arg(command)
-        .output()
-        .expect("ssh");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn build_deb(dir: &Path, name: &str, version: &str) -> (PathBuf, String) {
-    let root = dir.join(format!("{name}-{version}"));
-    std::fs::create_dir_all(root.join("DEBIAN")).expect("mkdir");
-    std::fs::create_dir_all(root.join("opt").join(name)).expect("mkdir");
-    std::fs::write(
-        root.join("DEBIAN/control"),
-        format!("Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: t <t@t>\nDescription: test\n"),
-    )
-    .expect("control");
-    std::fs::write(
-        root.join("opt").join(name).join("VERSION"),
-        format!("{version}\n"),
-    )
-    .expect("version");
-    let deb = dir.join(format!("{name}_{version}_all.deb"));
-    let status = Command::new("dpkg-deb")
-        .args(["--root-owner-group", "--build"])
-        .arg(&root)
-        .arg(&deb)
-        .stdout(Stdio::null())
-        .status()
-        .expect("dpkg-deb");
-    assert!(status.success());
-    let sha = sha256_file(&deb);
-    (deb, sha)
-}
-
-fn sha256_file(path: &Path) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(std::fs::read(path).expect("read")))
-}
 
 /// A project for the fleet: three sites (the third reached through a jump host), five jobs of
 /// a batched visit, a secrets store with one secret, a roster with the fleet's client key.
@@ -148,11 +51,7 @@ fn project(fleet: &Fleet, dir: &Path, terminals: usize, jump: Option<usize>) -> 
     let (app, app_sha) = build_deb(&art, "seibi-test-app", "2.0");
     let (patch, patch_sha) = build_deb(&art, "seibi-test-patch", "1.1");
     let name = |p: &Path| p.file_name().expect("name").to_string_lossy().into_owned();
-    let job = |id: &str, kind: &str, body: &str| {
-        format!(
-            "id: {id}\ntitle: {id}\nkind: {kind}\nprovenance: {{ source: contract, reference: T-1 }}\nminutes_per_terminal: 2\ntargets: {{ tags: [lab] }}\n{body}"
-        )
-    };
+    let job = common::lab::lab_job;
     let files = [
         (
             "patch.yml",
@@ -210,72 +109,14 @@ fn project(fleet: &Fleet, dir: &Path, terminals: usize, jump: Option<usize>) -> 
     )
     .expect("template");
 
-    let public =
-        std::fs::read_to_string(fleet.client_key().with_extension("pub")).expect("pub key");
-    std::fs::write(
-        root.join("roster.yml"),
-        format!("people:\n  - id: lab-operator\n    name: 試験 操作員\n    organisation: 保守委託先\n    role: operator\n    key: {}\n    valid_from: 2020-01-01\n    valid_until: 2099-12-31\n", public.trim()),
-    )
-    .expect("roster");
-    std::fs::copy(fleet.known_hosts(), root.join("known_hosts")).expect("known_hosts");
-
-    let identity = dir.join("identity.txt");
-    let init = seibi(
-        &root,
-        &[
-            "secrets",
-            "init",
-            "--name",
-            "lab",
-            "--new-identity",
-            identity.to_str().expect("utf-8"),
-        ],
-        None,
-    );
-    assert_eq!(init.code, 0, "{}", init.stderr);
-    let set = seibi(
-        &root,
-        &[
-            "secrets",
-            "-i",
-            identity.to_str().expect("utf-8"),
-            "set",
-            "app_token",
-            "--file",
-            "lab",
-        ],
-        Some(SECRET),
-    );
-    assert_eq!(set.code, 0, "{}", set.stderr);
+    operator_and_secret(fleet, &root, &dir.join("identity.txt"), "app_token", SECRET);
     root
 }
 
 const SECRET: &str = "tok-3f9a1c7e-never-print-me";
 
 fn apply(root: &Path, fleet: &Fleet, dir: &Path, extra: &[&str]) -> Run {
-    let key = fleet.client_key().to_str().expect("utf-8").to_string();
-    let identity = dir
-        .join("identity.txt")
-        .to_str()
-        .expect("utf-8")
-        .to_string();
-    let mut args = vec![
-        "apply",
-        "--key",
-        &key,
-        "--identity",
-        &identity,
-        "--progress",
-        "plain",
-        // The lab fleet has no office hours; the tests must not depend on the time of day. A
-        // rehearsal has no approved plan either: it says so, as emergency work would.
-        "--outside-window",
-        "--unapproved",
-        "--reason",
-        "lab rehearsal",
-    ];
-    args.extend_from_slice(extra);
-    seibi(root, &args, None)
+    apply_rehearsal(root, fleet, &dir.join("identity.txt"), extra)
 }
 
 fn count(out: &str, word: &str) -> usize {

@@ -4,6 +4,8 @@
 //! address range (127.0.N.x) so that `cargo test` can run them in parallel. They need root;
 //! without it each prints why and returns.
 
+mod common;
+
 use std::fs;
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
@@ -49,29 +51,7 @@ fn spec(hosts: usize, state_dir: &Path, third_octet: u8) -> FleetSpec {
 
 /// Runs `command` on `host` with OpenSSH as an operator would, checking host keys strictly.
 fn ssh(fleet: &Fleet, known_hosts: &Path, host: &LabHost, command: &str, stdin: &[u8]) -> Output {
-    let mut child = Command::new("ssh")
-        .args(["-F", "/dev/null", "-i"])
-        .arg(fleet.client_key())
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args([
-            "-o",
-            "GlobalKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "IdentityAgent=none",
-            "-o",
-            "ConnectTimeout=10",
-            "-p",
-        ])
-        .arg(host.port().to_string())
-        .arg(format!("root@{}", host.address()))
-        .arg(command)
+    let mut child = common::lab::ssh_command(fleet, known_hosts, host, "root", command)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -225,14 +205,7 @@ fn build_probe_package(dir: &Path, name: &str) -> PathBuf {
     }
     fs::set_permissions(root.join("DEBIAN"), fs::Permissions::from_mode(0o755)).expect("chmod");
     let deb = dir.join(format!("{name}.deb"));
-    let status = Command::new("dpkg-deb")
-        .args(["--build", "--root-owner-group"])
-        .arg(&root)
-        .arg(&deb)
-        .stdout(Stdio::null())
-        .status()
-        .expect("dpkg-deb runs");
-    assert!(status.success(), "dpkg-deb --build failed");
+    common::lab::dpkg_deb(&root, &deb);
     deb
 }
 

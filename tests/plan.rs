@@ -153,6 +153,76 @@ fn json_round_trips_and_matches_the_documented_schema() {
 }
 
 #[test]
+fn become_shows_beside_the_login_user_and_only_when_set() {
+    let dir = overlay_project(None);
+    let without = run_seibi(dir.path(), &["plan", "--format", "json"]);
+    assert!(
+        !without.stdout.contains("\"become\""),
+        "a plan without become says nothing of it, so its digest stays what it was"
+    );
+    common::replace_in_file(
+        &dir.path().join("inventory/sites.yml"),
+        "defaults: { user: admin }",
+        "defaults: { user: admin, become: sudo }",
+    );
+
+    let plan = plan_json(dir.path(), &[]);
+    let before = Plan::from_json(&without.stdout).expect("plan");
+    assert_ne!(plan.digest, before.digest);
+    assert_ne!(plan.inputs.inventory_sha256, before.inputs.inventory_sha256);
+    let terminal = |id: &str| {
+        plan.sites
+            .iter()
+            .flat_map(|s| &s.terminals)
+            .find(|t| t.id == id)
+            .expect("planned")
+    };
+    assert_eq!(
+        terminal("chuo-t01").become_method,
+        seibi::inventory::Become::Sudo
+    );
+    assert_eq!(
+        terminal("kita-w01").become_method,
+        seibi::inventory::Become::None,
+        "the defaults' become is for Linux terminals"
+    );
+
+    let text = run_seibi(dir.path(), &["plan"]);
+    assert!(
+        text.stdout
+            .contains("\n  chuo-t01 admin@10.1.0.11:22 (sudo) linux\n"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("\n  kita-w01 Administrator@10.2.0.90:22 windows\n"),
+        "{}",
+        text.stdout
+    );
+    let markdown = run_seibi(dir.path(), &["plan", "--format", "markdown"]);
+    assert!(
+        markdown
+            .stdout
+            .contains("| chuo-t01 | 10.1.0.11:22 | admin (sudo) |"),
+        "{}",
+        markdown.stdout
+    );
+
+    let json = run_seibi(dir.path(), &["plan", "--format", "json"]);
+    let instance: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(instance["sites"][0]["terminals"][0]["become"], "sudo");
+    let validator = jsonschema::validator_for(&Plan::json_schema()).expect("schema");
+    assert!(validator.is_valid(&instance));
+    let mut broken = instance.clone();
+    broken["sites"][0]["terminals"][0]["become"] = serde_json::json!("su");
+    assert!(
+        !validator.is_valid(&broken),
+        "only none and sudo are documented"
+    );
+}
+
+#[test]
 #[ignore = "writes docs/plan.schema.json; run when the plan types change"]
 fn write_schema() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/plan.schema.json");

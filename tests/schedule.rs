@@ -394,6 +394,7 @@ fn build_city(sites: Vec<(Site, usize)>, jobs: &[&str]) -> Result<City, Schedule
                     address: "127.0.0.1".into(),
                     port: 22,
                     user: "admin".into(),
+                    become_method: Default::default(),
                     platform: Platform::Linux,
                     tags: BTreeSet::new(),
                     groups: Vec::new(),

@@ -366,12 +366,44 @@ pub async fn run_task(ctx: &ActionContext<'_>, check: bool) -> TaskOutcome {
                 summary: String::new(),
                 stdout: output.as_ref().map(|o| digest(&o.stdout)),
                 stderr: output.as_ref().map(|o| digest(&o.stderr)),
-                error: Some(ctx.redact(&err.to_string())),
+                error: Some(ctx.redact(&with_root_hint(ctx.terminal, err.to_string()))),
                 facts: None,
                 reconnect: None,
                 duration,
             }
         }
+    }
+}
+
+/// What system tools say when they lack root's rights.
+const NOT_ROOT_SIGNS: &[&str] = &[
+    "Permission denied",
+    "Operation not permitted",
+    "requires superuser privilege",
+    "are you root?",
+    "must be run as root",
+    "must be root",
+    "Only root",
+];
+
+/// `message` with a hint on its first line (the line progress output shows) when the failure
+/// looks like missing root rights on a terminal that logs in as another user and has no
+/// `become`: that is what to change, and the bare "Permission denied" does not say so.
+fn with_root_hint(terminal: &PlannedTerminal, message: String) -> String {
+    let needs_root = terminal.user != "root"
+        && terminal.become_method.is_none()
+        && !message.contains("become:")
+        && NOT_ROOT_SIGNS.iter().any(|sign| message.contains(sign));
+    if !needs_root {
+        return message;
+    }
+    let hint = format!(
+        "hint: `{}` is not root and terminal `{}` has no `become`: set `become: sudo` for it in the inventory (with NOPASSWD sudo for `{}`), or log in as root",
+        terminal.user, terminal.id, terminal.user
+    );
+    match message.split_once('\n') {
+        Some((first, rest)) => format!("{first}; {hint}\n{rest}"),
+        None => format!("{message}; {hint}"),
     }
 }
 
@@ -402,5 +434,59 @@ pub async fn apply(ctx: &ActionContext<'_>, query: &Query) -> Result<Applied, Ac
         "fetch" => fetch::apply(ctx, query).await,
         "reboot" => reboot::apply(ctx, query).await,
         other => Err(ActionError::Args(format!("unknown action `{other}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Become, Platform};
+
+    fn terminal(user: &str, become_method: Become) -> PlannedTerminal {
+        PlannedTerminal {
+            id: "kita-t02".to_string(),
+            address: "10.2.0.12".to_string(),
+            port: 22,
+            user: user.to_string(),
+            become_method,
+            platform: Platform::Linux,
+            jobs: Vec::new(),
+            tasks: Vec::new(),
+            estimated_minutes: 0,
+        }
+    }
+
+    #[test]
+    fn a_permission_failure_without_become_says_what_to_change_on_its_first_line() {
+        let message = "`dpkg -i` exited with status 2: dpkg: error: requested operation requires superuser privilege\nmore".to_string();
+        let hinted = with_root_hint(&terminal("clerk", Become::None), message.clone());
+        let first = hinted.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("`dpkg -i` exited with status 2"),
+            "{hinted}"
+        );
+        assert!(
+            first.contains(
+                "hint: `clerk` is not root and terminal `kita-t02` has no `become`: set `become: sudo`"
+            ),
+            "{hinted}"
+        );
+        assert!(hinted.ends_with("\nmore"), "{hinted}");
+        // Root, a terminal that already becomes root, and other failures keep their message.
+        for (user, become_method) in [("root", Become::None), ("clerk", Become::Sudo)] {
+            assert_eq!(
+                with_root_hint(&terminal(user, become_method), message.clone()),
+                message
+            );
+        }
+        let other = "`false` exited with status 1: ".to_string();
+        assert_eq!(
+            with_root_hint(&terminal("clerk", Become::None), other.clone()),
+            other
+        );
+        let upload =
+            "upload of /etc/x failed (exit status 1): mktemp: failed to create file: Permission denied"
+                .to_string();
+        assert!(with_root_hint(&terminal("clerk", Become::None), upload).contains("; hint: "));
     }
 }

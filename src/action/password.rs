@@ -509,7 +509,7 @@ async fn read_live_hash(
         }
         SHADOW_UNREADABLE => {
             return Err(failed(format!(
-                "cannot read the shadow entry of `{}` on {}: reading /etc/shadow needs root, so log in as root (terminal `user: root`)",
+                "cannot read the shadow entry of `{}` on {}: reading /etc/shadow needs root, so log in as root (terminal `user: root`) or set `become: sudo` for the terminal (with NOPASSWD sudo for its login user)",
                 account.user(),
                 account.terminal()
             )));
@@ -791,6 +791,7 @@ mod tests {
                 address: "127.0.0.1".to_string(),
                 port: 22,
                 user: "root".to_string(),
+                become_method: crate::inventory::Become::None,
                 platform: Platform::Linux,
                 jobs: vec!["rotate".to_string()],
                 tasks: vec![task.clone()],

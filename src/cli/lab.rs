@@ -30,6 +30,11 @@ pub struct AddressArgs {
     /// rotation job changes.
     #[arg(long = "account", value_name = "NAME")]
     accounts: Vec<String>,
+    /// Local accounts to create on every host that may also run anything as root through
+    /// NOPASSWD sudo (repeatable), to rehearse terminals where root cannot log in (`become:
+    /// sudo`). Every account logs in with the fleet's client key.
+    #[arg(long = "sudo-account", value_name = "NAME")]
+    sudo_accounts: Vec<String>,
 }
 
 /// Lab subcommands.
@@ -177,6 +182,7 @@ impl AddressArgs {
         let mut spec = FleetSpec::new(hosts, &fleet.state_dir);
         spec.base_address = self.base_address;
         spec.accounts = self.accounts.clone();
+        spec.sudo_accounts = self.sudo_accounts.clone();
         spec
     }
 }

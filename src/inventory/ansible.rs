@@ -7,12 +7,18 @@
 //! give its platform and tags. Those keys are resolved with Ansible's inheritance (host vars over
 //! the vars of the groups above it) and removed from the variables; everything else stays a
 //! variable of the group or host that set it. Sites themselves come from seibi-format files.
+//!
+//! `ansible_become: true` on a Linux host becomes `become: sudo`, provided its
+//! `ansible_become_method` is `sudo` and its `ansible_become_user` root (both Ansible's
+//! defaults); `ansible_become: false` becomes `become: none`. Windows hosts become with `runas`,
+//! which seibi does not do: their become settings are ignored. A become password is ignored with
+//! a warning: seibi needs NOPASSWD sudo, and a password must not linger as a template variable.
 
 use std::collections::BTreeMap;
 
 use super::load::{Fragment, mapping};
 use super::raw::{RawGroup, RawTerminal};
-use super::{Platform, Vars};
+use super::{Become, Platform, Vars};
 use crate::source::{Diagnostic, Diagnostics, Location, Node};
 
 /// Variables that configure the connection rather than the templates.
@@ -22,6 +28,11 @@ const CONNECTION_KEYS: &[&str] = &[
     "ansible_user",
     "ansible_shell_type",
     "ansible_connection",
+    "ansible_become",
+    "ansible_become_method",
+    "ansible_become_user",
+    "ansible_become_password",
+    "ansible_become_pass",
     "seibi_site",
     "seibi_platform",
     "seibi_tags",
@@ -235,14 +246,89 @@ fn terminal(id: &str, host: &Host, at: &Location, diags: &mut Diagnostics) -> Op
         Some(serde_json::Value::String(s)) => s.split(',').map(|t| t.trim().to_string()).collect(),
         _ => Vec::new(),
     };
+    // Windows hosts become with `runas` in Ansible; that is not sudo, and not seibi's yet.
+    let become_method = if platform == Some(Platform::Windows) {
+        None
+    } else {
+        become_method(id, &text, at, diags)
+    };
     Some(RawTerminal {
         site,
         address: text("ansible_host").unwrap_or_else(|| id.to_string()),
         port,
         user: text("ansible_user"),
+        become_method,
         platform,
         tags,
         groups: Vec::new(),
         vars: host.own.clone(),
     })
+}
+
+/// `ansible_become` and its method and user, as seibi's `become`: `None` when the host does not
+/// say (the seibi defaults then apply). Only sudo to root is supported; anything else is an
+/// error saying so, and a become password a warning (it is never used).
+fn become_method(
+    id: &str,
+    text: &dyn Fn(&str) -> Option<String>,
+    at: &Location,
+    diags: &mut Diagnostics,
+) -> Option<Become> {
+    for key in ["ansible_become_password", "ansible_become_pass"] {
+        if text(key).is_some() {
+            // The place goes in the message rather than `at`, which would echo the line, and
+            // with it the password.
+            diags.push(
+                Diagnostic::warning(format!(
+                    "Ansible host `{id}` ({at}) has `{key}`, which seibi does not use"
+                ))
+                .hint("seibi runs `sudo -n` and needs NOPASSWD sudo for the login user; the value is ignored and is not a template variable"),
+            );
+        }
+    }
+    let value = text("ansible_become")?;
+    match become_of(&value, text) {
+        Ok(method) => Some(method),
+        Err((problem, hint)) => {
+            diags.push(
+                Diagnostic::error(format!("Ansible host `{id}` {problem}"))
+                    .at(Some(at.clone()))
+                    .hint(hint),
+            );
+            None
+        }
+    }
+}
+
+/// The `become` that `ansible_become: <value>` and the host's method and user ask for, or what
+/// is wrong with them and what to do.
+fn become_of(
+    value: &str,
+    text: &dyn Fn(&str) -> Option<String>,
+) -> Result<Become, (String, &'static str)> {
+    match value.to_ascii_lowercase().as_str() {
+        "false" | "no" | "off" | "0" => return Ok(Become::None),
+        "true" | "yes" | "on" | "1" => {}
+        other => {
+            return Err((
+                format!("has ansible_become `{other}`, which is not a boolean"),
+                "use `true` or `false`",
+            ));
+        }
+    }
+    let method = text("ansible_become_method").unwrap_or_else(|| "sudo".to_string());
+    if method != "sudo" {
+        return Err((
+            format!("has ansible_become_method `{method}`; seibi supports `sudo` only"),
+            "use `ansible_become_method: sudo` with NOPASSWD sudo, or log in as root",
+        ));
+    }
+    let user = text("ansible_become_user").unwrap_or_else(|| "root".to_string());
+    if user != "root" {
+        return Err((
+            format!("becomes `{user}`; seibi becomes root only"),
+            "remove `ansible_become_user` (root is the default)",
+        ));
+    }
+    Ok(Become::Sudo)
 }

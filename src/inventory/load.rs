@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use super::raw::{RawDefaults, RawGroup, RawSite, RawTerminal, TOP_LEVEL_KEYS};
-use super::{Group, Inventory, Origins, RESERVED_VARS, Site, Terminal, Vars, ansible};
+use super::{
+    Become, Group, Inventory, Origins, Platform, RESERVED_VARS, Site, Terminal, Vars, ansible,
+};
 use crate::source::{Diagnostic, Diagnostics, Location, Node, SourceFile, YamlDocument};
 
 /// What one file contributes.
@@ -357,13 +359,30 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
         } else {
             endpoints.insert(endpoint, id.clone());
         }
+        let platform = raw.platform.or(defaults.platform).unwrap_or_default();
+        let become_method = match (platform, raw.become_method) {
+            (Platform::Windows, Some(Become::Sudo)) => {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "terminal `{id}` is a Windows terminal and cannot use `become: sudo`"
+                    ))
+                    .at(Some(at.clone()))
+                    .hint("log in to a Windows terminal as an administrator account; remove `become:` from it"),
+                );
+                Become::None
+            }
+            // A Windows terminal does not take the Linux terminals' default.
+            (Platform::Windows, _) => Become::None,
+            (Platform::Linux, own) => own.or(defaults.become_method).unwrap_or_default(),
+        };
         terminals.push(Terminal {
             id,
             site: raw.site,
             address: raw.address,
             port,
             user,
-            platform: raw.platform.or(defaults.platform).unwrap_or_default(),
+            become_method,
+            platform,
             tags: raw.tags.into_iter().collect::<BTreeSet<_>>(),
             groups: raw.groups,
             vars: raw.vars,

@@ -5,6 +5,12 @@
 //! `*.yml` files (seibi's own format, or Ansible's YAML inventory format detected per file) and
 //! merges them, reporting every problem at once.
 //!
+//! # Connection settings
+//! A terminal's `port`, `user`, `platform` and `become` come from the terminal itself, else from
+//! the inventory's `defaults`, else port 22, platform linux and no `become` (the user has no
+//! fallback). `become` from `defaults` applies to Linux terminals only: a Windows terminal logs
+//! in as an administrator and has no sudo; setting it on a Windows terminal itself is an error.
+//!
 //! # Variable precedence
 //! Lowest to highest: job `vars` (defaults shipped with a job) < inventory `vars` (global) <
 //! group `vars` (a parent group before its children, then by group id) < site `vars` < terminal
@@ -63,6 +69,68 @@ impl fmt::Display for Platform {
             Platform::Linux => "linux",
             Platform::Windows => "windows",
         })
+    }
+}
+
+/// How a terminal's commands gain root after logging in (Ansible's `become` and
+/// `become_method`). The login user is what SSH authenticates; with `sudo` every
+/// command then runs as root through `sudo -n`, so terminals whose root login is disabled can be
+/// worked on as an administrator account with NOPASSWD sudo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Become {
+    /// Commands run as the login user (who must be root for most actions).
+    #[default]
+    None,
+    /// Commands run as root through `sudo -n` (no password: the login user needs NOPASSWD).
+    Sudo,
+}
+
+impl Become {
+    /// The names a `become:` value may take.
+    pub const NAMES: &[&str] = &["none", "sudo"];
+
+    /// Whether commands run as the login user (for `skip_serializing_if`).
+    pub fn is_none(&self) -> bool {
+        *self == Become::None
+    }
+}
+
+impl fmt::Display for Become {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Become::None => "none",
+            Become::Sudo => "sudo",
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Become {
+    /// `none` or `sudo`; Ansible's boolean form gets a message saying what to write instead.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Become;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`none` or `sudo`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Become, E> {
+                match value {
+                    "none" => Ok(Become::None),
+                    "sudo" => Ok(Become::Sudo),
+                    other => Err(E::unknown_variant(other, Become::NAMES)),
+                }
+            }
+
+            fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Become, E> {
+                Err(E::custom(format!(
+                    "`become` names a method, not {value}: write `become: sudo` (Ansible's `become: true` with `become_method: sudo`) or `become: none`"
+                )))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -139,6 +207,9 @@ pub struct Terminal {
     pub port: u16,
     /// Login user.
     pub user: String,
+    /// How commands gain root after logging in as `user` (Linux terminals only).
+    #[serde(rename = "become", skip_serializing_if = "Become::is_none")]
+    pub become_method: Become,
     /// Operating system family.
     pub platform: Platform,
     /// Free-form labels.

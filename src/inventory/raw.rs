@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Hours, JumpHost, Platform, SiteKind, Vars};
+use super::{Become, Hours, JumpHost, Platform, SiteKind, Vars};
 
 /// The keys a seibi inventory file may have at its top level.
 pub const TOP_LEVEL_KEYS: &[&str] = &["vars", "defaults", "sites", "groups", "terminals"];
@@ -14,6 +14,8 @@ pub struct RawDefaults {
     pub port: Option<u16>,
     pub user: Option<String>,
     pub platform: Option<Platform>,
+    #[serde(rename = "become")]
+    pub become_method: Option<Become>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +59,8 @@ pub struct RawTerminal {
     pub port: Option<u16>,
     pub user: Option<String>,
     pub platform: Option<Platform>,
+    #[serde(rename = "become")]
+    pub become_method: Option<Become>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]

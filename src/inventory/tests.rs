@@ -191,8 +191,24 @@ fn ansible_inventory_loads_to_the_same_terminals() {
     for (id, s) in &seibi.terminals {
         let a = &ansible.terminals[id];
         assert_eq!(
-            (&s.site, &s.address, s.port, &s.user, s.platform, &s.tags),
-            (&a.site, &a.address, a.port, &a.user, a.platform, &a.tags),
+            (
+                &s.site,
+                &s.address,
+                s.port,
+                &s.user,
+                s.become_method,
+                s.platform,
+                &s.tags
+            ),
+            (
+                &a.site,
+                &a.address,
+                a.port,
+                &a.user,
+                a.become_method,
+                a.platform,
+                &a.tags
+            ),
             "{id}"
         );
         assert_eq!(seibi.vars_for(s), ansible.vars_for(a), "vars of {id}");
@@ -200,5 +216,141 @@ fn ansible_inventory_loads_to_the_same_terminals() {
             inv.groups_of(t).into_iter().map(|g| g.id.clone()).collect()
         };
         assert_eq!(groups(&seibi, s), groups(&ansible, a), "groups of {id}");
+    }
+    let become_of = |id: &str| seibi.terminals[id].become_method;
+    assert_eq!(become_of("chuo-t01"), Become::Sudo);
+    assert_eq!(
+        become_of("teine-t01"),
+        Become::None,
+        "the terminal's own wins"
+    );
+    assert_eq!(
+        become_of("teine-w01"),
+        Become::None,
+        "Windows takes no sudo"
+    );
+}
+
+const BECOME: &str = r#"
+defaults: { user: admin, become: sudo }
+sites:
+  chuo: { name: 中央区役所, capacity: 2 }
+terminals:
+  t1: { site: chuo, address: 10.0.0.1 }
+  t2: { site: chuo, address: 10.0.0.2, user: root, become: none }
+  w1: { site: chuo, address: 10.0.0.3, user: Administrator, platform: windows }
+"#;
+
+#[test]
+fn become_comes_from_the_terminal_then_the_defaults_for_linux_terminals() {
+    let inv = load_ok(&[("a.yml", BECOME)]);
+    assert_eq!(inv.terminals["t1"].become_method, Become::Sudo);
+    assert_eq!(inv.terminals["t2"].become_method, Become::None);
+    assert_eq!(inv.terminals["w1"].become_method, Become::None);
+    let inv = load_ok(&[("a.yml", &BECOME.replace(", become: sudo", ""))]);
+    assert_eq!(
+        inv.terminals["t1"].become_method,
+        Become::None,
+        "absent: none"
+    );
+    // Serialized (the plan's inventory digest) only when set, so that inventories without
+    // `become` keep their digests.
+    let json = serde_json::to_value(&inv.terminals["t1"]).expect("json");
+    assert!(json.get("become").is_none(), "{json}");
+    let inv = load_ok(&[("a.yml", BECOME)]);
+    let json = serde_json::to_value(&inv.terminals["t1"]).expect("json");
+    assert_eq!(json["become"], "sudo");
+}
+
+#[test]
+fn become_mistakes_are_explained() {
+    let cases = [
+        (
+            BECOME.replace("become: sudo", "become: sodo"),
+            ["unknown value `sodo`", "did you mean `sudo`?"],
+        ),
+        (
+            BECOME.replace("become: sudo", "become: true"),
+            ["not true", "write `become: sudo`"],
+        ),
+        (
+            BECOME.replace("become: sudo", "becme: sudo"),
+            ["unknown key `becme`", "did you mean `become`?"],
+        ),
+        (
+            BECOME.replace("platform: windows", "platform: windows, become: sudo"),
+            [
+                "`w1` is a Windows terminal and cannot use `become: sudo`",
+                "a.yml:8:3",
+            ],
+        ),
+    ];
+    for (text, expected) in cases {
+        let (_, diags) = load_text(&[("a.yml", &text)]);
+        let shown = diags.to_string();
+        assert!(diags.has_errors(), "{text}");
+        for part in expected {
+            assert!(shown.contains(part), "`{part}` missing from:\n{shown}");
+        }
+    }
+}
+
+const ANSIBLE_SITES: &str = "sites:\n  chuo: { name: 中央区役所, capacity: 2 }\n";
+
+#[test]
+fn ansible_become_settings_are_read_and_checked() {
+    let hosts = r#"
+all:
+  vars: { seibi_site: chuo, ansible_user: admin, ansible_become: yes }
+  hosts:
+    t1: { ansible_host: 10.0.0.1 }
+    t2: { ansible_host: 10.0.0.2, ansible_become: false }
+    t3: { ansible_host: 10.0.0.3, ansible_become_method: sudo, ansible_become_user: root }
+    w1: { ansible_host: 10.0.0.4, ansible_shell_type: powershell, ansible_become_method: runas }
+    t4: { ansible_host: 10.0.0.5, ansible_become_password: hunter2 }
+"#;
+    let (inv, diags) = load_text(&[("hosts.yml", hosts), ("sites.yml", ANSIBLE_SITES)]);
+    assert!(!diags.has_errors(), "{diags}");
+    let become_of = |id: &str| inv.terminals[id].become_method;
+    assert_eq!(
+        ["t1", "t2", "t3", "w1", "t4"].map(become_of),
+        [
+            Become::Sudo,
+            Become::None,
+            Become::Sudo,
+            Become::None,
+            Become::Sudo
+        ]
+    );
+    let shown = diags.to_string();
+    assert!(
+        shown.contains("warning: Ansible host `t4` (")
+            && shown.contains("hosts.yml:9:5) has `ansible_become_password`"),
+        "{shown}"
+    );
+    assert!(shown.contains("NOPASSWD"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    let vars = inv.vars_for(&inv.terminals["t4"]);
+    assert!(
+        vars.keys().all(|k| !k.starts_with("ansible_become")),
+        "{vars:?}"
+    );
+
+    for (host, expected) in [
+        ("ansible_become_method: su", "seibi supports `sudo` only"),
+        (
+            "ansible_become_user: postgres",
+            "becomes `postgres`; seibi becomes root only",
+        ),
+        ("ansible_become: maybe", "not a boolean"),
+    ] {
+        let text = format!(
+            "all:\n  vars: {{ seibi_site: chuo, ansible_user: admin, ansible_become: true }}\n  hosts:\n    t1: {{ {host} }}\n"
+        );
+        let (_, diags) = load_text(&[("hosts.yml", &text), ("sites.yml", ANSIBLE_SITES)]);
+        assert!(diags.has_errors(), "{host}");
+        let shown = diags.to_string();
+        assert!(shown.contains(expected), "{host}: {shown}");
+        assert!(shown.contains("hosts.yml:4:5"), "{host}: {shown}");
     }
 }

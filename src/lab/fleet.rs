@@ -50,6 +50,9 @@ impl Fleet {
     pub fn start(spec: FleetSpec) -> Result<Fleet, LabError> {
         spec.validate()?;
         let tools = preflight::check_machine()?;
+        if !spec.sudo_accounts.is_empty() {
+            preflight::check_sudo()?;
+        }
         if spec.state_dir.is_absolute() {
             // Before creating it: a directory under /etc must not even be made.
             check_state_dir(&spec.state_dir)?;
@@ -70,7 +73,8 @@ impl Fleet {
                         address: spec.host_address(index),
                         port: spec.port,
                         password_login: spec.password_login,
-                        accounts: spec.accounts.clone(),
+                        accounts: spec.all_accounts(),
+                        sudo_accounts: spec.sudo_accounts.clone(),
                         dir: state_dir.join(HOSTS_DIR).join(spec.host_name(index)),
                     },
                     running: None,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::LabError;
 use super::preflight::Tools;
 use super::process::Namespaces;
-use super::spec::{OVERLAID_DIRS, PRIVATE_HOME};
+use super::spec::{OVERLAID_DIRS, PRIVATE_HOMES};
 use crate::action::reboot::BOOT_ID_FILE as BOOT_ID;
 
 /// The commands a lab host replaces with a stand-in that simulates a reboot and refuses the
@@ -32,8 +32,15 @@ pub const POWER_COMMANDS: &[&str] = &[
 /// Exit status of the start script when it cannot build the host (a mount refused, ...).
 const SETUP_FAILED: i32 = 97;
 
-/// How large each host's private `/root` may grow (tmpfs only uses what is written).
+/// How large each host's private `/root` and `/home` may grow (tmpfs only uses what is
+/// written).
 const HOME_SIZE: &str = "256m";
+
+/// The host's sudoers drop-in for [`super::FleetSpec::sudo_accounts`].
+const SUDOERS: &str = "/etc/sudoers.d/seibi-lab";
+
+/// Where sudo logs every command it runs on a host (in the host's own `/var/log` overlay).
+pub const SUDO_LOG: &str = "/var/log/sudo.log";
 
 /// One running lab host as a client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,8 +115,10 @@ pub(crate) struct HostPlan {
     pub address: Ipv4Addr,
     pub port: u16,
     pub password_login: bool,
-    /// Accounts to create on the host (see [`super::FleetSpec::accounts`]).
+    /// Accounts to create on the host (see [`super::FleetSpec::all_accounts`]).
     pub accounts: Vec<String>,
+    /// Those that may sudo without a password (see [`super::FleetSpec::sudo_accounts`]).
+    pub sudo_accounts: Vec<String>,
     pub dir: PathBuf,
 }
 
@@ -237,7 +246,7 @@ impl HostPlan {
         };
         format!(
             "# Written by seibi lab for host {name}. sshd runs inside the host's own mount and UTS
-# namespaces, where /root is a private tmpfs holding .ssh/authorized_keys.
+# namespaces, where /root and /home are private tmpfs holding the homes with .ssh/authorized_keys.
 ListenAddress {address}:{port}
 AddressFamily inet
 HostKey {host_key}
@@ -347,34 +356,56 @@ esac
   || fail 'cannot hide {legacy}'; fi"
             );
         }
+        let keys = quote(&self.authorized_keys().to_string_lossy());
+        let [root_home, homes] = [PRIVATE_HOMES[0], PRIVATE_HOMES[1]];
+        let _ = writeln!(
+            script,
+            "mount -t tmpfs -o size={HOME_SIZE},mode=0755 seibi-lab-homes {homes} \\
+  || fail 'cannot mount a tmpfs on {homes}'"
+        );
         for account in &self.accounts {
-            let entry = quote(&format!("^{account}:"));
-            let account = quote(account);
-            let _ = writeln!(
-                script,
-                "grep -q {entry} /etc/passwd || useradd --no-create-home --shell /bin/sh {account} \\
-  || fail 'cannot create the account '{account}"
-            );
+            script.push_str(&account_script(account, homes, &keys));
+        }
+        if !self.sudo_accounts.is_empty() {
+            script.push_str(&self.sudoers_script());
         }
         let name = quote(&self.name);
         let _ = write!(
             script,
-            "mount -t tmpfs -o size={HOME_SIZE},mode=0700 seibi-lab-home {PRIVATE_HOME} \
-               || fail 'cannot mount a tmpfs on {PRIVATE_HOME}'
-mkdir -m 0700 {PRIVATE_HOME}/.ssh && cp {keys} {PRIVATE_HOME}/.ssh/authorized_keys \
-  && chmod 0600 {PRIVATE_HOME}/.ssh/authorized_keys || fail 'cannot write authorized_keys'
+            "mount -t tmpfs -o size={HOME_SIZE},mode=0700 seibi-lab-home {root_home} \
+               || fail 'cannot mount a tmpfs on {root_home}'
+mkdir -m 0700 {root_home}/.ssh && cp {keys} {root_home}/.ssh/authorized_keys \
+  && chmod 0600 {root_home}/.ssh/authorized_keys || fail 'cannot write authorized_keys'
 printf '%s\\n' {name} > /proc/sys/kernel/hostname || fail 'cannot set the host name'
 printf '%s\\n' {name} > /etc/hostname
 grep -q {name_entry} /etc/hosts || printf '%s\\t%s\\n' {address} {name} >> /etc/hosts
 exec {sshd} -D -e -f {config}
 ",
-            keys = quote(&self.authorized_keys().to_string_lossy()),
             name_entry = quote(&format!("[[:space:]]{}$", self.name)),
             address = self.address,
             sshd = quote(&sshd.to_string_lossy()),
             config = quote(&self.config().to_string_lossy()),
         );
         script
+    }
+
+    /// The part of the start script that lets [`Self::sudo_accounts`] run anything as root
+    /// without a password, and has sudo log every command line it runs (never stdin) to
+    /// [`SUDO_LOG`], unwrapped, so that tests can see what ran as root. The file goes into the
+    /// host's own `/etc` and is checked with `visudo` before sudo reads it.
+    fn sudoers_script(&self) -> String {
+        let mut rules = format!("# Written by seibi lab for host {}.\n", self.name);
+        let _ = writeln!(rules, "Defaults logfile={SUDO_LOG}, loglinelen=0");
+        for account in &self.sudo_accounts {
+            let _ = writeln!(rules, "{account} ALL=(ALL:ALL) NOPASSWD: ALL");
+        }
+        format!(
+            "[ -d /etc/sudoers.d ] || fail 'sudo is not installed (no /etc/sudoers.d): apt-get install sudo'
+printf '%s' {rules} > {SUDOERS} && chmod 0440 {SUDOERS} && visudo -c -q -f {SUDOERS} \\
+  || fail 'cannot write {SUDOERS}'
+",
+            rules = quote(&rules),
+        )
     }
 
     /// Starts the host and waits until its sshd answers the SSH banner.
@@ -465,6 +496,29 @@ exec {sshd} -D -e -f {config}
     }
 }
 
+/// The part of the start script that creates `account` (unless the host has it) and lets it
+/// log in with the fleet's client key: a home under `homes` (the host's private tmpfs) owned by
+/// the account, with `.ssh` (0700) and `authorized_keys` (0600) as sshd's `StrictModes` wants
+/// them. Its password is `*` rather than useradd's locking `!`: sshd without PAM refuses every
+/// login to a locked account, keys included.
+fn account_script(account: &str, homes: &str, keys: &str) -> String {
+    let entry = quote(&format!("^{account}:"));
+    let home = quote(&format!("{homes}/{account}"));
+    let name = quote(account);
+    format!(
+        "grep -q {entry} /etc/passwd \\
+  || useradd --no-create-home --home-dir {home} --shell /bin/sh --password '*' {name} \\
+  || fail 'cannot create the account '{name}
+home=$(getent passwd {name} | cut -d: -f6)
+case \"$home\" in {homes}/?*)
+  mkdir -p \"$home/.ssh\" && cp {keys} \"$home/.ssh/authorized_keys\" && chown -R {name}: \"$home\" \\
+    && chmod 0700 \"$home\" \"$home/.ssh\" && chmod 0600 \"$home/.ssh/authorized_keys\" \\
+    || fail 'cannot give the account '{name}' a home with the client key' ;;
+esac
+"
+    )
+}
+
 /// Reads the first line a server sends on `addr`.
 fn banner(addr: SocketAddr) -> std::io::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(250))?;
@@ -530,7 +584,8 @@ mod tests {
             address: Ipv4Addr::new(127, 0, 1, 3),
             port,
             password_login: false,
-            accounts: vec!["admin".into()],
+            accounts: vec!["admin".into(), "deputy".into()],
+            sudo_accounts: vec!["deputy".into()],
             dir: PathBuf::from("/tmp/lab/hosts/seibi-lab-03"),
         }
     }
@@ -572,6 +627,51 @@ mod tests {
             last,
             "exec '/usr/sbin/sshd' -D -e -f '/tmp/lab/hosts/seibi-lab-03/sshd_config'"
         );
+    }
+
+    #[test]
+    fn accounts_get_private_homes_and_only_sudo_accounts_get_sudo() {
+        let script = plan(22).start_script(Path::new("/usr/sbin/sshd"));
+        let syntax = Command::new("sh")
+            .args(["-n", "-c", &script])
+            .output()
+            .expect("sh runs");
+        assert!(
+            syntax.status.success(),
+            "{}\n{script}",
+            String::from_utf8_lossy(&syntax.stderr)
+        );
+        let homes = script
+            .find("seibi-lab-homes /home")
+            .expect("a private /home");
+        let created = script.find("useradd").expect("accounts are created");
+        assert!(
+            homes < created,
+            "homes are made on the private /home: {script}"
+        );
+        for account in ["admin", "deputy"] {
+            assert!(
+                script.contains(&format!(
+                    "--home-dir '/home/{account}' --shell /bin/sh --password '*' '{account}'"
+                )),
+                "{script}"
+            );
+        }
+        assert!(script.contains("chmod 0600 \"$home/.ssh/authorized_keys\""));
+        assert!(
+            script.contains("deputy ALL=(ALL:ALL) NOPASSWD: ALL\n"),
+            "{script}"
+        );
+        assert!(!script.contains("admin ALL="), "{script}");
+        assert!(
+            script.contains("chmod 0440 /etc/sudoers.d/seibi-lab"),
+            "{script}"
+        );
+
+        let mut without = plan(22);
+        without.sudo_accounts.clear();
+        let script = without.start_script(Path::new("/usr/sbin/sshd"));
+        assert!(!script.contains("sudoers"), "{script}");
     }
 
     #[test]

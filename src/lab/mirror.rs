@@ -3,12 +3,13 @@
 //! through plan, approval, apply and the reports without touching a real terminal.
 //!
 //! Each stand-in is named after its terminal and keeps the terminal's site, groups, tags and
-//! variables; only how it is reached changes (the lab host's address, port 22, user root). The
-//! rehearsal project is a copy of the project's playbooks, secrets and roster with an inventory
-//! of the stand-ins (the sites, groups and global variables they use) and a `known_hosts` that
-//! pins the stand-ins' host keys, which the lab made itself and so can vouch for. The project
-//! itself is never written to: rotated passwords, journals and collected files of the
-//! rehearsal stay in the copy.
+//! variables; only how it is reached changes: the lab host's address, port 22, user root and no
+//! `become` (the inventory's `defaults` are not copied), since the lab's client key logs in as
+//! root. The rehearsal project is a copy of the project's playbooks, secrets and roster with an
+//! inventory of the stand-ins (the sites, groups and global variables they use) and a
+//! `known_hosts` that pins the stand-ins' host keys, which the lab made itself and so can vouch
+//! for. The project itself is never written to: rotated passwords, journals and collected files
+//! of the rehearsal stay in the copy.
 
 use std::fs;
 use std::path::Path;
@@ -237,6 +238,7 @@ fn copy_file(from: &Path, to: &Path) -> Result<(), LabError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::Become;
     use crate::project::Project;
 
     fn example() -> Inventory {
@@ -303,6 +305,11 @@ mod tests {
         for (id, stand_in) in &lab.terminals {
             let original = &inventory.terminals[id];
             assert_eq!(stand_in.user, "root");
+            assert_eq!(
+                (original.become_method, stand_in.become_method),
+                (Become::Sudo, Become::None),
+                "{id}: the stand-in is reached as root, without the terminal's sudo"
+            );
             assert!(stand_in.address.starts_with("127.0.1."), "{id}");
             assert_eq!(stand_in.tags, original.tags);
             assert_eq!(

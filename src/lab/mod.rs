@@ -7,13 +7,17 @@
 //! layers over [`OVERLAID_DIRS`] (`/etc`, `/opt`, `/usr`, `/var/lib/dpkg`, `/var/log`) keep
 //! every write on that host: `chpasswd` changes that host's `/etc/shadow`, `dpkg -i` that host's
 //! package database and files. `/root` is a fresh tmpfs (a clean home with only
-//! `.ssh/authorized_keys`, so root's real shell start-up files do not run). The host name is
+//! `.ssh/authorized_keys`, so root's real shell start-up files do not run), and so is `/home`,
+//! where the accounts a host creates ([`FleetSpec::accounts`]) get their homes. The host name is
 //! the host's own. Not isolated: processes and the network (hosts see each other's processes
-//! and share loopback), `/tmp`, `/home`, `/srv`, `/var` outside `dpkg` and `log`, and `/run`.
+//! and share loopback), `/tmp`, `/srv`, `/var` outside `dpkg` and `log`, and `/run`.
 //!
-//! Needs root, `unshare` (util-linux) and `sshd` (openssh-server). Login is key-only for root
-//! with [`Fleet::client_key`]; [`FleetSpec::password_login`] adds password login for
-//! password-rotation tests.
+//! Needs root, `unshare` (util-linux) and `sshd` (openssh-server). Login is key-only with
+//! [`Fleet::client_key`], for root and for every account the hosts create;
+//! [`FleetSpec::sudo_accounts`] may also run anything as root through NOPASSWD sudo (needs
+//! `sudo`), to rehearse terminals where root cannot log in (`become: sudo`), and sudo logs
+//! every command line it runs to the host's [`SUDO_LOG`]. [`FleetSpec::password_login`] adds
+//! password login for password-rotation tests.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), seibi::lab::LabError> {
@@ -39,6 +43,6 @@ mod state;
 
 pub use error::LabError;
 pub use fleet::Fleet;
-pub use host::{LabHost, POWER_COMMANDS};
+pub use host::{LabHost, POWER_COMMANDS, SUDO_LOG};
 pub use mirror::{MIRROR_INVENTORY, Mirror};
-pub use spec::{FleetSpec, OVERLAID_DIRS, PRIVATE_HOME};
+pub use spec::{FleetSpec, OVERLAID_DIRS, PRIVATE_HOMES};

@@ -49,6 +49,18 @@ pub(crate) fn check_machine() -> Result<Tools, LabError> {
     Ok(Tools { sshd })
 }
 
+/// Checks that sudo is installed, for hosts with [`super::FleetSpec::sudo_accounts`]: the hosts
+/// see the machine's `/usr` and `/etc` (through their overlays), so they have sudo if it does.
+pub(crate) fn check_sudo() -> Result<(), LabError> {
+    if find_in_path("sudo").is_none() || !Path::new("/etc/sudoers.d").is_dir() {
+        return Err(LabError::MissingTool {
+            tool: "sudo".into(),
+            hint: "apt-get install sudo (sudo accounts need it on the hosts)".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Mounts a throwaway overlay of `/etc` in a throwaway mount namespace, with its layers under
 /// `scratch`, to learn whether the real mounts will be allowed.
 pub(crate) fn check_overlay(scratch: &Path) -> Result<(), LabError> {

@@ -13,8 +13,9 @@ use super::LabError;
 /// `wtmp`, `lastlog`).
 pub const OVERLAID_DIRS: &[&str] = &["/etc", "/opt", "/usr", "/var/lib/dpkg", "/var/log"];
 
-/// Where a lab host gets a fresh tmpfs, hiding the real machine's directory.
-pub const PRIVATE_HOME: &str = "/root";
+/// Where a lab host gets a fresh tmpfs each, hiding the real machine's directories: root's
+/// home, and the homes of the accounts it creates (see [`FleetSpec::accounts`]).
+pub const PRIVATE_HOMES: &[&str] = &["/root", "/home"];
 
 /// What a lab fleet should look like.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +40,18 @@ pub struct FleetSpec {
     /// Host names, one per host, instead of the numbered `name_prefix` names: `seibi lab
     /// mirror` names each stand-in after the terminal it stands in for. Empty: numbered names.
     pub names: Vec<String>,
-    /// Local accounts (no home directory, `/bin/sh`, locked password) to create on every host,
-    /// for jobs that work on an account other than root, such as an admin password rotation.
+    /// Local accounts to create on every host, for jobs that work on an account other than
+    /// root (an admin password rotation) and for logging in as one. Each gets `/bin/sh`, no
+    /// password (`*`: not locked, so key login works, but no password logs in) and a home
+    /// `/home/NAME` on the host's private `/home` holding the fleet's client key in
+    /// `.ssh/authorized_keys`. (An account the machine already has keeps its entry, and logs in
+    /// with the key only if its home is under `/home`.)
     pub accounts: Vec<String>,
+    /// Accounts, created like [`accounts`](Self::accounts), that may also run any command as
+    /// root through sudo without a password: a rule in the host's `/etc/sudoers.d/seibi-lab`,
+    /// which also has sudo log every command it runs to the host's `/var/log/sudo.log`. For
+    /// rehearsing `become: sudo`. Needs sudo installed on the machine.
+    pub sudo_accounts: Vec<String>,
 }
 
 impl FleetSpec {
@@ -58,6 +68,7 @@ impl FleetSpec {
             start_timeout: Duration::from_secs(30),
             names: Vec::new(),
             accounts: Vec::new(),
+            sudo_accounts: Vec::new(),
         }
     }
 
@@ -136,7 +147,7 @@ impl FleetSpec {
                 }
             }
         }
-        for account in &self.accounts {
+        for account in self.accounts.iter().chain(&self.sudo_accounts) {
             if !is_account_name(account) {
                 return Err(LabError::InvalidSpec(format!(
                     "{account:?} is not an account name useradd accepts: lowercase letters, digits, '_' and '-', starting with a letter or '_', at most 32"
@@ -144,6 +155,18 @@ impl FleetSpec {
             }
         }
         Ok(())
+    }
+
+    /// Every account to create, [`accounts`](Self::accounts) then
+    /// [`sudo_accounts`](Self::sudo_accounts), each once.
+    pub fn all_accounts(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for account in self.accounts.iter().chain(&self.sudo_accounts) {
+            if !all.contains(account) {
+                all.push(account.clone());
+            }
+        }
+        all
     }
 }
 
@@ -179,7 +202,7 @@ pub(crate) fn check_state_dir(state_dir: &Path) -> Result<(), LabError> {
             state_dir.display()
         )));
     }
-    for hidden in OVERLAID_DIRS.iter().chain([&PRIVATE_HOME]) {
+    for hidden in OVERLAID_DIRS.iter().chain(PRIVATE_HOMES) {
         if state_dir.starts_with(hidden) {
             return Err(LabError::InvalidSpec(format!(
                 "state directory {} lies under {hidden}, which each lab host overlays or hides; use e.g. /tmp/seibi-lab",
@@ -229,6 +252,12 @@ mod tests {
             spec.accounts = vec![bad.into()];
             assert!(spec.validate().is_err(), "{bad:?} was accepted");
         }
+        spec.accounts = vec!["admin".into(), "clerk".into()];
+        spec.sudo_accounts = vec!["deputy".into(), "admin".into()];
+        assert!(spec.validate().is_ok());
+        assert_eq!(spec.all_accounts(), ["admin", "clerk", "deputy"]);
+        spec.sudo_accounts = vec!["ALL".into()];
+        assert!(spec.validate().is_err(), "a sudoers keyword as a name");
     }
 
     #[test]
@@ -247,6 +276,7 @@ mod tests {
     fn state_dir_must_stay_visible_to_hosts() {
         assert!(check_state_dir(Path::new("/etc/lab")).is_err());
         assert!(check_state_dir(Path::new("/root/lab")).is_err());
+        assert!(check_state_dir(Path::new("/home/op/lab")).is_err());
         assert!(check_state_dir(Path::new("/tmp/a,b")).is_err());
         assert!(check_state_dir(Path::new("/tmp/seibi-lab")).is_ok());
         // A prefix match on the string would wrongly refuse this one.

@@ -24,7 +24,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::inventory::{Platform, Selector, Terminal};
+use crate::inventory::{Become, Platform, Selector, Terminal};
 use crate::playbook::{Action, Job, JobKind, Provenance, Urgency};
 use crate::project::Project;
 use crate::source::{Diagnostic, Diagnostics, Location, SourceFile, closest};
@@ -214,6 +214,10 @@ pub struct PlannedTerminal {
     pub port: u16,
     /// Login user.
     pub user: String,
+    /// How commands gain root after logging in (absent: they run as `user`). Left out when
+    /// none, so that plans made before `become` existed keep their digests.
+    #[serde(rename = "become", default, skip_serializing_if = "Become::is_none")]
+    pub become_method: Become,
     /// Platform.
     pub platform: Platform,
     /// Jobs that run here.
@@ -222,6 +226,18 @@ pub struct PlannedTerminal {
     pub tasks: Vec<PlannedTask>,
     /// Sum of the jobs' per-terminal estimates.
     pub estimated_minutes: u64,
+}
+
+impl PlannedTerminal {
+    /// What plans show after the login user: ` (sudo)` when commands run through sudo, else
+    /// nothing.
+    pub fn become_note(&self) -> String {
+        if self.become_method.is_none() {
+            String::new()
+        } else {
+            format!(" ({})", self.become_method)
+        }
+    }
 }
 
 /// One task on one terminal.
@@ -689,6 +705,7 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                 address: terminal.address.clone(),
                 port: terminal.port,
                 user: terminal.user.clone(),
+                become_method: terminal.become_method,
                 platform: terminal.platform,
                 jobs: here.iter().map(|(_, j)| j.id.clone()).collect(),
                 tasks,

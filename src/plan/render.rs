@@ -235,8 +235,13 @@ pub fn render_text(plan: &Plan) -> String {
         for t in &site.terminals {
             let _ = writeln!(
                 out,
-                "  {} {}@{}:{} {}",
-                t.id, t.user, t.address, t.port, t.platform
+                "  {} {}@{}:{}{} {}",
+                t.id,
+                t.user,
+                t.address,
+                t.port,
+                t.become_note(),
+                t.platform
             );
             for (i, task) in t.tasks.iter().enumerate() {
                 let marker = if task.handler { "handler " } else { "" };
@@ -451,7 +456,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
                 t.id,
                 t.address,
                 t.port,
-                cell(&t.user),
+                cell(&format!("{}{}", t.user, t.become_note())),
                 t.jobs.join(", "),
                 t.tasks.len(),
                 t.tasks.iter().filter(|x| x.skip.is_some()).count()

@@ -1,5 +1,6 @@
-//! How the executor gets a connected [`Transport`] for a terminal: over SSH for real runs, from
-//! a script for the executor's own unit tests.
+//! How the executor gets a connected [`Transport`] for a terminal: over SSH for real runs (through
+//! [`Sudo`] when the terminal's plan says `become: sudo`), from a script for the executor's own
+//! unit tests.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -7,9 +8,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::inventory::Become;
 use crate::plan::{PlannedSite, PlannedTerminal};
 use crate::transport::{
-    ConnectSpec, Credentials, KnownHosts, SshTransport, Transport, TransportError,
+    ConnectSpec, Credentials, KnownHosts, SshTransport, Sudo, Transport, TransportError,
 };
 
 /// A future that yields a connected transport.
@@ -104,7 +106,14 @@ impl Connector for SshConnector {
                 self.settings.known_hosts.clone(),
             )
             .await?;
-            Ok(Box::new(transport) as Box<dyn Transport>)
+            match terminal.become_method {
+                Become::None => Ok(Box::new(transport) as Box<dyn Transport>),
+                // Checked once here, so that an account without sudo rights fails the terminal
+                // before its first task, like a refused login.
+                Become::Sudo => {
+                    Ok(Box::new(Sudo::checked(transport, &spec).await?) as Box<dyn Transport>)
+                }
+            }
         })
     }
 }

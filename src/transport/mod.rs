@@ -7,8 +7,8 @@
 //! reader never sees half a file.
 //!
 //! [`ssh`] is the real implementation (and the only file naming russh), [`known_hosts`] owns the
-//! host-key trust decision, and [`fake`] is a scripted in-memory transport for unit tests of the
-//! layers above.
+//! host-key trust decision, [`sudo`] runs another transport's commands as root (`become: sudo`),
+//! and [`fake`] is a scripted in-memory transport for unit tests of the layers above.
 //!
 //! The trait returns boxed futures rather than using `async fn` so that it stays object-safe:
 //! the executor can hold `Box<dyn Transport>` for SSH, a local transport and the fake alike. One
@@ -17,6 +17,7 @@
 pub mod fake;
 pub mod known_hosts;
 pub mod ssh;
+pub mod sudo;
 
 use std::fmt;
 use std::future::Future;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 pub use known_hosts::{HostKey, HostKeyError, KnownHosts, KnownHostsError};
 pub use ssh::{SshTransport, scan};
+pub use sudo::{SUDO_CHECK, Sudo, sudo_command};
 
 /// The future every [`Transport`] method returns.
 pub type TransportFuture<'a, T> =
@@ -408,6 +410,21 @@ pub enum TransportError {
         tried: String,
         /// What the server would still accept, as `; server accepts: ...`, or empty.
         remaining: String,
+    },
+    /// The login user may not run commands as root through `sudo -n` (never retried). One line,
+    /// what to do included: progress output shows an error's first line only.
+    #[error(
+        "cannot become root on {target}: `{user}` may not use sudo without a password ({reason}); \
+         allow NOPASSWD sudo for `{user}` on this terminal (e.g. `{user} ALL=(ALL:ALL) NOPASSWD: ALL` \
+         in /etc/sudoers.d/), or log in as root (`user: root` and `become: none` in the inventory)"
+    )]
+    Become {
+        /// The terminal.
+        target: String,
+        /// The login user.
+        user: String,
+        /// What sudo said.
+        reason: String,
     },
     /// No credentials were configured at all.
     #[error(

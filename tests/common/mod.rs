@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod lab;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
@@ -49,16 +50,29 @@ pub struct Output {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Output {
+    fn from(out: std::process::Output) -> Self {
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
 /// Runs `seibi ARGS` in `dir`.
 pub fn run_seibi(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_seibi"))
+    Command::new(env!("CARGO_BIN_EXE_seibi"))
         .args(args)
         .current_dir(dir)
         .output()
-        .expect("run seibi");
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .expect("run seibi")
+        .into()
+}
+
+/// Replaces `from` with `to` in a file, which must contain `from`.
+pub fn replace_in_file(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    assert!(text.contains(from), "{} has no `{from}`", path.display());
+    std::fs::write(path, text.replace(from, to)).expect("write");
 }
