@@ -8,14 +8,16 @@
 //! case only sees its own host's `/etc`, `/opt` and `/root`. Needs root (the lab fleet does);
 //! without it the test says why and returns.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::fs;
 use std::future::Future;
 use std::net::Ipv4Addr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::lab::is_root;
 use seibi::action::{ActionContext, ApplyEnv, Status, TaskOutcome, run_task};
 use seibi::lab::{Fleet, FleetSpec};
 use seibi::plan::{PlannedTask, PlannedTerminal};
@@ -23,16 +25,6 @@ use seibi::secrets::Secret;
 use seibi::transport::{ConnectSpec, Credentials, KnownHosts, SshTransport, Transport};
 use serde_json::{Value, json};
 use sha2::Digest as _;
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let ids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-            Some(ids.split_whitespace().nth(1)? == "0")
-        })
-        .unwrap_or(false)
-}
 
 /// One connected lab host.
 struct Host {

@@ -4,6 +4,8 @@
 //! against what the host says over a second command. Needs root; without it, prints why and
 //! returns.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -14,22 +16,13 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+use common::lab::is_root;
 use seibi::action::{
     ActionContext, ApplyEnv, LocalArtifact, Status, TaskOutcome, reboot, run_task,
 };
 use seibi::lab::{Fleet, FleetSpec, LabHost};
 use seibi::plan::{PlannedTask, PlannedTerminal};
 use seibi::transport::{ConnectSpec, Credentials, KnownHosts, SshTransport, Transport};
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let ids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-            Some(ids.split_whitespace().nth(1)? == "0")
-        })
-        .unwrap_or(false)
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

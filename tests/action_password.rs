@@ -9,6 +9,8 @@
 //! Each test starts its own fleet on its own addresses (127.0.40.x to 127.0.42.x). They need root
 //! (the lab's namespaces and overlays); without it each prints why and returns.
 
+mod common;
+
 use std::fs;
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt as _;
@@ -17,6 +19,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::lab::is_root;
 use seibi::action::{ActionContext, ApplyEnv, Status, TaskOutcome, password, run_task};
 use seibi::inventory::Platform;
 use seibi::lab::{Fleet, FleetSpec, LabHost};
@@ -29,16 +32,6 @@ use seibi::transport::{
 /// The local account the tests rotate (管理, "administration").
 const USER: &str = "kanri";
 const OPERATOR: &str = "山田";
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let ids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-            Some(ids.split_whitespace().nth(1)? == "0")
-        })
-        .unwrap_or(false)
-}
 
 macro_rules! require_root {
     () => {

@@ -5,23 +5,16 @@
 //! terminals and the operator, the rotated passwords are in the copy's store, and the clone
 //! itself was not written to. Needs root, sshd, age and clamscan, like `.ci/run` provides.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::lab::is_root;
 use seibi::journal::Status;
 
 const MARKER: &str = "<!-- walkthrough:";
-
-fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let ids = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-            Some(ids.split_whitespace().nth(1)? == "0")
-        })
-        .unwrap_or(false)
-}
 
 /// The first fenced block after the marker.
 fn walkthrough(readme: &str) -> String {
