@@ -334,7 +334,7 @@ pub fn procedure(
                 Cell::from(&term.id),
                 Cell::from(&s.id),
                 format!("{}:{}", term.address, term.port).into(),
-                Cell::from(&term.user),
+                Cell::from(format!("{}{}", term.user, term.become_note())),
                 term.platform.to_string().into(),
                 term.jobs.join(", ").into(),
                 term.tasks.len().into(),
