@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 use jiff::Timestamp;
 
-use super::words::{jst, kind, rollback, source, urgency};
+use super::words::{jst, kind, rollback};
 use super::{Cell, Document, Language, Section, Table, document, headings, tr};
 use crate::approval::ReviewedApproval;
 use crate::plan::{Plan, PlannedSite, PlannedTask, task_summary};
@@ -240,7 +240,7 @@ pub fn procedure(
             kind(j.kind, lang).into(),
             format!(
                 "{} {}",
-                source(j.provenance.source, lang),
+                j.provenance.source.label(lang),
                 j.provenance.reference
             )
             .into(),
@@ -248,7 +248,7 @@ pub fn procedure(
                 .date
                 .map_or(Cell::Empty, |d| d.to_string().into()),
             j.provenance.note.as_ref().map_or(Cell::Empty, Cell::from),
-            urgency(j.urgency, lang).into(),
+            j.urgency.label(lang).into(),
             j.earliest_start
                 .map_or(Cell::Empty, |d| d.to_string().into()),
             j.deadline.map_or(Cell::Empty, |d| d.to_string().into()),

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::{Language, tr};
 use crate::journal::{Status, VerifyReport};
 use crate::plan::PlannedTask;
-use crate::playbook::{JobKind, ProvenanceSource, Urgency};
+use crate::playbook::JobKind;
 use crate::roster::japan_time_zone;
 
 /// An instant in Japan time, `2026-10-05 10:00:03`.
@@ -40,25 +40,6 @@ pub(crate) fn kind(k: JobKind, lang: Language) -> String {
     match lang {
         Language::Ja => k.name_ja().to_string(),
         Language::En => k.name_en().to_string(),
-    }
-}
-
-/// Who asked for a job.
-pub(crate) fn source(s: ProvenanceSource, lang: Language) -> String {
-    match s {
-        ProvenanceSource::VendorNotice => tr(lang, "ベンダー通知", "vendor notice"),
-        ProvenanceSource::CityInstruction => tr(lang, "市からの指示", "city instruction"),
-        ProvenanceSource::Contract => tr(lang, "契約", "contract"),
-        ProvenanceSource::Internal => tr(lang, "受託者判断", "internal"),
-    }
-}
-
-/// How soon.
-pub(crate) fn urgency(u: Urgency, lang: Language) -> String {
-    match u {
-        Urgency::Low => tr(lang, "低", "low"),
-        Urgency::Normal => tr(lang, "通常", "normal"),
-        Urgency::Urgent => tr(lang, "緊急", "urgent"),
     }
 }
 

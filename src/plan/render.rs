@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 
 use super::{Plan, PlannedTask};
 use crate::language::Language;
-use crate::playbook::ProvenanceSource;
 use crate::schedule::{ScheduleView, banner};
 
 /// A one-line summary of what a task does, from its rendered arguments, in `lang`: for the
@@ -162,19 +161,6 @@ fn short(hex: &str) -> &str {
     hex.get(..12).unwrap_or(hex)
 }
 
-fn source_label(source: ProvenanceSource, lang: Language) -> &'static str {
-    match (source, lang) {
-        (ProvenanceSource::VendorNotice, Language::En) => "vendor notice",
-        (ProvenanceSource::CityInstruction, Language::En) => "city instruction",
-        (ProvenanceSource::Contract, Language::En) => "contract",
-        (ProvenanceSource::Internal, Language::En) => "internal",
-        (ProvenanceSource::VendorNotice, Language::Ja) => "ベンダー通知",
-        (ProvenanceSource::CityInstruction, Language::Ja) => "市からの指示",
-        (ProvenanceSource::Contract, Language::Ja) => "契約",
-        (ProvenanceSource::Internal, Language::Ja) => "受託者判断",
-    }
-}
-
 /// The plan's schedule section with the settings it was asked for, when it has one.
 fn schedule_view(plan: &Plan) -> Option<ScheduleView<'_>> {
     let schedule = plan.schedule.as_ref()?;
@@ -200,7 +186,7 @@ pub fn render_text(plan: &Plan) -> String {
             j.id,
             j.title,
             j.kind.name_en(),
-            source_label(j.provenance.source, Language::En),
+            j.provenance.source.label(Language::En),
             j.provenance.reference,
             format!("{:?}", j.urgency).to_lowercase(),
             date_or_dash(j.earliest_start),
@@ -338,18 +324,6 @@ const JA: Labels = Labels {
     no: "不可",
 };
 
-fn urgency_label(u: crate::playbook::Urgency, lang: Language) -> &'static str {
-    use crate::playbook::Urgency::*;
-    match (u, lang) {
-        (Low, Language::En) => "low",
-        (Normal, Language::En) => "normal",
-        (Urgent, Language::En) => "urgent",
-        (Low, Language::Ja) => "低",
-        (Normal, Language::Ja) => "通常",
-        (Urgent, Language::Ja) => "緊急",
-    }
-}
-
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
@@ -378,9 +352,9 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
             cell(&j.id),
             cell(&j.title),
             kind,
-            source_label(j.provenance.source, lang),
+            j.provenance.source.label(lang),
             cell(&j.provenance.reference),
-            urgency_label(j.urgency, lang),
+            j.urgency.label(lang),
             match (j.earliest_start, j.deadline, lang) {
                 (None, None, Language::En) => "any time".to_string(),
                 (None, None, Language::Ja) => "指定なし".to_string(),

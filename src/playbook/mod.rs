@@ -108,6 +108,17 @@ pub enum Urgency {
     Urgent,
 }
 
+impl Urgency {
+    /// The word for people, in `lang`.
+    pub fn label(self, lang: crate::language::Language) -> &'static str {
+        match self {
+            Urgency::Low => lang.pick("低", "low"),
+            Urgency::Normal => lang.pick("通常", "normal"),
+            Urgency::Urgent => lang.pick("緊急", "urgent"),
+        }
+    }
+}
+
 /// Where a job comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -120,6 +131,18 @@ pub enum ProvenanceSource {
     Contract,
     /// The contractor's own initiative (recovery work).
     Internal,
+}
+
+impl ProvenanceSource {
+    /// The words for people, in `lang`.
+    pub fn label(self, lang: crate::language::Language) -> &'static str {
+        match self {
+            ProvenanceSource::VendorNotice => lang.pick("ベンダー通知", "vendor notice"),
+            ProvenanceSource::CityInstruction => lang.pick("市からの指示", "city instruction"),
+            ProvenanceSource::Contract => lang.pick("契約", "contract"),
+            ProvenanceSource::Internal => lang.pick("受託者判断", "internal"),
+        }
+    }
 }
 
 /// A job's provenance: the document that asked for it.
