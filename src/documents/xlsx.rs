@@ -74,20 +74,9 @@ impl Formats {
 /// Display width of a text: the longest line, full-width characters counting two.
 fn display_width(text: &str) -> usize {
     text.lines()
-        .map(|line| {
-            line.chars()
-                .map(|c| if is_wide(c) { 2 } else { 1 })
-                .sum::<usize>()
-        })
+        .map(crate::columns::text_width)
         .max()
         .unwrap_or(0)
-}
-
-fn is_wide(c: char) -> bool {
-    matches!(c as u32,
-        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF |
-        0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF |
-        0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6)
 }
 
 fn clip(text: &str) -> String {
