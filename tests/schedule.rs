@@ -951,29 +951,37 @@ fn work_starts_no_earlier_than_asked_and_does_not_cross_closing() -> TestResult 
     Ok(())
 }
 
-#[test]
-fn the_october_batch_is_placed_with_per_terminal_jobs() -> TestResult {
-    let (inventory, jobs) = october()?;
-    let targets = Targets::compute(&jobs, &inventory);
-    let calendars = Calendars::from_inventory(&inventory)?;
+/// Batches the fixture's jobs from 2026-09-25 and places them with the default options.
+fn schedule_from_sept_25(
+    inventory: &Inventory,
+    jobs: &[Job],
+) -> Result<Schedule, Box<dyn std::error::Error>> {
+    let targets = Targets::compute(jobs, inventory);
+    let calendars = Calendars::from_inventory(inventory)?;
     let batching = batch_jobs(
-        &jobs,
+        jobs,
         &targets.jobs_by_site(),
         &calendars,
         &BatchOptions::new(date(2026, 9, 25)),
     )?;
-    let estimates = Estimates::from_jobs(&jobs, None);
-    let schedule = place(
+    let estimates = Estimates::from_jobs(jobs, None);
+    Ok(place(
         &PlaceInput {
             visits: &batching.visits,
-            inventory: &inventory,
+            inventory,
             targets: &targets,
             estimates: &estimates,
             calendars: &calendars,
             artifact_bytes: &BTreeMap::new(),
         },
         &PlaceOptions::default(),
-    )?;
+    )?)
+}
+
+#[test]
+fn the_october_batch_is_placed_with_per_terminal_jobs() -> TestResult {
+    let (inventory, jobs) = october()?;
+    let schedule = schedule_from_sept_25(&inventory, &jobs)?;
     // chuo: 3 terminals x (20 + 15 + 5) min at capacity 2: two at 08:45, the third at 09:25.
     let chuo = schedule.site("chuo").ok_or("no chuo")?;
     assert_eq!(hm(&chuo.finish), "2026-10-01 10:05");
@@ -990,26 +998,7 @@ fn the_october_batch_is_placed_with_per_terminal_jobs() -> TestResult {
 fn a_terminal_in_two_visits_on_one_day_is_worked_on_one_visit_at_a_time() -> TestResult {
     let (inventory, mut jobs) = october()?;
     job_mut(&mut jobs, ROTATION).batchable = false;
-    let targets = Targets::compute(&jobs, &inventory);
-    let calendars = Calendars::from_inventory(&inventory)?;
-    let batching = batch_jobs(
-        &jobs,
-        &targets.jobs_by_site(),
-        &calendars,
-        &BatchOptions::new(date(2026, 9, 25)),
-    )?;
-    let estimates = Estimates::from_jobs(&jobs, None);
-    let schedule = place(
-        &PlaceInput {
-            visits: &batching.visits,
-            inventory: &inventory,
-            targets: &targets,
-            estimates: &estimates,
-            calendars: &calendars,
-            artifact_bytes: &BTreeMap::new(),
-        },
-        &PlaceOptions::default(),
-    )?;
+    let schedule = schedule_from_sept_25(&inventory, &jobs)?;
     let chuo = schedule.site("chuo").ok_or("no chuo")?;
     assert_eq!(chuo.visits, ["chuo:2026-10-01:1", "chuo:2026-10-01:2"]);
     // Two slots per terminal (35 min batched, 5 min rotation), never overlapping.

@@ -761,6 +761,21 @@ mod tests {
         task: PlannedTask,
     }
 
+    impl Fixture {
+        /// Runs the task on `fake`, which must fail it; returns the error.
+        async fn failure(&self, fake: &FakeTransport) -> String {
+            let ctx = ActionContext {
+                transport: fake,
+                terminal: &self.terminal,
+                task: &self.task,
+                env: &self.env,
+            };
+            let outcome = run_task(&ctx, false).await;
+            assert_eq!(outcome.status, Status::Failed, "{}", outcome.summary);
+            outcome.error.expect("an error")
+        }
+    }
+
     fn fixture(with_store: bool) -> Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let secrets = dir.path().join("secrets");
@@ -809,15 +824,7 @@ mod tests {
     async fn without_a_secrets_store_it_says_to_init_one() {
         let f = fixture(false);
         let fake = FakeTransport::new();
-        let ctx = ActionContext {
-            transport: &fake,
-            terminal: &f.terminal,
-            task: &f.task,
-            env: &f.env,
-        };
-        let outcome = run_task(&ctx, false).await;
-        assert_eq!(outcome.status, Status::Failed);
-        let error = outcome.error.expect("an error");
+        let error = f.failure(&fake).await;
         assert!(error.contains("run `seibi secrets init` first"), "{error}");
         assert!(fake.calls().is_empty(), "nothing was run on the terminal");
     }
@@ -836,15 +843,7 @@ mod tests {
                 read_command(&account()),
                 ExecOutput::failed(status, "getent: denied\n"),
             );
-            let ctx = ActionContext {
-                transport: &fake,
-                terminal: &f.terminal,
-                task: &f.task,
-                env: &f.env,
-            };
-            let outcome = run_task(&ctx, false).await;
-            assert_eq!(outcome.status, Status::Failed);
-            let error = outcome.error.expect("an error");
+            let error = f.failure(&fake).await;
             assert!(error.contains(expected), "{error}");
         }
     }
@@ -861,15 +860,7 @@ mod tests {
                 "chpasswd -e",
                 ExecOutput::failed(1, "chpasswd: cannot lock /etc/shadow; try again later.\n"),
             );
-        let ctx = ActionContext {
-            transport: &fake,
-            terminal: &f.terminal,
-            task: &f.task,
-            env: &f.env,
-        };
-        let outcome = run_task(&ctx, false).await;
-        assert_eq!(outcome.status, Status::Failed);
-        let error = outcome.error.expect("an error");
+        let error = f.failure(&fake).await;
         assert!(error.contains("cannot lock /etc/shadow"), "{error}");
         assert!(error.contains("kept the previous password"), "{error}");
         assert!(!error.contains("$6$"), "{error}");
