@@ -619,6 +619,7 @@ fn write_journal(logs: &Path, key: &Path, spec: &RunSpec) -> PathBuf {
         seibi_version: "0.1.0".into(),
         host: "ctl01".into(),
         unapproved_reason: spec.unapproved.map(str::to_string),
+        selection: None,
     };
     let signer = Signer::from_key_file("tanaka", key, None).expect("signer");
     let mut w = JournalWriter::create_with(logs, run_start, signer, options).expect("create");
@@ -668,6 +669,7 @@ fn write_journal(logs: &Path, key: &Path, spec: &RunSpec) -> PathBuf {
             account: (*account).into(),
             secret: (*secret).into(),
             reason: Some("四半期ごとの変更".into()),
+            began_in: None,
         }))
         .expect("rotation");
     }

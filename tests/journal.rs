@@ -128,6 +128,7 @@ fn write_run(dir: &Path, signer: Signer, options: WriterOptions) -> PathBuf {
         seibi_version: "0.1.0".into(),
         host: "ctl01".into(),
         unapproved_reason: None,
+        selection: None,
     };
     let mut w = JournalWriter::create_with(dir, start, signer, options).expect("create");
     let i1 = w.append(intent("chuo-t01", "install")).expect("append");
@@ -147,6 +148,7 @@ fn write_run(dir: &Path, signer: Signer, options: WriterOptions) -> PathBuf {
         account: "localadmin".into(),
         secret: "admin/chuo-t01".into(),
         reason: Some("quarterly rotation".into()),
+        began_in: None,
     }))
     .expect("append");
     let i3 = w.append(intent("chuo-t03", "install")).expect("append");

@@ -76,7 +76,10 @@ impl Journal {
 /// Whether a step went wrong: failed, unreachable, or no result (the run was interrupted).
 pub(crate) fn is_failure(step: &Step) -> bool {
     match &step.result {
-        Some(r) => matches!(r.status, Status::Failed | Status::Unreachable),
+        Some(r) => matches!(
+            r.status,
+            Status::Failed | Status::Unreachable | Status::Interrupted
+        ),
         None => true,
     }
 }

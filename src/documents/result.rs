@@ -30,6 +30,8 @@ pub(crate) struct Counts {
     pub failed: u64,
     pub skipped: u64,
     pub unreachable: u64,
+    pub interrupted: u64,
+    pub busy: u64,
     pub no_result: u64,
 }
 
@@ -41,6 +43,8 @@ impl Counts {
             Some(Status::Failed) => self.failed += 1,
             Some(Status::Skipped) => self.skipped += 1,
             Some(Status::Unreachable) => self.unreachable += 1,
+            Some(Status::Interrupted) => self.interrupted += 1,
+            Some(Status::Busy) => self.busy += 1,
             None => self.no_result += 1,
         }
     }
@@ -57,6 +61,20 @@ impl Counts {
                 self.changed, self.ok, self.failed, self.unreachable, self.skipped
             ),
         );
+        if self.interrupted > 0 {
+            out.push_str(&tr(
+                lang,
+                &format!("、中断 {}", self.interrupted),
+                &format!(", {} interrupted", self.interrupted),
+            ));
+        }
+        if self.busy > 0 {
+            out.push_str(&tr(
+                lang,
+                &format!("、他の実行が作業中 {}", self.busy),
+                &format!(", {} busy", self.busy),
+            ));
+        }
         if self.no_result > 0 {
             out.push_str(&tr(
                 lang,

@@ -32,6 +32,8 @@ pub(crate) fn status(s: Status, lang: Language) -> String {
         Status::Failed => tr(lang, "失敗", "FAILED"),
         Status::Skipped => tr(lang, "対象外", "skipped"),
         Status::Unreachable => tr(lang, "接続不可", "UNREACHABLE"),
+        Status::Interrupted => tr(lang, "中断（接続断）", "INTERRUPTED"),
+        Status::Busy => tr(lang, "他の実行が作業中", "busy"),
     }
 }
 

@@ -97,6 +97,41 @@ pub struct RunStart {
     /// --reason ...`): the reason given. Every report flags such runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unapproved_reason: Option<String>,
+    /// Set when the run applies only part of its plan (`apply --plan P --job J --site S ...`):
+    /// the selectors given. The approval of the whole plan covers the part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
+}
+
+/// The part of a plan a run applies: the selectors given on the command line, as given.
+/// Entries within one field are alternatives; fields combine with AND; `exclude` removes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Job ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<String>,
+    /// Site ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<String>,
+    /// Group ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Terminal ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terminals: Vec<String>,
+    /// Terminal ids left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+}
+
+impl Selection {
+    /// Whether nothing was selected (the whole plan).
+    pub fn is_empty(&self) -> bool {
+        self == &Selection::default()
+    }
 }
 
 /// The `plan_digest` of a run that applies no plan: one that only records a password reveal.
@@ -112,6 +147,7 @@ impl RunStart {
             seibi_version: env!("CARGO_PKG_VERSION").to_string(),
             host: local_host_name(),
             unapproved_reason: None,
+            selection: None,
         }
     }
 }
@@ -160,6 +196,13 @@ pub enum Status {
     Skipped,
     /// The terminal could not be reached.
     Unreachable,
+    /// The connection was lost after the unit's intent was written: its command may have
+    /// run, and may still be running, on the terminal. A later run waits for it to end, then
+    /// queries again, so it is applied once.
+    Interrupted,
+    /// Not run: another run holds the terminal's lease (`busy: leased by run X of OPERATOR
+    /// since T`). Not a failure of the task; a later run does it.
+    Busy,
 }
 
 impl fmt::Display for Status {
@@ -170,6 +213,8 @@ impl fmt::Display for Status {
             Status::Failed => "failed",
             Status::Skipped => "skipped",
             Status::Unreachable => "unreachable",
+            Status::Interrupted => "interrupted",
+            Status::Busy => "busy",
         })
     }
 }
@@ -256,6 +301,16 @@ pub struct Tally {
     pub skipped: u64,
     /// Results with status unreachable.
     pub unreachable: u64,
+    /// Results with status interrupted (connection lost mid-unit).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interrupted: u64,
+    /// Results with status busy (terminal leased by another run).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub busy: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Tally {
@@ -267,6 +322,8 @@ impl Tally {
             Status::Failed => self.failed += 1,
             Status::Skipped => self.skipped += 1,
             Status::Unreachable => self.unreachable += 1,
+            Status::Interrupted => self.interrupted += 1,
+            Status::Busy => self.busy += 1,
         }
     }
 }
@@ -277,7 +334,14 @@ impl fmt::Display for Tally {
             f,
             "{} ok, {} changed, {} failed, {} skipped, {} unreachable",
             self.ok, self.changed, self.failed, self.skipped, self.unreachable
-        )
+        )?;
+        if self.interrupted > 0 {
+            write!(f, ", {} interrupted", self.interrupted)?;
+        }
+        if self.busy > 0 {
+            write!(f, ", {} busy", self.busy)?;
+        }
+        Ok(())
     }
 }
 
@@ -337,6 +401,10 @@ pub struct Rotation {
     /// Why (the job, a schedule, an incident).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The run that began the rotation, when another run (a resume, or a later run that found
+    /// it pending) settled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub began_in: Option<String>,
 }
 
 /// A resumed run.

@@ -687,6 +687,7 @@ fn record(
                     account: text("account").to_string(),
                     secret: text("secret").to_string(),
                     reason: Some(format!("{}: {}", task.job, text("reason"))),
+                    began_in: None,
                 })
             });
         // A changed password is recorded twice over: the task's result, and a `rotation`
