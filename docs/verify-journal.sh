@@ -44,6 +44,12 @@ while IFS= read -r line; do
   [ "$kind" = run_end ] && finished=yes
   if [ "$kind" = checkpoint ]; then
     ok=yes
+    # Nothing hashes the last line, so a checkpoint line must hold exactly the fields its
+    # signature covers, in the form seibi writes them: no field added, none rewritten.
+    [ "$(jq -c 'keys_unsorted' <<<"$line")" = '["seq","prev","time","operator","kind","run","covers","head","key","signature"]' ] \
+      || { problem "line $n: checkpoint has other fields than seq, prev, time, operator, kind, run, covers, head, key, signature"; ok=no; }
+    [ "$(jq -c . <<<"$line")" = "$line" ] || { problem "line $n: checkpoint is not in canonical form"; ok=no; }
+    key=$(jq -r .key <<<"$line")
     [ "$lrun" = "$run" ] || { problem "line $n: checkpoint names another run"; ok=no; }
     [ "$covers" = "$((n - 1))" ] || { problem "line $n: checkpoint does not cover line $((n - 1))"; ok=no; }
     [ "$head" = "$prev" ] || { problem "line $n: checkpoint head is not the SHA-256 of line $((n - 1))"; ok=no; }
@@ -56,6 +62,10 @@ while IFS= read -r line; do
     if ! ssh-keygen -Y verify -f "$allowed" -I "$operator" -n "$namespace" \
         -s "$tmp/signature" "-Overify-time=$at" <"$tmp/message" >"$tmp/out" 2>&1; then
       problem "line $n: signature rejected by ssh-keygen: $(tr '\n' ' ' <"$tmp/out")"
+      ok=no
+    elif [ "$(sed -n 's/.* key \(SHA256:[^ ]*\)$/\1/p' "$tmp/out" | head -n 1)" != "$key" ]; then
+      # ssh-keygen names the signing key's fingerprint; the line's `key` label must be it.
+      problem "line $n: key label $key is not the key that signed ($(tr '\n' ' ' <"$tmp/out"))"
       ok=no
     fi
     [ "$ok" = yes ] && signed=$n

@@ -130,11 +130,14 @@ impl Lab {
             .expect("the stored value decrypts")
     }
 
+    /// The environment of a new run: each call is another run, with its own id.
     fn env(&self) -> ApplyEnv {
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ApplyEnv {
             secrets_dir: Some(self.secrets_dir()),
             operator: OPERATOR.to_string(),
-            run_id: "run-pw-test".to_string(),
+            run_id: format!("run-pw-test-{n}"),
             ..ApplyEnv::default()
         }
     }
@@ -616,6 +619,23 @@ async fn rotation_sets_a_known_password_and_changes_nothing_else() {
     );
     assert_eq!(lab.value(one, 1).expose(), v1.expose(), "old value kept");
 
+    // Within one run a rotation is applied once, whatever `max_age_days` says: the same run
+    // (a resume, or a second task for the account) does not rotate it again.
+    let same_run = lab.env();
+    let first = lab.run_with(one, &ssh_one, 0, false, &same_run, USER).await;
+    assert_eq!(first.status, Status::Changed, "{first:?}");
+    let again = lab.run_with(one, &ssh_one, 0, false, &same_run, USER).await;
+    assert_eq!(again.status, Status::Ok, "{again:?}");
+    assert!(
+        again
+            .summary
+            .contains("set by this run (version 3): not rotated again"),
+        "{}",
+        again.summary
+    );
+    let v2 = assert_terminal_has(&lab, one, 3);
+    secrets.extend([v2.expose().clone(), lab.live_hash(one)]);
+
     // Changed by hand on the terminal: found, and replaced by a known one.
     let by_hand = "Hand-Set-Passw0rd!";
     lab.on_with_input(one, "chpasswd", Some(&format!("{USER}:{by_hand}\n")));
@@ -629,7 +649,7 @@ async fn rotation_sets_a_known_password_and_changes_nothing_else() {
     );
     let outcome = lab.run(one, &ssh_one, 365, false).await;
     assert_eq!(outcome.status, Status::Changed, "{outcome:?}");
-    let v3 = assert_terminal_has(&lab, one, 3);
+    let v3 = assert_terminal_has(&lab, one, 4);
     secrets.extend([v3.expose().clone(), lab.live_hash(one)]);
     assert!(lab.password_login(one, v3.expose()));
     assert!(!lab.password_login(one, by_hand));
@@ -728,7 +748,7 @@ async fn a_crash_before_chpasswd_is_dropped_and_the_rotation_made_again() {
 
     // Killed before `chpasswd` once more; `reconcile_terminal` settles it without rotating.
     lab.crash_rotation(host, Pause::Before, 0);
-    let settled = password::reconcile_terminal(&ssh, &lab.secrets_dir(), host.name(), 3)
+    let settled = password::reconcile_terminal(&ssh, &lab.secrets_dir(), host.name(), &|_| 3)
         .await
         .expect("reconciles");
     assert_eq!(settled.len(), 1);
@@ -776,14 +796,20 @@ async fn a_crash_after_chpasswd_is_committed_without_a_new_rotation() {
     );
     assert_eq!(lab.state_file(host), before, "check mode wrote the store");
 
-    // Apply commits it; the terminal is not touched again.
+    // Apply commits it; the terminal is not touched again. The unit completes the rotation
+    // the killed run began, so it reports it as changed, with the facts for the journal's
+    // `rotation` record naming that run.
     let outcome = lab.run(host, &ssh, 365, false).await;
-    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert_eq!(outcome.status, Status::Changed, "{outcome:?}");
     assert!(
         outcome.summary.contains("had reached the terminal"),
         "{}",
         outcome.summary
     );
+    let rotation = &outcome.facts.as_ref().expect("rotation facts")["rotation"];
+    let began_in = rotation["began_in"].as_str().unwrap_or_default();
+    assert!(began_in.starts_with("run-killed-"), "{rotation}");
+    assert_eq!(rotation["version"], pending, "{rotation}");
     assert_eq!(lab.live_hash(host), live, "no new rotation");
     let state = lab.state(host);
     assert!(state.pending.is_none());
@@ -801,7 +827,7 @@ async fn a_crash_after_chpasswd_is_committed_without_a_new_rotation() {
     let pending = lab.state(host).pending.expect("pending").version;
     let value = assert_terminal_has(&lab, host, pending);
     secrets.extend([value.expose().clone(), lab.live_hash(host)]);
-    let settled = password::reconcile_terminal(&ssh, &lab.secrets_dir(), host.name(), 3)
+    let settled = password::reconcile_terminal(&ssh, &lab.secrets_dir(), host.name(), &|_| 3)
         .await
         .expect("reconciles");
     assert_eq!(settled.len(), 1);
@@ -893,7 +919,8 @@ async fn crash_child() {
     let env = ApplyEnv {
         secrets_dir: Some(PathBuf::from(var("SEIBI_CRASH_SECRETS"))),
         operator: OPERATOR.to_string(),
-        run_id: "run-killed".to_string(),
+        // Every killed child is a run of its own.
+        run_id: format!("run-killed-{}", std::process::id()),
         ..ApplyEnv::default()
     };
     let ctx = ActionContext {

@@ -34,7 +34,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::plan::{PlannedTask, PlannedTerminal};
@@ -264,21 +263,9 @@ pub enum ActionError {
     Local(String),
 }
 
-/// How a unit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Nothing needed doing (or, in check mode, nothing would).
-    Ok,
-    /// The terminal was changed (or, in check mode, would be).
-    Changed,
-    /// The task failed on this terminal.
-    Failed,
-    /// The terminal could not be reached.
-    Unreachable,
-    /// Not run: `when:` false, a needed task failed, or the run stopped.
-    Skipped,
-}
+/// How a unit ended: the journal's statuses, so that a run's outcome and its record are one
+/// type (see [`crate::journal::record::Status`]).
+pub use crate::journal::record::Status;
 
 /// The outcome of one (terminal, task) unit, as the coordinator records it.
 #[derive(Debug, Clone)]
@@ -352,8 +339,11 @@ pub async fn run_task(ctx: &ActionContext<'_>, check: bool) -> TaskOutcome {
             duration,
         },
         Err(err) => {
+            // The unit's intent is in the journal and its command may have reached the
+            // terminal: a lost connection leaves it interrupted, not unreachable. A later run
+            // waits for its commands to end (the terminal's lease) and queries it again.
             let status = match &err {
-                ActionError::Transport(t) if t.is_connection_failure() => Status::Unreachable,
+                ActionError::Transport(t) if t.is_connection_failure() => Status::Interrupted,
                 _ => Status::Failed,
             };
             let output = match &err {

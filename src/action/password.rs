@@ -12,9 +12,11 @@
 //! has neither, say that the live password is unknown to the store and that rotating sets a
 //! known one. Check mode therefore reconciles nothing; it only says what would happen. (The
 //! query cannot tell check mode from a real run, so it never writes; applying settles the
-//! pending entry first. A run that only records a pending rotation the terminal already has
-//! reports `ok`, since the terminal does not change; its check mode reports `changed`, since
-//! applying would write the store.)
+//! pending entry first. A unit that records a pending rotation the terminal already has
+//! completes that rotation: it reports `changed`, with the facts for the journal's `rotation`
+//! record naming the run that began it, and rotates nothing more.) Within one run an account is
+//! rotated once: a password this run already set is not rotated again, whatever
+//! `max_age_days` says (a resumed run keeps its run id).
 //!
 //! **Apply**, in two phases: (0) settle a pending rotation as above; (1) generate a password per
 //! policy and [`PasswordStore::begin`] it (the encrypted value and the pending record are fsynced
@@ -62,7 +64,13 @@ pub async fn query(ctx: &ActionContext<'_>) -> Result<Query, ActionError> {
     let store = open_store(ctx.env)?;
     let state = store.state(&account).map_err(local)?;
     let live = read_live_hash(ctx.transport, &account).await?;
-    let assessment = assess(&state, &Observed::of(&live), &args.policy, Timestamp::now());
+    let assessment = assess_in_run(
+        &state,
+        &Observed::of(&live),
+        &args.policy,
+        Timestamp::now(),
+        &ctx.env.run_id,
+    );
     let mut parts = Vec::new();
     if let Some(settle) = &assessment.settle {
         parts.push(settle.would());
@@ -93,19 +101,40 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
     let mut notes = Vec::new();
     if store.state(&account).map_err(local)?.pending.is_some() {
         let settled = settle(&store, &account, &before, args.policy.keep)?;
-        notes.push(settled.summary);
-        if settled.outcome == SettledOutcome::LeftPending {
+        match settled.outcome {
+            // The terminal has the password a rotation begun earlier set: that rotation is
+            // done now, in this unit, and counts as this unit's (a resumed run never rotates
+            // the account twice, whatever `max_age_days` says). Journaled like any rotation,
+            // naming the run that began it.
+            SettledOutcome::Committed => {
+                return Ok(Applied {
+                    changed: true,
+                    facts: Some(rotation_facts(
+                        &account,
+                        settled.version,
+                        "completed a rotation that had reached the terminal",
+                        Some(&settled.began_in),
+                    )),
+                    summary: settled.summary,
+                    ..Applied::default()
+                });
+            }
             // The terminal has neither the pending nor the current password, so the pending
             // value is not live anywhere: drop it, and the rotation below sets a known one.
-            store.abandon(&account).map_err(local)?;
+            SettledOutcome::LeftPending => {
+                notes.push(settled.summary);
+                store.abandon(&account).map_err(local)?;
+            }
+            SettledOutcome::Abandoned => notes.push(settled.summary),
         }
     }
     let state = store.state(&account).map_err(local)?;
-    let assessment = assess(
+    let assessment = assess_in_run(
         &state,
         &Observed::of(&before),
         &args.policy,
         Timestamp::now(),
+        &ctx.env.run_id,
     );
     let Some(reason) = assessment.rotate else {
         notes.push(assessment.status);
@@ -124,15 +153,30 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
     Ok(Applied {
         changed: true,
         summary: notes.join("; "),
-        // For the journal's `rotation` record (see `crate::run`): which secret now holds it.
-        facts: Some(serde_json::json!({"rotation": {
-            "account": account.user(),
-            "secret": account.secret_name(),
-            "version": version,
-            "reason": reason,
-        }})),
+        facts: Some(rotation_facts(&account, version, &reason, None)),
         ..Applied::default()
     })
+}
+
+/// The facts the coordinator turns into the journal's `rotation` record (see `crate::run`):
+/// which secret now holds the password, which version, why, and the run that began the
+/// rotation when it was not this one.
+pub fn rotation_facts(
+    account: &Account,
+    version: u64,
+    reason: &str,
+    began_in: Option<&str>,
+) -> serde_json::Value {
+    let mut rotation = serde_json::json!({
+        "account": account.user(),
+        "secret": account.secret_name(),
+        "version": version,
+        "reason": reason,
+    });
+    if let Some(run) = began_in {
+        rotation["began_in"] = run.into();
+    }
+    serde_json::json!({ "rotation": rotation })
 }
 
 /// Phases one to four: begin, `chpasswd -e` over stdin, read back, commit. Returns the version.
@@ -229,6 +273,8 @@ pub struct Settled {
     pub account: Account,
     /// The pending version.
     pub version: u64,
+    /// The run that began the rotation.
+    pub began_in: String,
     /// What was done.
     pub outcome: SettledOutcome,
     /// One line for people (no value, no hash).
@@ -250,7 +296,7 @@ pub async fn reconcile_terminal(
     transport: &dyn Transport,
     secrets_dir: &Path,
     terminal: &str,
-    keep: u32,
+    keep_for: &(dyn Fn(&str) -> u32 + Sync),
 ) -> Result<Vec<Settled>, ActionError> {
     let store = PasswordStore::open(secrets_dir).map_err(local)?;
     let mut out = Vec::new();
@@ -259,7 +305,7 @@ pub async fn reconcile_terminal(
             continue;
         }
         let live = read_live_hash(transport, &account).await?;
-        out.push(settle(&store, &account, &live, keep)?);
+        out.push(settle(&store, &account, &live, keep_for(account.user()))?);
     }
     Ok(out)
 }
@@ -318,6 +364,7 @@ fn settle(
     Ok(Settled {
         account: account.clone(),
         version: pending.version,
+        began_in: pending.run.clone(),
         outcome,
         summary,
     })
@@ -385,6 +432,32 @@ struct Assessment {
 }
 
 /// Compares the store's records with the terminal's hash under `policy` at `now`.
+/// [`assess`] within a run: an account whose current password this same run set (a rotation
+/// it began, settled on resume or earlier in the visit) is not rotated again, whatever
+/// `max_age_days` says: a run applies a rotation once.
+fn assess_in_run(
+    state: &PasswordState,
+    observed: &Observed,
+    policy: &PasswordPolicy,
+    now: Timestamp,
+    run: &str,
+) -> Assessment {
+    let mut assessment = assess(state, observed, policy, now);
+    if assessment.settle.is_none()
+        && assessment.rotate.is_some()
+        && let Some(current) = &state.current
+        && current.hash_sha256 == observed.digest
+        && current.run == run
+    {
+        assessment.rotate = None;
+        assessment.status = format!(
+            "password of {}@{} set by this run (version {}): not rotated again",
+            state.user, state.terminal, current.version
+        );
+    }
+    assessment
+}
+
 fn assess(
     state: &PasswordState,
     observed: &Observed,

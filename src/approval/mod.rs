@@ -614,9 +614,12 @@ impl Authorization {
         logs: &Path,
         run: impl Into<String>,
         plan_digest: &str,
+        selection: Option<crate::journal::record::Selection>,
         signer: Signer,
     ) -> Result<JournalWriter, JournalError> {
-        let mut journal = JournalWriter::create(logs, self.run_start(run, plan_digest), signer)?;
+        let mut start = self.run_start(run, plan_digest);
+        start.selection = selection;
+        let mut journal = JournalWriter::create(logs, start, signer)?;
         if let Authorization::Approved { approvals, .. } = self {
             for a in approvals {
                 journal.append(a.journal_record(plan_digest))?;

@@ -17,13 +17,16 @@ use anyhow::{Context as _, bail};
 
 use super::plan::SelectionArgs;
 use super::{ProjectArgs, operator, print_diagnostics};
-use crate::action::{ApplyEnv, LocalArtifact, Status};
-use crate::journal::record::{OutsideWindow, Record, RunEnd, Status as JStatus, Tally};
-use crate::journal::{JournalWriter, read_run};
+use crate::action::{ApplyEnv, LocalArtifact};
+use crate::inventory::Selector;
+use crate::journal::read_run;
+use crate::journal::record::Selection;
+use crate::plan::subset::{self, Part};
 use crate::plan::{self, Plan};
 use crate::project::Project;
 use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
-use crate::run::{self, ApplyOptions, SshConnector, SshSettings, WindowPolicy};
+use crate::run::session::{self, RunKind, Session, SessionEnd, SessionError, SessionRequest};
+use crate::run::{ApplyOptions, RunExit, SshSettings, StopReason, WindowPolicy};
 use crate::schedule::Calendars;
 use crate::secrets::{Identity, SecretsStore};
 use crate::transport::{Credentials, KnownHosts};
@@ -70,9 +73,6 @@ pub struct ApplyArgs {
     /// Identity that can read the secrets store (age identity or SSH key).
     #[arg(long, env = "SEIBI_IDENTITY", value_name = "FILE")]
     identity: Option<PathBuf>,
-    /// Who is applying (recorded with rotations) [default: $USER].
-    #[arg(long, value_name = "NAME")]
-    operator: Option<String>,
     /// Where fetched logs and inspection facts go [default: PROJECT/collected].
     #[arg(long, value_name = "DIR")]
     collect_dir: Option<PathBuf>,
@@ -93,8 +93,16 @@ pub struct ApplyArgs {
     journal: operator::JournalArgs,
     /// Continue an interrupted run from its journal (`logs/RUN.jsonl`): finished units are not
     /// run again; a unit with an intent but no result is queried again before anything changes.
+    /// A run that ended but died before signing its last records is sealed instead.
     #[arg(long, value_name = "RUN")]
     resume: Option<String>,
+    /// Seconds to wait for a terminal that another run holds before reporting it busy.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    lease_wait: u64,
+    /// Seconds to wait on a terminal for commands of an interrupted run to end before
+    /// reporting it busy.
+    #[arg(long, default_value_t = 600, value_name = "SECS")]
+    commands_wait: u64,
     /// Work regardless of the sites' office hours (an emergency); needs --reason, which is
     /// recorded in the journal.
     #[arg(long, requires = "reason")]
@@ -109,7 +117,7 @@ pub struct ApplyArgs {
     reason: Option<String>,
 }
 
-/// Builds or loads the plan, then runs it.
+/// `seibi apply`: arguments -> request -> [`Session::run`] -> exit code.
 pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCode> {
     let (loaded, diags) = Project::load(project_args.paths());
     let Some(project) = loaded else {
@@ -117,7 +125,8 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         eprintln!("nothing was changed: fix the problems above (`seibi check`) and try again");
         return Ok(ExitCode::from(1));
     };
-    let plan = match &args.plan {
+    let logs = args.journal.logs_dir(&project.paths.root);
+    let whole = match &args.plan {
         Some(path) => match load_saved_plan(&project, path)? {
             Ok(plan) => plan,
             Err(message) => {
@@ -133,15 +142,18 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
             }
         },
     };
+    let Some((plan, selection)) = part_of_plan(&project, &whole, &args, &logs)? else {
+        return Ok(ExitCode::from(1));
+    };
     if plan.totals.terminals == 0 {
         eprintln!("nothing to do: the selection matches no terminal");
         return Ok(ExitCode::SUCCESS);
     }
     let window = window_policy(&project, &plan, &args)?;
-    // Approval (docs/approval.md): a saved plan needs enough valid approvals; anything else
-    // needs `--unapproved --reason`, which the journal's run_start records.
+    // Approval (docs/approval.md): a saved plan needs enough valid approvals (a part of it is
+    // covered by the approval of the whole); anything else needs `--unapproved --reason`.
     let authorization = match crate::approval::authorize_apply(
-        &plan,
+        &whole,
         args.plan.as_deref(),
         &args.journal.roster_path(&project.paths.root),
         args.check,
@@ -155,7 +167,6 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         }
     };
     eprintln!("{}", authorization.describe());
-    let logs = args.journal.logs_dir(&project.paths.root);
     let passphrases = operator::ask_passphrases(args.keys.iter().chain(args.sign_key.iter()))?;
     let roster_path = args.journal.roster_path(&project.paths.root);
     let sign_key = args.sign_key.clone().or_else(|| args.keys.first().cloned());
@@ -163,69 +174,35 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         operator::operator_signer(&roster_path, sign_key, &passphrases, "apply")?;
     // Everything that can refuse the run (secrets, keys, known_hosts) is checked before the
     // journal is created, so a refused run leaves no unfinished journal behind.
-    let mut env = apply_env(&project, &plan, &args)?;
-    let connector = SshConnector::new(ssh_settings(&project, &args, &passphrases)?);
-    let mut resume = run::Resume::default();
-    let mut journal = match &args.resume {
-        None => authorization.start_journal(&logs, operator::run_id(), &plan.digest, signer)?,
-        Some(run) => {
-            let path = logs.join(format!("{run}.jsonl"));
-            let interrupted = read_run(&path)
-                .with_context(|| format!("cannot read the journal {}", path.display()))?;
-            if let Some((_, start)) = &interrupted.start
-                && start.plan_digest != plan.digest
-            {
-                bail!(
-                    "run {run} applied plan {}, but the current plan is {}: the inputs changed since; resume with the same plan (`--plan FILE`) or start a new run",
-                    start.plan_digest,
-                    plan.digest
-                );
-            }
-            if interrupted.end.is_some() {
-                bail!("run {run} finished; there is nothing to resume");
-            }
-            for (terminal, steps) in &interrupted.terminals {
-                for step in steps {
-                    let key = format!("{}/{}", step.job, step.task);
-                    if step.result.is_none() && step.change.is_some() {
-                        resume.unsettled.insert((terminal.clone(), key.clone()));
-                    }
-                    if let Some(result) = &step.result {
-                        let status = match result.status {
-                            JStatus::Ok => Status::Ok,
-                            JStatus::Changed => Status::Changed,
-                            // Failed, skipped and unreachable units run again.
-                            _ => continue,
-                        };
-                        resume
-                            .finished
-                            .insert((terminal.clone(), key.clone()), status);
-                    }
-                }
-            }
-            JournalWriter::open_for_resume(&path, signer)?
-        }
+    let env = apply_env(&project, &plan, &args)?;
+    let ssh = ssh_settings(&project, &args, &passphrases)?;
+    let kind = match &args.resume {
+        Some(run) => RunKind::Resume(run.clone()),
+        None => RunKind::New(operator::run_id()),
     };
-    eprintln!(
-        "run {} by {operator_name}; journal {}",
-        journal.run_id(),
-        journal.path().display()
-    );
-    if let (true, Some(reason)) = (args.outside_window, &args.reason) {
-        journal
-            .append(Record::OutsideWindow(OutsideWindow {
-                reason: reason.clone(),
-            }))
-            .context("cannot record --outside-window in the journal; nothing was changed")?;
-        eprintln!("working outside office hours: {reason}");
-    }
-    env.operator = operator_name;
-    env.run_id = journal.run_id().to_string();
-    let options = ApplyOptions {
-        check: args.check,
-        fail_fast: args.fail_fast,
-        max_terminals: args.forks.max(1),
-        window,
+    eprintln!("run {} by {operator_name}", kind.id());
+    let request = SessionRequest {
+        project_root: project.paths.root.clone(),
+        logs,
+        plan,
+        selection,
+        authorization,
+        kind,
+        outside_window: args
+            .outside_window
+            .then(|| args.reason.clone().unwrap_or_default()),
+        options: ApplyOptions {
+            check: args.check,
+            fail_fast: args.fail_fast,
+            max_terminals: args.forks.max(1),
+            window,
+        },
+        env,
+        ssh,
+        lease_wait: Duration::from_secs(args.lease_wait),
+        commands_wait: Duration::from_secs(args.commands_wait),
+        signer: Some(signer),
+        operator: operator_name,
     };
     let bars = match args.progress {
         ProgressMode::Auto => std::io::stderr().is_terminal(),
@@ -241,58 +218,126 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let summary = runtime.block_on(run::execute(
-        Arc::new(plan),
-        Arc::new(env),
-        Arc::new(connector),
-        &options,
-        reporter.as_mut(),
-        Some(&mut journal),
-        &resume,
-    ));
-    let mut tally = Tally::default();
-    for t in &summary.terminals {
-        for u in &t.units {
-            tally.add(match u.outcome.status {
-                Status::Ok => JStatus::Ok,
-                Status::Changed => JStatus::Changed,
-                Status::Failed => JStatus::Failed,
-                Status::Unreachable => JStatus::Unreachable,
-                Status::Skipped => JStatus::Skipped,
-            });
+    match runtime.block_on(Session::run(request, reporter.as_mut())) {
+        Ok(end) => Ok(ExitCode::from(report_end(&end))),
+        Err(SessionError::Locked(e)) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
         }
+        Err(e) => Err(e.into()),
     }
-    let run = journal.run_id().to_string();
-    let path = journal.path().to_path_buf();
-    match summary.stopped.clone() {
-        // A run stopped by a journal failure cannot finish its journal either; it is resumable.
-        Some(why) if why.starts_with("the journal cannot be written") => {
-            eprintln!("error: {why}\nresume with: seibi apply --resume {run}");
-            return Ok(ExitCode::from(1));
-        }
-        // Paused for office hours: the journal stays open, signed so far, for the resume.
-        _ if summary.paused.is_some() => {
-            journal
-                .checkpoint()
-                .with_context(|| format!("cannot sign the journal {}", path.display()))?;
+}
+
+/// Says how the session ended; returns the exit status.
+fn report_end(end: &SessionEnd) -> u8 {
+    match end {
+        SessionEnd::Sealed { run, journal, seq } => {
             eprintln!(
-                "journal: {} (left open: resume in the next window with `seibi apply --resume {run}`)",
-                path.display()
+                "run {run} had ended but died before signing its last records: sealed them (checkpoint seq {seq}); verify with `seibi journal verify {}`",
+                journal.display()
             );
-            return Ok(ExitCode::from(summary.exit_code()));
+            0
         }
-        stopped => {
-            journal
-                .finish(RunEnd { tally, stopped })
-                .with_context(|| format!("cannot finish the journal {}", path.display()))?;
+        SessionEnd::Ran {
+            summary,
+            run,
+            journal,
+            left_open,
+        } => {
+            let exit = summary.exit();
+            if let Some(StopReason::Journal(_)) = &summary.stopped {
+                if let Some(why) = &summary.stopped {
+                    eprintln!("error: {why}\nresume with: seibi apply --resume {run}");
+                }
+            } else if *left_open {
+                eprintln!(
+                    "journal: {} (left open: resume in the next window with `seibi apply --resume {run}`)",
+                    journal.display()
+                );
+            } else {
+                eprintln!(
+                    "journal: {} (verify with `seibi journal verify {}`)",
+                    journal.display(),
+                    journal.display()
+                );
+            }
+            if exit == RunExit::Busy {
+                eprintln!(
+                    "some terminals are busy with another run (see above); apply the plan again when it has finished: finished units are not repeated"
+                );
+            }
+            exit.code()
         }
     }
-    eprintln!(
-        "journal: {} (verify with `seibi journal verify {}`)",
-        path.display(),
-        path.display()
-    );
-    Ok(ExitCode::from(summary.exit_code()))
+}
+
+/// The part of `whole` this run applies, and the selection to record: `--job/--site/...` with
+/// `--plan` select a part of the saved plan; a resumed run applies the part its journal names.
+/// `None` when the selection is refused (the reasons are printed).
+fn part_of_plan(
+    project: &Project,
+    whole: &Plan,
+    args: &ApplyArgs,
+    logs: &Path,
+) -> anyhow::Result<Option<(Plan, Option<Selection>)>> {
+    let given = selection_of(&args.selection);
+    let selection = match &args.resume {
+        Some(run) => {
+            let path = session::journal_path(logs, run);
+            let recorded = read_run(&path)
+                .with_context(|| format!("cannot read the journal {}", path.display()))?
+                .start
+                .and_then(|(_, s)| s.selection);
+            if args.plan.is_some() && !given.is_empty() && Some(&given) != recorded.as_ref() {
+                eprintln!(
+                    "error: run {run} applied {}; resume it without selectors (or with the same ones)",
+                    recorded
+                        .as_ref()
+                        .map_or("the whole plan".to_string(), |s| format!("the part {s:?}"))
+                );
+                return Ok(None);
+            }
+            recorded
+        }
+        // Without --plan the selectors made the plan itself.
+        None if args.plan.is_none() || given.is_empty() => None,
+        None => Some(given),
+    };
+    let Some(selection) = selection else {
+        return Ok(Some((whole.clone(), None)));
+    };
+    let part = Part {
+        jobs: selection.jobs.clone(),
+        terminals: Selector {
+            sites: selection.sites.clone(),
+            groups: selection.groups.clone(),
+            tags: selection.tags.clone(),
+            terminals: selection.terminals.clone(),
+            exclude: selection.exclude.clone(),
+        },
+    };
+    match subset::project(whole, &part, &project.inventory) {
+        Ok(plan) => Ok(Some((plan, Some(selection)))),
+        Err(diags) => {
+            print_diagnostics(&diags);
+            eprintln!(
+                "nothing was changed: select only what the plan holds (`seibi plan` shows it)"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// The selectors given on the command line, as the journal records them.
+fn selection_of(args: &SelectionArgs) -> Selection {
+    Selection {
+        jobs: args.jobs.clone(),
+        sites: args.sites.clone(),
+        groups: args.groups.clone(),
+        tags: args.tags.clone(),
+        terminals: args.terminals.clone(),
+        exclude: args.exclude.clone(),
+    }
 }
 
 /// The office hours a run keeps to (`None` for `--check` and `--outside-window`); refused when
@@ -411,12 +456,9 @@ fn apply_env(project: &Project, plan: &Plan, args: &ApplyArgs) -> anyhow::Result
         secrets,
         secrets_dir: has_store.then(|| project.paths.secrets.clone()),
         scanner: args.scanner.clone(),
-        operator: args
-            .operator
-            .clone()
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "unknown".to_string()),
-        run_id: operator::run_id(),
+        // Both set by the session: the roster's operator and the run's id.
+        operator: String::new(),
+        run_id: String::new(),
     })
 }
 
@@ -472,5 +514,6 @@ fn ssh_settings(
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
         retries: 2,
         known_hosts_path,
+        lease: None,
     })
 }

@@ -370,6 +370,33 @@ pub fn result(
                 ),
             ),
             Record::Resume(r) => (tr(lang, "再開", "resume"), None, r.note.clone()),
+            Record::Seal(s) => (
+                tr(lang, "事後署名", "late seal"),
+                None,
+                tr(
+                    lang,
+                    &format!(
+                        "中断した実行の未署名の記録 {} 件に事後署名",
+                        s.unsigned_records
+                    ),
+                    &s.note,
+                ),
+            ),
+            Record::LockTakeOver(t) => (
+                tr(lang, "ロック引継ぎ", "lock take-over"),
+                None,
+                tr(
+                    lang,
+                    &format!(
+                        "異常終了した実行 {} ({}) のロックを引継ぎ",
+                        t.previous.run, t.previous.operator
+                    ),
+                    &format!(
+                        "took over the lock of run {} ({}), whose process had died",
+                        t.previous.run, t.previous.operator
+                    ),
+                ),
+            ),
             _ => continue,
         };
         events.push(vec![

@@ -62,6 +62,10 @@ pub enum Record {
     Resume(Resume),
     /// The operator chose to work outside the sites' office hours, and said why.
     OutsideWindow(OutsideWindow),
+    /// The run took over the project lock from a process that died holding it.
+    LockTakeOver(LockTakeOver),
+    /// An operator signed the unsigned tail of a journal whose run died (`seibi journal seal`).
+    Seal(Seal),
 }
 
 impl Record {
@@ -78,6 +82,8 @@ impl Record {
             Record::Rotation(_) => "rotation",
             Record::Resume(_) => "resume",
             Record::OutsideWindow(_) => "outside_window",
+            Record::LockTakeOver(_) => "lock_take_over",
+            Record::Seal(_) => "seal",
         }
     }
 }
@@ -429,6 +435,49 @@ pub struct Resume {
 pub struct OutsideWindow {
     /// Why the work cannot wait for the sites' office hours.
     pub reason: String,
+}
+
+/// Who held the project lock (see [`crate::run::lock`]): as its lock file says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockHolder {
+    /// The run id (`-` when the holder is not a run).
+    pub run: String,
+    /// The operator's roster name.
+    pub operator: String,
+    /// What the holder is doing (`apply`, `apply --resume`, `journal seal`, `secrets reveal`).
+    pub doing: String,
+    /// The machine.
+    pub host: String,
+    /// The process id on that machine.
+    pub pid: u32,
+    /// When the lock was taken (RFC 3339, UTC).
+    pub since: String,
+}
+
+/// The project lock was taken over from a process that died holding it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockTakeOver {
+    /// The dead holder.
+    pub previous: LockHolder,
+}
+
+/// A late seal: an operator on the roster signed a journal whose run died before it could sign
+/// its last records (or end at all). Written before the sealing checkpoint, by the sealing
+/// operator (the line's `operator`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Seal {
+    /// Records that no checkpoint covered before the seal.
+    pub unsigned_records: u64,
+    /// Whether the run had ended (`run_end`) before it died.
+    pub run_ended: bool,
+    /// Bytes of a torn last line removed (and saved beside the journal) before sealing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torn_bytes: Option<u64>,
+    /// File the torn bytes were saved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub torn_saved_to: Option<String>,
+    /// What happened, for people.
+    pub note: String,
 }
 
 #[cfg(test)]

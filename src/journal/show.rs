@@ -222,6 +222,21 @@ pub fn read_run(path: &Path) -> std::io::Result<Run> {
                 None,
                 format!("working outside office hours: {}", w.reason),
             )),
+            Record::LockTakeOver(t) => run.events.push(event(
+                None,
+                format!(
+                    "took over the project lock left by run {} of {} on {} (pid {}, since {}), whose process had died",
+                    t.previous.run,
+                    t.previous.operator,
+                    t.previous.host,
+                    t.previous.pid,
+                    t.previous.since
+                ),
+            )),
+            Record::Seal(s) => run.events.push(event(
+                None,
+                format!("sealed by {}: {}", line.operator, s.note),
+            )),
         }
     }
     Ok(run)

@@ -354,6 +354,21 @@ pub struct VerifyReport {
     pub head: Option<String>,
     /// Everything wrong, in the order found.
     pub problems: Vec<Problem>,
+    /// Late seals: an operator signed the tail of a run that died (`seibi journal seal`).
+    pub seals: Vec<LateSeal>,
+}
+
+/// A late seal found in a journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LateSeal {
+    /// The `seal` record's seq.
+    pub seq: u64,
+    /// Who sealed (the line's operator).
+    pub operator: String,
+    /// When.
+    pub time: String,
+    /// What it says.
+    pub note: String,
 }
 
 impl VerifyReport {
@@ -387,6 +402,7 @@ impl VerifyReport {
             "finished": self.finished,
             "head": self.head,
             "problems": problems,
+            "seals": self.seals,
         })
     }
 }
@@ -403,7 +419,15 @@ impl fmt::Display for VerifyReport {
                 self.valid_checkpoints,
                 self.signers.join(", "),
                 self.head.as_deref().unwrap_or("-")
-            )
+            )?;
+            for seal in &self.seals {
+                writeln!(
+                    f,
+                    "  sealed late by {} at {} (seq {}): {}",
+                    seal.operator, seal.time, seal.seq, seal.note
+                )?;
+            }
+            Ok(())
         } else {
             writeln!(
                 f,
@@ -442,6 +466,7 @@ pub fn verify(path: &Path, roster: &Roster) -> VerifyReport {
             problems: vec![Problem::Unreadable {
                 error: err.to_string(),
             }],
+            seals: Vec::new(),
         },
     }
 }
@@ -486,6 +511,10 @@ struct Entry {
     hash: String,
     envelope: Option<Envelope>,
     record: Option<Record>,
+    /// Whether the line is exactly what its parsed record serializes to. Only the chain's
+    /// hashes cover a line's bytes, and nothing hashes the last line (normally the final
+    /// checkpoint): a checkpoint line must therefore hold nothing its signature does not cover.
+    canonical: bool,
 }
 
 /// Analyses a journal's bytes. Without a roster, signatures are checked cryptographically only
@@ -506,6 +535,7 @@ pub(crate) fn analyse(
                 let envelope = serde_json::from_slice::<Envelope>(content)
                     .ok()
                     .filter(|e| (1..=MAX_SEQ).contains(&e.seq));
+                let mut canonical = true;
                 let record = match serde_json::from_slice::<Line>(content) {
                     Ok(l) if envelope.is_none() => {
                         problems.push(Problem::Malformed {
@@ -514,7 +544,12 @@ pub(crate) fn analyse(
                         });
                         None
                     }
-                    Ok(l) => Some(l.record),
+                    Ok(l) => {
+                        if matches!(l.record, Record::Checkpoint(_)) {
+                            canonical = serde_json::to_vec(&l).is_ok_and(|b| b == content);
+                        }
+                        Some(l.record)
+                    }
                     Err(err) => {
                         problems.push(Problem::Malformed {
                             line,
@@ -528,6 +563,7 @@ pub(crate) fn analyse(
                     hash: line_hash(content),
                     envelope,
                     record,
+                    canonical,
                 });
             }
             None => {
@@ -702,6 +738,12 @@ pub(crate) fn analyse(
                 short(&env.prev)
             ));
         }
+        if !entries[i].canonical {
+            mismatches.push(
+                "its line holds bytes its signature does not cover (fields added, removed or written in another form)"
+                    .to_string(),
+            );
+        }
         let time = env.time.parse::<Timestamp>();
         match &time {
             Err(_) => mismatches.push(format!(
@@ -754,6 +796,15 @@ pub(crate) fn analyse(
                 line,
                 reason: err.to_string(),
             });
+            continue;
+        }
+        let signing_key = signature.public_key().fingerprint();
+        if cp.key != signing_key {
+            let detail = format!(
+                "its key label `{}` is not the fingerprint of the key that signed it ({signing_key})",
+                cp.key
+            );
+            problems.push(Problem::CheckpointMismatch { seq, line, detail });
             continue;
         }
         let mut ok = mismatches.is_empty();
@@ -870,6 +921,20 @@ pub(crate) fn analyse(
         finished,
         head: last.map(|(_, &i)| entries[i].hash.clone()),
         problems,
+        seals: chosen
+            .iter()
+            .filter_map(
+                |(&seq, &i)| match (&entries[i].record, &entries[i].envelope) {
+                    (Some(Record::Seal(seal)), Some(env)) => Some(LateSeal {
+                        seq,
+                        operator: env.operator.clone(),
+                        time: env.time.clone(),
+                        note: seal.note.clone(),
+                    }),
+                    _ => None,
+                },
+            )
+            .collect(),
     };
     (report, tail)
 }

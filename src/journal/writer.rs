@@ -28,7 +28,9 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use super::record::{Checkpoint, Line, Record, Resume, RunEnd, RunStart, checkpoint_message};
+use super::record::{
+    Checkpoint, Line, Record, Resume, RunEnd, RunStart, Seal, Tally, checkpoint_message,
+};
 use super::signer::{Signer, SignerError};
 use super::verify::{Problem, analyse};
 use super::{EXTENSION, GENESIS, Seq, format_time, line_hash, valid_run_id};
@@ -157,6 +159,12 @@ pub enum JournalError {
         /// The file.
         path: PathBuf,
     },
+    /// Seal of a journal that needs none.
+    #[error("the journal {} is complete and signed: there is nothing to seal", path.display())]
+    NothingToSeal {
+        /// The file.
+        path: PathBuf,
+    },
     /// Keeping the torn tail failed during resume.
     #[error("cannot save the torn last line of {} to {}: {source}", path.display(), saved.display())]
     SaveTorn {
@@ -270,90 +278,100 @@ impl JournalWriter {
         signer: Signer,
         options: WriterOptions,
     ) -> Result<Self, JournalError> {
-        let open_err = |source| JournalError::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        let bytes = std::fs::read(path).map_err(open_err)?;
-        let (report, tail) = analyse(path, &bytes, None);
-        let blocking: Vec<String> = report
-            .problems
-            .iter()
-            .filter(|p| {
-                !matches!(
-                    p,
-                    Problem::TornTail { .. } | Problem::UnsignedTail { .. } | Problem::Unfinished
-                )
-            })
-            .map(ToString::to_string)
-            .collect();
-        if !blocking.is_empty() {
-            return Err(JournalError::Corrupt {
-                path: path.to_path_buf(),
-                problems: blocking.join("; "),
-            });
-        }
-        if report.finished {
+        let reopened = Reopened::read(path)?;
+        if reopened.finished {
             return Err(JournalError::Finished {
                 path: path.to_path_buf(),
             });
         }
-        let (Some(run_id), Some(last_seq)) = (report.run_id.clone(), tail.last_seq) else {
-            return Err(JournalError::Corrupt {
-                path: path.to_path_buf(),
-                problems: "no run_start record".to_string(),
-            });
-        };
-
-        let mut note = "resumed after an interruption".to_string();
         let mut resume = Resume {
             torn_bytes: None,
             torn_sha256: None,
             torn_saved_to: None,
-            note: String::new(),
+            note: "resumed after an interruption".to_string(),
         };
-        if let Some(torn) = tail.torn {
-            let start = usize::try_from(torn.offset)
-                .unwrap_or(bytes.len())
-                .min(bytes.len());
-            let torn_bytes = &bytes[start..];
-            let saved = torn_file_name(path);
-            write_new_synced(&saved, torn_bytes)
-                .and_then(|()| sync_dir(parent_dir(&saved)))
-                .map_err(|source| JournalError::SaveTorn {
-                    path: path.to_path_buf(),
-                    saved: saved.clone(),
-                    source,
-                })?;
-            let file = OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(open_err)?;
-            file.set_len(torn.offset).map_err(open_err)?;
-            file.sync_all().map_err(open_err)?;
-            resume.torn_bytes = Some(torn_bytes.len() as u64);
-            resume.torn_sha256 = Some(line_hash(torn_bytes));
-            resume.torn_saved_to = saved.file_name().map(|n| n.to_string_lossy().into_owned());
-            note = format!(
+        if let Some(torn) = reopened.cut_torn_tail(path)? {
+            resume.note = format!(
                 "resumed after an interruption; the torn last line (line {}, {} bytes, never acknowledged, so its change was not started) was removed and saved",
-                torn.line,
-                torn_bytes.len()
+                torn.line, torn.bytes
             );
+            resume.torn_bytes = Some(torn.bytes);
+            resume.torn_sha256 = Some(torn.sha256);
+            resume.torn_saved_to = Some(torn.saved_to);
         }
-        resume.note = note;
-
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(open_err)?;
-        let identity = identity(&file.metadata().map_err(open_err)?);
-        let mut writer = Self::new(path.to_path_buf(), file, identity, run_id, signer, options);
-        writer.next_seq = last_seq + 1;
-        writer.head = tail.head;
+        let mut writer = reopened.writer(path, signer, options)?;
         let time = writer.now();
         writer.write_line(time, Record::Resume(resume))?;
         writer.checkpoint()?;
         Ok(writer)
+    }
+
+    /// Seals the journal of a run that died before it could sign its last records (or end at
+    /// all): the sealing operator's `seal` record, a `run_end` if the run had none (a sealed run
+    /// cannot be resumed), and a checkpoint signed by `signer`, so that the journal verifies
+    /// again and shows the late seal. Refused for a journal with any other problem (a broken
+    /// chain, a bad signature: tampering is never signed over) and for one with nothing to seal.
+    pub fn seal(path: &Path, signer: Signer) -> Result<Seq, JournalError> {
+        Self::seal_with(path, signer, WriterOptions::default())
+    }
+
+    /// [`seal`](Self::seal) with settings.
+    pub fn seal_with(
+        path: &Path,
+        signer: Signer,
+        options: WriterOptions,
+    ) -> Result<Seq, JournalError> {
+        let reopened = Reopened::read(path)?;
+        if reopened.unsigned == 0 && reopened.finished && reopened.torn.is_none() {
+            return Err(JournalError::NothingToSeal {
+                path: path.to_path_buf(),
+            });
+        }
+        let run_ended = reopened.finished;
+        let unsigned_records = reopened.unsigned;
+        let tally = reopened.tally;
+        let torn = reopened.cut_torn_tail(path)?;
+        let mut note = format!(
+            "sealed after an interruption: {unsigned_records} record(s) no checkpoint had covered{}",
+            if run_ended {
+                " (the run had ended)"
+            } else {
+                "; the run had not ended and is closed by this seal"
+            }
+        );
+        if let Some(torn) = &torn {
+            note.push_str(&format!(
+                "; the torn last line (line {}, {} bytes, never acknowledged) was removed and saved",
+                torn.line, torn.bytes
+            ));
+        }
+        let seal = Seal {
+            unsigned_records,
+            run_ended,
+            torn_bytes: torn.as_ref().map(|t| t.bytes),
+            torn_saved_to: torn.map(|t| t.saved_to),
+            note,
+        };
+        let mut writer = reopened.writer(path, signer, options)?;
+        let time = writer.now();
+        writer.write_line(time, Record::Seal(seal))?;
+        if !run_ended {
+            let time = writer.now();
+            writer.write_line(
+                time,
+                Record::RunEnd(RunEnd {
+                    tally,
+                    stopped: Some(
+                        "the run died before it ended; its journal was sealed afterwards"
+                            .to_string(),
+                    ),
+                }),
+            )?;
+        }
+        match writer.checkpoint()? {
+            Some(seq) => Ok(seq),
+            None => Ok(writer.last_seq()),
+        }
     }
 
     fn new(
@@ -585,6 +603,151 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     {
         let _ = dir;
         Ok(())
+    }
+}
+
+/// A journal read back to be continued (resume) or sealed: its chain checked, nothing changed yet.
+struct Reopened {
+    bytes: Vec<u8>,
+    run_id: String,
+    last_seq: u64,
+    head: String,
+    finished: bool,
+    /// Records after the last valid checkpoint.
+    unsigned: u64,
+    torn: Option<super::verify::Torn>,
+    /// Results by status, for the `run_end` of a sealed run that had none.
+    tally: Tally,
+}
+
+/// A torn last line, cut off and saved.
+struct CutTorn {
+    line: usize,
+    bytes: u64,
+    sha256: String,
+    saved_to: String,
+}
+
+impl Reopened {
+    /// Reads and checks `path`: only a torn line, an unsigned tail and a missing end may be
+    /// wrong with it.
+    fn read(path: &Path) -> Result<Reopened, JournalError> {
+        let open_err = |source| JournalError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let bytes = std::fs::read(path).map_err(open_err)?;
+        let (report, tail) = analyse(path, &bytes, None);
+        let mut unsigned = 0;
+        let mut blocking = Vec::new();
+        for problem in &report.problems {
+            match problem {
+                Problem::UnsignedTail { from, to } => unsigned = to + 1 - from,
+                Problem::TornTail { .. } | Problem::Unfinished => {}
+                other => blocking.push(other.to_string()),
+            }
+        }
+        if !blocking.is_empty() {
+            return Err(JournalError::Corrupt {
+                path: path.to_path_buf(),
+                problems: blocking.join("; "),
+            });
+        }
+        let (Some(run_id), Some(last_seq)) = (report.run_id.clone(), tail.last_seq) else {
+            return Err(JournalError::Corrupt {
+                path: path.to_path_buf(),
+                problems: "no run_start record".to_string(),
+            });
+        };
+        let mut tally = Tally::default();
+        for line in bytes.split(|b| *b == b'\n') {
+            if let Ok(Line {
+                record: Record::Result(r),
+                ..
+            }) = serde_json::from_slice::<Line>(line)
+            {
+                tally.add(r.status);
+            }
+        }
+        Ok(Reopened {
+            bytes,
+            run_id,
+            last_seq,
+            head: tail.head,
+            finished: report.finished,
+            unsigned,
+            torn: tail.torn,
+            tally,
+        })
+    }
+
+    /// Saves a torn last line beside the journal and cuts it off the journal.
+    fn cut_torn_tail(&self, path: &Path) -> Result<Option<CutTorn>, JournalError> {
+        let Some(torn) = &self.torn else {
+            return Ok(None);
+        };
+        let open_err = |source| JournalError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let start = usize::try_from(torn.offset)
+            .unwrap_or(self.bytes.len())
+            .min(self.bytes.len());
+        let torn_bytes = &self.bytes[start..];
+        let saved = torn_file_name(path);
+        write_new_synced(&saved, torn_bytes)
+            .and_then(|()| sync_dir(parent_dir(&saved)))
+            .map_err(|source| JournalError::SaveTorn {
+                path: path.to_path_buf(),
+                saved: saved.clone(),
+                source,
+            })?;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(open_err)?;
+        file.set_len(torn.offset).map_err(open_err)?;
+        file.sync_all().map_err(open_err)?;
+        Ok(Some(CutTorn {
+            line: torn.line,
+            bytes: torn_bytes.len() as u64,
+            sha256: line_hash(torn_bytes),
+            saved_to: saved
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }))
+    }
+
+    /// A writer that continues the chain.
+    fn writer(
+        self,
+        path: &Path,
+        signer: Signer,
+        options: WriterOptions,
+    ) -> Result<JournalWriter, JournalError> {
+        let open_err = |source| JournalError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(open_err)?;
+        let identity = identity(&file.metadata().map_err(open_err)?);
+        let mut writer = JournalWriter::new(
+            path.to_path_buf(),
+            file,
+            identity,
+            self.run_id,
+            signer,
+            options,
+        );
+        writer.next_seq = self.last_seq + 1;
+        writer.head = self.head;
+        // The records after the last checkpoint are covered by the next one.
+        writer.unsigned = self.unsigned;
+        Ok(writer)
     }
 }
 

@@ -356,6 +356,14 @@ esac
   || fail 'cannot hide {legacy}'; fi"
             );
         }
+        // The terminal lease (`crate::run::lease`) lives in a runtime directory that every
+        // host must have to itself, as a real terminal does.
+        let lease = quote(crate::run::lease::LEASE_DIR);
+        let _ = writeln!(
+            script,
+            "mkdir -p {lease} && mount -t tmpfs -o size=1m,mode=0755 seibi-lab-run {lease} \\
+  || fail 'cannot mount a tmpfs on {lease}'"
+        );
         let keys = quote(&self.authorized_keys().to_string_lossy());
         let [root_home, homes] = [PRIVATE_HOMES[0], PRIVATE_HOMES[1]];
         let _ = writeln!(

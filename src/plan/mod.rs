@@ -16,6 +16,7 @@ mod digest;
 mod graph;
 mod render;
 pub mod schedule;
+pub mod subset;
 
 use std::collections::{BTreeMap, BTreeSet};
 

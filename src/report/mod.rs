@@ -38,6 +38,8 @@ pub fn status_word(status: Status) -> &'static str {
         Status::Failed => "FAILED",
         Status::Unreachable => "UNREACHABLE",
         Status::Skipped => "skipped",
+        Status::Interrupted => "INTERRUPTED",
+        Status::Busy => "busy",
     }
 }
 

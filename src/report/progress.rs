@@ -66,8 +66,12 @@ impl Reporter for ProgressReporter {
     ) {
         if let Some(bar) = self.sites.get(site) {
             bar.inc(1);
-            if matches!(outcome.status, Status::Failed | Status::Unreachable) {
-                bar.set_message(format!("{terminal} failed"));
+            match outcome.status {
+                Status::Failed | Status::Unreachable | Status::Interrupted => {
+                    bar.set_message(format!("{terminal} failed"));
+                }
+                Status::Busy => bar.set_message(format!("{terminal} busy")),
+                _ => {}
             }
         }
         if let Some(total) = &self.total {

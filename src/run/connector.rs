@@ -1,6 +1,6 @@
 //! How the executor gets a connected [`Transport`] for a terminal: over SSH for real runs (through
-//! [`Sudo`] when the terminal's plan says `become: sudo`), from a script for the executor's own
-//! unit tests.
+//! [`Sudo`] when the terminal's plan says `become: sudo`, and holding the terminal's lease, see
+//! [`super::lease`]), from a script for the executor's own unit tests.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::lease::{self, LeaseRefused, LeaseRequest, Leased};
 use crate::inventory::Become;
 use crate::plan::{PlannedSite, PlannedTerminal};
 use crate::transport::{
@@ -16,7 +17,19 @@ use crate::transport::{
 
 /// A future that yields a connected transport.
 pub type ConnectFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Box<dyn Transport>, TransportError>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = Result<Box<dyn Transport>, ConnectError>> + Send + 'a>>;
+
+/// Why a terminal could not be worked on.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The connection (or login, or host key, or sudo) failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// Connected, but the terminal's lease was not had: another run holds it, or commands of
+    /// an interrupted run still run there, or the lease could not be taken.
+    #[error(transparent)]
+    Lease(#[from] LeaseRefused),
+}
 
 /// Opens connections to terminals.
 pub trait Connector: Send + Sync {
@@ -46,6 +59,8 @@ pub struct SshSettings {
     pub retries: u32,
     /// The known_hosts file, for messages.
     pub known_hosts_path: PathBuf,
+    /// The terminal lease to take after connecting (`None`: none, as for `--check`).
+    pub lease: Option<LeaseRequest>,
 }
 
 /// Connects over SSH with strict host-key checking.
@@ -106,13 +121,22 @@ impl Connector for SshConnector {
                 self.settings.known_hosts.clone(),
             )
             .await?;
-            match terminal.become_method {
-                Become::None => Ok(Box::new(transport) as Box<dyn Transport>),
+            let transport: Box<dyn Transport> = match terminal.become_method {
+                Become::None => Box::new(transport),
                 // Checked once here, so that an account without sudo rights fails the terminal
                 // before its first task, like a refused login.
-                Become::Sudo => {
-                    Ok(Box::new(Sudo::checked(transport, &spec).await?) as Box<dyn Transport>)
+                Become::Sudo => Box::new(Sudo::checked(transport, &spec).await?),
+            };
+            let Some(request) = &self.settings.lease else {
+                return Ok(transport);
+            };
+            match lease::acquire(transport.as_ref(), request).await {
+                Ok(Ok(dir)) => Ok(Box::new(Leased::new(transport, &dir)) as Box<dyn Transport>),
+                Ok(Err(refused)) => {
+                    let _ = transport.close().await;
+                    Err(refused.into())
                 }
+                Err(e) => Err(e.into()),
             }
         })
     }

@@ -307,7 +307,12 @@ fn closing_time_lets_the_unit_in_progress_finish_and_starts_nothing_more() {
         .unwrap_or_else(|| panic!("a next window"));
     // Friday's window closed; Saturday and Sunday are closed: Monday 2026-10-05.
     assert_eq!(next.date(), date(2026, 10, 5));
-    let stopped = out.summary.stopped.clone().unwrap_or_default();
+    let stopped = out
+        .summary
+        .stopped
+        .clone()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     assert_eq!(
         stopped,
         "paused for office hours: 2 terminal(s) at 1 site(s) have work left\n  \
@@ -400,7 +405,11 @@ fn a_visit_that_cannot_finish_before_closing_is_not_started() {
         "not started: needs about 40 min, but office hours at kita end at 17:15 (25 min left)"
     );
     assert_eq!(out.summary.exit_code(), 6);
-    let stopped = out.summary.stopped.unwrap_or_default();
+    let stopped = out
+        .summary
+        .stopped
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     assert!(
         stopped.contains("run `seibi apply` again in the next window"),
         "{stopped}"
