@@ -157,14 +157,28 @@ impl ActionContext<'_> {
 
     /// The text with every known secret value replaced by its placeholder, for showing.
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (name, value) in &self.env.secrets {
-            if !value.expose().is_empty() {
-                out = out.replace(value.expose().as_str(), &secret_placeholder(name));
-            }
-        }
-        out
+        redact(text, &self.env.secrets)
     }
+}
+
+/// `text` with every value in `secrets` replaced by its placeholder, longest values first, so
+/// that a secret that contains another (`password1` and `pass`) is hidden whole.
+pub fn redact(text: &str, secrets: &BTreeMap<String, Arc<Secret<String>>>) -> String {
+    let mut by_length: Vec<(&String, &Arc<Secret<String>>)> = secrets
+        .iter()
+        .filter(|(_, v)| !v.expose().is_empty())
+        .collect();
+    by_length.sort_by(|a, b| {
+        b.1.expose()
+            .len()
+            .cmp(&a.1.expose().len())
+            .then(a.0.cmp(b.0))
+    });
+    let mut out = text.to_string();
+    for (name, value) in by_length {
+        out = out.replace(value.expose().as_str(), &secret_placeholder(name));
+    }
+    out
 }
 
 fn first_line(command: &str) -> &str {
@@ -429,6 +443,21 @@ pub async fn apply(ctx: &ActionContext<'_>, query: &Query) -> Result<Applied, Ac
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn redaction_hides_a_secret_that_contains_another_whole() {
+        let secrets: BTreeMap<String, Arc<Secret<String>>> =
+            [("a", "pass"), ("b", "password1"), ("c", "word")]
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), Arc::new(Secret::new(v.to_string()))))
+                .collect();
+        assert_eq!(
+            redact("login password1, then pass, a word", &secrets),
+            "login [[secret:b]], then [[secret:a]], a [[secret:c]]"
+        );
+        assert!(!redact("password1password1", &secrets).contains("word"));
+    }
+
     use super::*;
     use crate::inventory::{Become, Platform};
 

@@ -1,5 +1,5 @@
-//! `seibi journal verify` and `seibi journal show`: check journals against the roster, and show
-//! what a run did.
+//! `seibi journal verify`, `seibi journal show` and `seibi journal seal`: check journals against
+//! the roster, show what a run did, and sign the tail of a run that died before it could.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use super::{ProjectArgs, print_diagnostics};
 use crate::journal::{self, VerifyReport};
 use crate::roster::{ROSTER_FILE, Roster};
+use crate::run::lock::{Holder as LockHolder, ProjectLock};
 
 /// `seibi journal <command>`.
 #[derive(clap::Subcommand, Debug)]
@@ -18,6 +19,23 @@ pub enum JournalCommand {
     Verify(VerifyArgs),
     /// Show what a run did, per terminal, and whether its journal verifies.
     Show(ShowArgs),
+    /// Sign the tail of a run that died before its last checkpoint (even after its run_end),
+    /// so that its journal verifies again and shows the late seal; refused for a tampered
+    /// journal.
+    Seal(SealArgs),
+}
+
+/// `seibi journal seal`.
+#[derive(clap::Args, Debug)]
+pub struct SealArgs {
+    /// The run id (`logs/<RUN>.jsonl`) or its journal file.
+    pub run: String,
+    /// The sealing operator's SSH private key; it must be on the roster [default: ssh-agent].
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+    /// Where the roster and the journals are.
+    #[command(flatten)]
+    pub journal: super::operator::JournalArgs,
 }
 
 /// Output formats.
@@ -62,6 +80,7 @@ pub fn run(command: JournalCommand, project: &ProjectArgs) -> anyhow::Result<Exi
     match command {
         JournalCommand::Verify(a) => verify(a, root),
         JournalCommand::Show(a) => show(a, root),
+        JournalCommand::Seal(a) => seal(a, root),
     }
 }
 
@@ -191,4 +210,46 @@ fn show(args: ShowArgs, project: &Path) -> anyhow::Result<ExitCode> {
         Ok(r) if !r.is_ok() => ExitCode::FAILURE,
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// Seals a journal whose run died before signing its tail: the sealing operator's key (on the
+/// roster) signs it, under the project lock (no run may be writing it).
+fn seal(args: SealArgs, project: &Path) -> anyhow::Result<ExitCode> {
+    let path = match args.journal.logs.as_ref() {
+        Some(logs) if !PathBuf::from(&args.run).is_file() => {
+            logs.join(format!("{}.{}", args.run, journal::EXTENSION))
+        }
+        _ => find_journal(&args.run, project)?,
+    };
+    let roster = args.journal.roster_path(project);
+    let passphrases = super::operator::ask_passphrases(args.sign_key.iter())?;
+    let (signer, name) =
+        super::operator::operator_signer(&roster, args.sign_key, &passphrases, "seal journals")?;
+    let run = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let _lock = match ProjectLock::acquire(
+        project,
+        &LockHolder::this_process(&run, &name, "journal seal"),
+    ) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    match journal::JournalWriter::seal(&path, signer) {
+        Ok(seq) => {
+            eprintln!(
+                "sealed {} by {name} (checkpoint seq {seq}); `seibi journal verify` shows the late seal",
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {e}\nnothing was written");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! in on standard input only (never argv, which other users can read in `ps`) and go out only
 //! for `show` and `reveal`, which say so.
 
+use crate::run::lock::{Holder as LockHolder, ProjectLock};
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -275,9 +276,16 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
             let passphrases = operator::ask_passphrases(sign_key.iter())?;
             let (signer, name) =
                 operator::operator_signer(&roster, sign_key, &passphrases, "reveal passwords")?;
+            // The reveal writes the password store and a journal: one writer per project.
+            let run = operator::run_id();
+            let _lock = ProjectLock::acquire(
+                project,
+                &LockHolder::this_process(&run, &name, "secrets reveal"),
+            )?;
             let value = store.reveal(&account, &id, &name, &reason)?;
-            let journal = journal_reveal(&journal.logs_dir(project), signer, &account, &reason)
-                .context("the reveal could not be journaled, so the password is not shown")?;
+            let journal =
+                journal_reveal(&journal.logs_dir(project), &run, signer, &account, &reason)
+                    .context("the reveal could not be journaled, so the password is not shown")?;
             let mut line = Zeroizing::new(value.expose().clone());
             line.push('\n');
             stdout.write_all(line.as_bytes())?;
@@ -293,15 +301,12 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
 /// Writes a journal of its own for one reveal: start, the reveal (never the value), end, signed.
 fn journal_reveal(
     logs: &Path,
+    run: &str,
     signer: Signer,
     account: &Account,
     reason: &str,
 ) -> anyhow::Result<PathBuf> {
-    let mut journal = JournalWriter::create(
-        logs,
-        RunStart::new(operator::run_id(), journal::NO_PLAN),
-        signer,
-    )?;
+    let mut journal = JournalWriter::create(logs, RunStart::new(run, journal::NO_PLAN), signer)?;
     journal.append(Record::Reveal(Reveal {
         terminal: Some(account.terminal().to_string()),
         secret: account.secret_name(),

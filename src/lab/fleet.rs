@@ -218,6 +218,24 @@ impl Fleet {
         Ok(())
     }
 
+    /// Drops every SSH connection to one host, as a network failure would: its sshd's
+    /// per-connection processes are killed (SIGKILL), while its listener and the commands the
+    /// sessions started go on running. Returns how many connections were dropped.
+    pub fn drop_connections(&mut self, index: usize) -> Result<usize, LabError> {
+        let slot = self.slot(index)?;
+        let Some(running) = &slot.running else {
+            return Ok(0);
+        };
+        let listener = running.child.id();
+        let mut dropped = 0;
+        for pid in process::children_of(listener) {
+            if process::kill(pid) {
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
+    }
+
     /// Starts a host again (stopping it first if it runs), keeping its files, keys and
     /// changes: like a reboot.
     pub fn restart_host(&mut self, index: usize) -> Result<(), LabError> {

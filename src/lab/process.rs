@@ -107,6 +107,38 @@ pub(crate) fn terminate(hosts: &[Namespaces]) -> Result<(), LabError> {
     }
 }
 
+/// The live processes whose parent is `parent`.
+pub(crate) fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // `pid (comm) state ppid ...`: comm may hold spaces and parentheses.
+                    let after = stat.rsplit_once(") ")?.1;
+                    after.split_whitespace().nth(1)?.parse::<u32>().ok()
+                })
+                == Some(parent)
+        })
+        .collect()
+}
+
+/// Sends SIGKILL to one process; whether it was sent.
+pub(crate) fn kill(pid: u32) -> bool {
+    Command::new("kill")
+        .args(["-s", "KILL", "--", &pid.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Sends a signal; a process that exits in the meantime is not an error.
 fn send(signal: &str, pids: &[u32]) {
     let mut command = Command::new("kill");

@@ -30,6 +30,7 @@ pub mod lease;
 pub mod lock;
 pub mod reason;
 pub mod resume;
+pub mod rotations;
 pub mod session;
 pub mod summary;
 pub mod window;

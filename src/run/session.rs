@@ -157,6 +157,19 @@ impl Session {
                 "took over the project lock of {dead}: that process had died (recorded in the journal)"
             ));
         }
+        if !request.options.check
+            && let Some(dir) = &request.env.secrets_dir
+        {
+            for rotation in super::rotations::unrecorded(&request.logs, dir) {
+                reporter.message(&format!(
+                    "{}: recorded the rotation of `{}` that run {} made but could not record",
+                    rotation.terminal,
+                    rotation.account,
+                    rotation.began_in.as_deref().unwrap_or("?")
+                ));
+                journal.append(Record::Rotation(rotation))?;
+            }
+        }
         if let Some(reason) = &request.outside_window {
             journal.append(Record::OutsideWindow(OutsideWindow {
                 reason: reason.clone(),
