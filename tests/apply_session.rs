@@ -432,7 +432,7 @@ fn sigkill_at_every_phase_of_a_rotation_then_resume_loses_nothing() {
     project(&fleet, &root, &[rotation_job()]);
     let mut trials = 0;
     let mut resumed = 0;
-    for delay_ms in [150u64, 300, 450, 600, 750, 900, 1100, 1400, 1800] {
+    for delay_ms in (100u64..=2200).step_by(150) {
         let before: BTreeSet<PathBuf> = journals(&root).into_iter().collect();
         let mut child = spawn_apply(&root, &fleet, &[]);
         std::thread::sleep(Duration::from_millis(delay_ms));
@@ -493,4 +493,155 @@ fn sigkill_at_every_phase_of_a_rotation_then_resume_loses_nothing() {
     );
     assert_eq!(losses(&root, &fleet), Losses::default(), "after the seal");
     eprintln!("{trials} SIGKILL trials, {resumed} resumed, 0 lost");
+}
+
+/// Two jobs, the second needing the first, each leaving a mark on the terminal.
+fn marking_jobs() -> [(&'static str, String); 2] {
+    let job = |id: &str, needs: &str| {
+        lab_job(
+            id,
+            "settings_change",
+            &format!(
+                "tasks:\n  - name: Mark {id}\n    id: mark\n{needs}    command: {{ cmd: 'echo {id} >> /root/marks.log; touch /root/{id}.done', creates: /root/{id}.done }}\n"
+            ),
+        )
+    };
+    [
+        ("first.yml", job("first", "")),
+        ("second.yml", job("second", "    needs: [first/*]\n")),
+    ]
+}
+
+/// Adds an approver with a new key to the project's roster; the key's path.
+fn add_approver(root: &Path) -> PathBuf {
+    let key = root.with_file_name("approver_ed25519");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "approver", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("pub");
+    let mut roster = std::fs::read_to_string(root.join("roster.yml")).expect("roster");
+    roster.push_str(&format!(
+        "  - id: city-approver\n    name: 佐藤 花子\n    organisation: 情報政策課\n    role: approver\n    key: {}\n    valid_from: 2020-01-01\n    valid_until: 2099-12-31\n",
+        public.trim()
+    ));
+    std::fs::write(root.join("roster.yml"), roster).expect("roster");
+    key
+}
+
+/// `seibi apply --plan plan.json` (approved, so without `--unapproved`) and `extra`.
+fn apply_plan(root: &Path, fleet: &Fleet, extra: &[&str]) -> Output {
+    let identity = identity(root);
+    let mut args = vec![
+        "apply",
+        "--plan",
+        "plan.json",
+        "--key",
+        fleet.client_key().to_str().expect("utf-8"),
+        "--identity",
+        identity.to_str().expect("utf-8"),
+        "--progress",
+        "plain",
+        "--outside-window",
+        "--reason",
+        "lab rehearsal",
+    ];
+    args.extend_from_slice(extra);
+    seibi(root, &args, None)
+}
+
+fn marks(fleet: &Fleet) -> Vec<String> {
+    (0..fleet.hosts().len())
+        .map(|i| on_host(fleet, i, "cat /root/marks.log 2>/dev/null"))
+        .collect()
+}
+
+#[test]
+fn parts_of_an_approved_plan_are_applied_site_by_site_and_nothing_else_is_touched() {
+    require_root!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fleet = fleet(dir.path(), 4, 104);
+    let root = dir.path().join("project");
+    project(&fleet, &root, &marking_jobs());
+    let approver = add_approver(&root);
+    let plan = seibi(&root, &["plan", "-o", "plan.json"], None);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let approve = seibi(
+        &root,
+        &[
+            "approve",
+            "plan.json",
+            "--key",
+            approver.to_str().expect("utf-8"),
+        ],
+        None,
+    );
+    assert_eq!(approve.code, 0, "{}\n{}", approve.stdout, approve.stderr);
+
+    // Selectors outside the plan are refused, with a "did you mean", and nothing runs.
+    let wrong = apply_plan(&root, &fleet, &["--site", "s9", "--job", "frist"]);
+    assert_eq!(wrong.code, 1, "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains("--site `s9` matches no terminal of this plan")
+            && wrong
+                .stderr
+                .contains("--job `frist` is not a job of this plan")
+            && wrong.stderr.contains("did you mean `first`"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(
+        journals(&root).is_empty(),
+        "a refused part writes no journal"
+    );
+
+    // The second job alone: what it needs is outside the part and not done yet.
+    let alone = apply_plan(&root, &fleet, &["--job", "second", "--site", "s1"]);
+    assert_eq!(alone.code, 0, "{}\n{}", alone.stdout, alone.stderr);
+    assert!(
+        alone
+            .stdout
+            .contains("needs first/mark, which is outside this part of the plan"),
+        "{}",
+        alone.stdout
+    );
+    assert_eq!(marks(&fleet), ["", "", "", ""], "nothing ran");
+
+    // Site by site: s1 (t00, t02) whole, then s2 job by job.
+    let s1 = apply_plan(&root, &fleet, &["--site", "s1"]);
+    assert_eq!(s1.code, 0, "{}\n{}", s1.stdout, s1.stderr);
+    assert!(s1.stderr.contains("approved by"), "{}", s1.stderr);
+    assert_eq!(
+        marks(&fleet),
+        ["first\nsecond\n", "", "first\nsecond\n", ""]
+    );
+    let s1_journal = journals(&root)
+        .into_iter()
+        .find(|p| {
+            records(p)[0]["selection"]["sites"] == serde_json::json!(["s1"])
+                && records(p)[0]["selection"]["jobs"].is_null()
+        })
+        .expect("run_start records the selection");
+    let plan_digest = serde_json::from_str::<serde_json::Value>(
+        &std::fs::read_to_string(root.join("plan.json")).expect("plan"),
+    )
+    .expect("json")["digest"]
+        .clone();
+    assert_eq!(records(&s1_journal)[0]["plan_digest"], plan_digest);
+    let first = apply_plan(&root, &fleet, &["--site", "s2", "--job", "first"]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(
+        marks(&fleet),
+        ["first\nsecond\n", "first\n", "first\nsecond\n", "first\n"]
+    );
+    // Its need is outside this part, but an earlier run of the plan did it.
+    let second = apply_plan(&root, &fleet, &["--site", "s2", "--job", "second"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(marks(&fleet), vec!["first\nsecond\n".to_string(); 4]);
+    let verify = seibi(&root, &["journal", "verify"], None);
+    assert_eq!(verify.code, 0, "{}", verify.stdout);
 }

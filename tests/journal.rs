@@ -1184,3 +1184,129 @@ fn cli_verify_exits_non_zero_on_any_problem() {
         fx.roster.allowed_signers()
     );
 }
+
+#[test]
+fn every_byte_of_the_final_checkpoint_is_covered() {
+    let fx = Fixture::new();
+    let path = good_journal(&fx);
+    let good = read_lines(&path);
+    let last = good.len() - 1;
+    let mut cases: Vec<(&str, String)> = Vec::new();
+    // A field added to the final checkpoint line (nothing hashes the last line).
+    let mut added = json(&good[last]);
+    added["note"] = "approved by the city".into();
+    cases.push(("added field", serde_json::to_string(&added).expect("json")));
+    // Its key label changed to another key's fingerprint.
+    let mut relabelled = json(&good[last]);
+    relabelled["key"] = fx.public("mallory").fingerprint().into();
+    cases.push((
+        "key label",
+        serde_json::to_string(&relabelled).expect("json"),
+    ));
+    // The same fields, written in another form (a space after a colon).
+    cases.push((
+        "another form",
+        good[last].replacen("\"kind\":\"checkpoint\"", "\"kind\": \"checkpoint\"", 1),
+    ));
+    for (what, line) in cases {
+        let mut lines = good.clone();
+        lines[last] = line;
+        write_lines(&path, &lines);
+        let report = check(&fx, &path);
+        assert!(
+            report
+                .problems
+                .iter()
+                .any(|p| matches!(p, journal::Problem::CheckpointMismatch { seq: 14, .. })),
+            "{what}: {report}"
+        );
+        if Command::new("jq").arg("--version").output().is_ok() {
+            let (ok, out) = third_party_check(&fx, &path);
+            assert!(!ok, "{what}: the standard-tools check passed it: {out}");
+            assert!(out.contains("line 14: "), "{what}: {out}");
+        }
+    }
+}
+
+#[test]
+fn a_journal_cut_after_its_end_is_sealed_late_and_verifies() {
+    let fx = Fixture::new();
+    let path = good_journal(&fx);
+    let mut lines = read_lines(&path);
+    lines.pop(); // killed between run_end and the final checkpoint
+    write_lines(&path, &lines);
+    let report = check(&fx, &path);
+    assert!(
+        report
+            .problems
+            .contains(&journal::Problem::UnsignedTail { from: 11, to: 13 }),
+        "{report}"
+    );
+    // Sealed by another operator on the roster.
+    let seq = JournalWriter::seal(&path, fx.signer("alice", "alice")).expect("seals");
+    assert_eq!(seq.0, 15);
+    let report = check(&fx, &path);
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(report.seals.len(), 1);
+    assert!(
+        report.to_string().contains("sealed late by alice at"),
+        "{report}"
+    );
+    let kinds: Vec<String> = read_lines(&path)
+        .iter()
+        .map(|l| json(l)["kind"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(kinds[12..], ["run_end", "seal", "checkpoint"]);
+    // Nothing more to seal; and a sealed run is finished.
+    assert!(matches!(
+        JournalWriter::seal(&path, fx.signer("alice", "alice")),
+        Err(journal::JournalError::NothingToSeal { .. })
+    ));
+    if Command::new("jq").arg("--version").output().is_ok() {
+        let (ok, out) = third_party_check(&fx, &path);
+        assert!(ok, "{out}");
+    }
+}
+
+#[test]
+fn an_unfinished_journal_is_sealed_with_a_run_end_and_a_tampered_one_is_not() {
+    let fx = Fixture::new();
+    let path = good_journal(&fx);
+    let mut lines = read_lines(&path);
+    lines.truncate(11); // died after intent t03
+    write_lines(&path, &lines);
+    JournalWriter::seal(&path, fx.signer("alice", "alice")).expect("seals");
+    let report = check(&fx, &path);
+    assert!(report.is_ok(), "{report}");
+    assert!(report.finished, "the seal ends the run");
+    let end = read_lines(&path)
+        .iter()
+        .map(|l| json(l))
+        .find(|v| v["kind"] == "run_end")
+        .expect("run_end");
+    assert!(
+        end["stopped"]
+            .as_str()
+            .is_some_and(|s| s.contains("sealed afterwards")),
+        "{end}"
+    );
+
+    // A tampered journal is never signed over.
+    let fx2 = Fixture::new();
+    let path = good_journal(&fx2);
+    let mut lines = read_lines(&path);
+    lines.pop();
+    lines[3] = lines[3].replace("\"changed\":true", "\"changed\":false");
+    write_lines(&path, &lines);
+    let before = fs::read(&path).expect("read");
+    let refused = JournalWriter::seal(&path, fx2.signer("alice", "alice"));
+    assert!(
+        matches!(refused, Err(journal::JournalError::Corrupt { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        fs::read(&path).expect("read"),
+        before,
+        "nothing was written"
+    );
+}
