@@ -645,3 +645,49 @@ fn parts_of_an_approved_plan_are_applied_site_by_site_and_nothing_else_is_touche
     let verify = seibi(&root, &["journal", "verify"], None);
     assert_eq!(verify.code, 0, "{}", verify.stdout);
 }
+
+#[test]
+fn two_resumes_of_one_killed_run_at_once_lose_nothing() {
+    require_root!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fleet = fleet(dir.path(), 3, 105);
+    let root = dir.path().join("project");
+    project(&fleet, &root, &[rotation_job(), slow_job(2)]);
+    let mut child = spawn_apply(&root, &fleet, &[]);
+    assert!(
+        until(Duration::from_secs(20), || on_host(
+            &fleet,
+            0,
+            "cat /root/once.log 2>/dev/null"
+        )
+        .contains("start")),
+        "the run got going"
+    );
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let run = run_id_of(&journals(&root)[0]);
+    let first = spawn_apply(&root, &fleet, &["--resume", &run]);
+    let second = spawn_apply(&root, &fleet, &["--resume", &run]);
+    let (a, b) = (wait(first), wait(second));
+    let codes = [a.code, b.code];
+    assert!(
+        codes.contains(&0),
+        "one resume ran: {}\n{}",
+        a.stderr,
+        b.stderr
+    );
+    let loser = if a.code == 0 { &b } else { &a };
+    assert!(
+        loser.code == 0
+            || (loser.code == 1
+                && loser
+                    .stderr
+                    .contains(&format!("apply --resume of run {run} by 試験 操作員"))),
+        "the other waits its turn or is refused naming the holder: {}",
+        loser.stderr
+    );
+    assert_eq!(losses(&root, &fleet), Losses::default());
+    for i in 0..3 {
+        assert_eq!(on_host(&fleet, i, "cat /root/once.log"), "start\ndone\n");
+    }
+}

@@ -315,12 +315,15 @@ impl<'a> Coordinator<'a> {
             1
         };
         for unit in 0..count.min(self.terminal(ti).tasks.len()) {
+            self.terminals[ti].next = unit + 1;
+            if busy && self.count_resumed(ti, unit) {
+                continue;
+            }
             let outcome = TaskOutcome {
                 status,
                 error: Some(error.clone()),
                 ..skipped(String::new())
             };
-            self.terminals[ti].next = unit + 1;
             if !busy {
                 let job = self.terminal(ti).tasks[unit].job.clone();
                 self.jobs.note(&job, ti);
@@ -339,8 +342,14 @@ impl<'a> Coordinator<'a> {
         let task = &self.terminal(ti).tasks[unit];
         let (job, key) = (task.job.clone(), task.key.clone());
         match outcome.status {
-            Status::Interrupted => self.terminals[ti].lost = Some(Lost::ConnectionLost),
-            Status::Unreachable => self.terminals[ti].lost = Some(Lost::ConnectionLost),
+            Status::Interrupted | Status::Unreachable => {
+                self.terminals[ti].lost = Some(Lost::ConnectionLost);
+            }
+            // A reboot after which the terminal did not come back: its worker runs nothing
+            // more, so nothing more is sent to it.
+            Status::Failed if outcome.reconnect.is_some() => {
+                self.terminals[ti].lost = Some(Lost::NoReboot);
+            }
             _ => {}
         }
         if matches!(
