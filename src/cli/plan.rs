@@ -180,15 +180,22 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| Format::for_output(args.output.as_deref()));
     let text = match format {
         Format::Text => plan::render_text(&plan),
-        Format::Json => plan.to_json() + "\n",
+        // Written as it is serialized: a large plan's JSON is not held in memory as well.
+        Format::Json => String::new(),
         Format::Markdown => plan::render_markdown(&plan, lang),
     };
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write the plan to {}", path.display()))?;
+            let written = match format {
+                Format::Json => std::fs::File::create(path).and_then(|f| plan.write_json(f)),
+                _ => std::fs::write(path, text),
+            };
+            written.with_context(|| format!("cannot write the plan to {}", path.display()))?;
             eprintln!("plan {} written to {}", plan.digest, path.display());
         }
+        None if matches!(format, Format::Json) => plan
+            .write_json(std::io::stdout().lock())
+            .context("cannot write the plan")?,
         None => print!("{text}"),
     }
     if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.feasible) {
