@@ -83,7 +83,7 @@ for N in $SIZES; do
     PROJECT="$WORK/fleet-$N"
     "$BENCH_DIR/plan-fleet.sh" "$N" "$PROJECT"
     measure check check
-    measure "plan -o plan.json" plan -o plan.json
-    measure "plan --start 2026-10-01 -o plan.json" plan --start 2026-10-01 -o plan.json
+    measure "plan -o plan.json" plan -o "$PROJECT/plan.json"
+    measure "plan --start 2026-10-01 -o plan.json" plan --start 2026-10-01 -o "$PROJECT/plan.json"
     rm -rf "$PROJECT"
 done

@@ -85,6 +85,31 @@ impl Project {
     /// Loads and checks everything. Returns the project when it has no errors, and every
     /// diagnostic (warnings too) either way.
     pub fn load(paths: ProjectPaths) -> (Option<Project>, Diagnostics) {
+        let (project, mut diags) = Project::load_unrendered(paths);
+        let Some(project) = project else {
+            return (None, diags);
+        };
+        // Render everything once: undefined variables and bad `when:` surface here.
+        match plan::validate(&project) {
+            Ok(warnings) => {
+                for w in warnings {
+                    diags.push(Diagnostic::warning(w));
+                }
+            }
+            Err(render_diags) => diags.extend(render_diags),
+        }
+        diags.sort();
+        if diags.has_errors() {
+            (None, diags)
+        } else {
+            (Some(project), diags)
+        }
+    }
+
+    /// Loads and checks everything but the rendering of every task for every terminal: for a
+    /// caller that renders all of them itself next ([`plan::build`] of every job and terminal
+    /// reports the same errors), so that the work is not done twice.
+    pub fn load_unrendered(paths: ProjectPaths) -> (Option<Project>, Diagnostics) {
         let mut diags = Diagnostics::new();
         let (inventory, inv_diags) = inventory::load(&paths.inventory);
         diags.extend(inv_diags);
@@ -158,25 +183,11 @@ impl Project {
             known_hosts,
             templates,
         };
-        if diags.has_errors() {
-            diags.sort();
-            return (None, diags);
-        }
-        // Render everything once: undefined variables and bad `when:` surface here.
-        match plan::validate(&project) {
-            Ok(warnings) => {
-                for w in warnings {
-                    diags.push(Diagnostic::warning(w));
-                }
-            }
-            Err(render_diags) => diags.extend(render_diags),
-        }
         diags.sort();
         if diags.has_errors() {
-            (None, diags)
-        } else {
-            (Some(project), diags)
+            return (None, diags);
         }
+        (Some(project), diags)
     }
 
     /// A job by id.

@@ -156,18 +156,34 @@ impl ScheduleArgs {
 
 /// Builds and prints (or saves) the plan.
 pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
-    let (loaded, diags) = Project::load(project.paths());
+    let mut request = args.selection.request();
+    // A plan of everything renders every task for every terminal, as the check does: the
+    // check's rendering is left to it, and its errors are the check's.
+    let everything = request.jobs.is_empty() && request.limit.is_everything();
+    let (loaded, diags) = if everything {
+        Project::load_unrendered(project.paths())
+    } else {
+        Project::load(project.paths())
+    };
     let Some(loaded) = loaded else {
         print_diagnostics(&diags);
         eprintln!("hint: run `seibi check` for the same report");
         return Ok(ExitCode::from(1));
     };
-    let mut request = args.selection.request();
     request.schedule = args.schedule.request(&loaded.paths.root.join("logs"));
     let plan = match plan::build(&loaded, &request) {
         Ok(plan) => plan,
-        Err(diags) => {
-            print_diagnostics(&diags);
+        Err(build_diags) => {
+            if everything {
+                // The report and the hint a failed load gives (the rendering was left here).
+                let mut all = diags;
+                all.extend(build_diags);
+                all.sort();
+                print_diagnostics(&all);
+                eprintln!("hint: run `seibi check` for the same report");
+            } else {
+                print_diagnostics(&build_diags);
+            }
             return Ok(ExitCode::from(1));
         }
     };

@@ -18,6 +18,19 @@ use crate::playbook::{JobKind, Provenance, Urgency};
 /// Bytes written into a SHA-256.
 struct HashWriter(Sha256);
 
+impl HashWriter {
+    fn write_bytes(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// `value` in canonical form: its objects sorted by key, written compactly.
+    fn write_canonical(&mut self, mut value: serde_json::Value) {
+        value.sort_all_objects();
+        // Writing into a hasher cannot fail, and a JSON tree always serializes.
+        let _ = serde_json::to_writer(&mut *self, &value);
+    }
+}
+
 impl std::io::Write for HashWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.update(buf);
@@ -314,19 +327,54 @@ impl Plan {
 
     /// The digest of everything but the digest field.
     ///
-    /// The same as [`canonical_sha256`] of a copy with an empty digest, without the copy: one
-    /// JSON tree of the plan, its objects sorted by key, written compactly straight into the
-    /// hash (compact JSON of key-sorted objects is the canonical form), so a plan of 100,000
-    /// terminals is not held three times over.
+    /// The same as [`canonical_sha256`] of a copy with an empty digest, without the copy: the
+    /// canonical form (objects sorted by key, no insignificant white space, which is compact
+    /// JSON of key-sorted objects) is written straight into the hash, one site at a time, so a
+    /// plan of 100,000 terminals is never held twice.
     pub fn compute_digest(&self) -> String {
-        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        if let Some(digest) = value.get_mut("digest") {
-            *digest = serde_json::Value::String(String::new());
-        }
-        value.sort_all_objects();
+        // Everything but the sites (the struct literal names every field: a new one is not
+        // forgotten here).
+        let shell = Plan {
+            schema: self.schema.clone(),
+            digest: String::new(),
+            seibi_version: self.seibi_version.clone(),
+            request: self.request.clone(),
+            inputs: self.inputs.clone(),
+            jobs: self.jobs.clone(),
+            sites: Vec::new(),
+            totals: self.totals.clone(),
+            warnings: self.warnings.clone(),
+            schedule: self.schedule.clone(),
+        };
         let mut hasher = HashWriter(Sha256::new());
-        // Writing into a hasher cannot fail, and a JSON tree always serializes.
-        let _ = serde_json::to_writer(&mut hasher, &value);
+        let serde_json::Value::Object(mut fields) =
+            serde_json::to_value(&shell).unwrap_or_default()
+        else {
+            return String::new();
+        };
+        fields.sort_keys();
+        hasher.write_bytes(b"{");
+        for (i, (key, value)) in fields.into_iter().enumerate() {
+            if i > 0 {
+                hasher.write_bytes(b",");
+            }
+            let is_sites = key == "sites";
+            hasher.write_canonical(serde_json::Value::String(key));
+            hasher.write_bytes(b":");
+            if is_sites {
+                hasher.write_bytes(b"[");
+                for (j, site) in self.sites.iter().enumerate() {
+                    if j > 0 {
+                        hasher.write_bytes(b",");
+                    }
+                    hasher.write_canonical(serde_json::to_value(site).unwrap_or_default());
+                }
+                hasher.write_bytes(b"]");
+            } else {
+                hasher.write_canonical(value);
+            }
+        }
+        hasher.write_bytes(b"}");
         format!("sha256:{}", hex::encode(hasher.0.finalize()))
     }
 
