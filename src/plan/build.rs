@@ -13,7 +13,7 @@ use crate::inventory::Terminal;
 use crate::playbook::{Action, Job, Task};
 use crate::project::Project;
 use crate::source::{Diagnostic, Diagnostics, Location, SourceFile, closest};
-use crate::template::{Templates, candidates_for};
+use crate::template::{Context, Templates, candidates_for};
 
 /// Job order: by kind (patches, updates, settings, password, inspection, logs), then earliest
 /// start, then id.
@@ -225,13 +225,15 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
             }
         };
         let base_vars = self.project.inventory.vars_for(terminal);
-        let mut contexts: BTreeMap<usize, serde_json::Value> = BTreeMap::new();
+        let mut contexts: BTreeMap<usize, Context> = BTreeMap::new();
         let mut tasks = Vec::with_capacity(order.len());
         for ordered in order {
             let job = jobs[ordered.job];
             let context = contexts
                 .entry(ordered.job)
-                .or_insert_with(|| template_context(self.project, job, terminal, &base_vars));
+                .or_insert_with(|| {
+                    Context::new(template_context(self.project, job, terminal, &base_vars))
+                });
             let mut render = TaskRender {
                 project: self.project,
                 templates: &self.templates,
@@ -327,7 +329,7 @@ struct TaskRender<'a, 'p> {
     terminal: &'a Terminal,
     job: &'p Job,
     ordered: &'a OrderedTask<'p>,
-    context: &'a serde_json::Value,
+    context: &'a Context,
     errors: &'a mut BTreeMap<(String, String), (Diagnostic, Vec<String>)>,
     template_inputs: &'a mut BTreeSet<InputFile>,
 }
@@ -339,7 +341,7 @@ impl TaskRender<'_, '_> {
         let (task, key) = (ordered.task, &ordered.key);
         let skip = match &task.when {
             None => None,
-            Some(expr) => match self.templates.condition(expr, context) {
+            Some(expr) => match self.templates.condition_with(expr, context) {
                 Ok(true) => None,
                 Ok(false) => Some(format!("when `{expr}` is false")),
                 Err(e) => {
@@ -418,7 +420,7 @@ impl TaskRender<'_, '_> {
         if !self.template_inputs.contains(&file.input) {
             self.template_inputs.insert(file.input.clone());
         }
-        match self.templates.render(&file.source, self.context) {
+        match self.templates.render_with(&file.source, self.context) {
             Ok(r) => {
                 task_secrets.extend(r.secrets);
                 if let Some(obj) = args.as_object_mut() {
@@ -496,7 +498,7 @@ impl TaskRender<'_, '_> {
                     .at(Some(at.unwrap_or_else(|| task.location.clone())));
                 for u in undefined {
                     if let Some(best) =
-                        closest(u, candidates_for(context, u).iter().map(String::as_str))
+                        closest(u, candidates_for(context.json(), u).iter().map(String::as_str))
                     {
                         d = d.hint(format!("did you mean `{best}`?"));
                     }
@@ -738,12 +740,12 @@ fn action_args(action: &Action) -> serde_json::Value {
 fn render_strings(
     templates: &Templates,
     value: &mut serde_json::Value,
-    context: &serde_json::Value,
+    context: &Context,
     secrets: &mut BTreeSet<String>,
 ) -> Result<(), crate::template::TemplateError> {
     match value {
         serde_json::Value::String(s) => {
-            let r = templates.render(s, context)?;
+            let r = templates.render_with(s, context)?;
             secrets.extend(r.secrets);
             *s = r.text;
         }
