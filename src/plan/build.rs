@@ -229,11 +229,9 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
         let mut tasks = Vec::with_capacity(order.len());
         for ordered in order {
             let job = jobs[ordered.job];
-            let context = contexts
-                .entry(ordered.job)
-                .or_insert_with(|| {
-                    Context::new(template_context(self.project, job, terminal, &base_vars))
-                });
+            let context = contexts.entry(ordered.job).or_insert_with(|| {
+                Context::new(template_context(self.project, job, terminal, &base_vars))
+            });
             let mut render = TaskRender {
                 project: self.project,
                 templates: &self.templates,
@@ -497,9 +495,10 @@ impl TaskRender<'_, '_> {
                 let mut d = Diagnostic::error(format!("task `{}`: {message}", key))
                     .at(Some(at.unwrap_or_else(|| task.location.clone())));
                 for u in undefined {
-                    if let Some(best) =
-                        closest(u, candidates_for(context.json(), u).iter().map(String::as_str))
-                    {
+                    if let Some(best) = closest(
+                        u,
+                        candidates_for(context.json(), u).iter().map(String::as_str),
+                    ) {
                         d = d.hint(format!("did you mean `{best}`?"));
                     }
                 }
