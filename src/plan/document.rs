@@ -393,3 +393,28 @@ impl Plan {
         serde_json::to_value(schemars::schema_for!(Plan)).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{build, canonical_sha256};
+    use crate::project::{Project, ProjectPaths};
+
+    /// The streamed digest is the canonical SHA-256 of the whole plan with an empty digest, as
+    /// it was when the digest was computed over a copy.
+    #[test]
+    fn streamed_digest_is_the_canonical_digest_of_a_copy() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (project, diags) = Project::load(ProjectPaths::new(root));
+        let project = project.unwrap_or_else(|| panic!("the example loads: {diags:?}"));
+        let mut plan = build(&project, &PlanRequest::default()).expect("the example plans");
+        assert!(plan.sites.len() > 1 && !plan.inputs.templates.is_empty());
+        let mut copy = plan.clone();
+        copy.digest = String::new();
+        let expected = format!("sha256:{}", canonical_sha256(&copy));
+        assert_eq!(plan.digest, expected);
+        // A change in one site's task changes it.
+        plan.sites[1].terminals[0].tasks[0].name.push('!');
+        assert_ne!(plan.compute_digest(), expected);
+    }
+}

@@ -1,6 +1,6 @@
 //! The plan: the dry-run document the city approves, and what `apply` will carry out.
 //!
-//! [`build`] turns a [`Project`] and a [`PlanRequest`] (which jobs, which terminals) into a
+//! [`build`] turns a [`Project`](crate::project::Project) and a [`PlanRequest`] (which jobs, which terminals) into a
 //! [`Plan`]: per site, per terminal, the ordered tasks of every selected job with their
 //! arguments rendered for that terminal (secrets as placeholders), skipped tasks with the reason,
 //! totals, the pinned inputs and a digest. The task order per terminal comes from [`TaskGraph`].
@@ -11,6 +11,9 @@
 //!
 //! The JSON form of [`Plan`] is a stable, documented schema (`docs/plan.schema.json`,
 //! `schema: "seibi.plan/v1"`); [`Plan::from_json`] reads it back and re-checks the digest.
+//!
+//! The document's types are in `document.rs`, the builder (and [`validate`], what `seibi
+//! check` renders) in `build.rs`, and the staleness check [`changed_inputs`] in `staleness.rs`.
 
 mod build;
 mod digest;
