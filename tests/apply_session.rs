@@ -19,6 +19,16 @@ use sha2::{Digest as _, Sha256};
 
 const ACCOUNTS: [&str; 2] = ["kanri", "hoshu"];
 
+/// How many times the timing trials repeat (`SEIBI_SESSION_TRIALS`, default 1): CI runs them
+/// once; a measurement runs them many times.
+fn repeats() -> usize {
+    std::env::var("SEIBI_SESSION_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
 macro_rules! require_root {
     () => {
         if !is_root() {
@@ -264,7 +274,14 @@ fn two_applies_of_one_project_at_once_lose_nothing_and_the_second_names_the_hold
     let root = dir.path().join("project");
     project(&fleet, &root, &[rotation_job()]);
     let mut refused = 0;
-    for (trial, gap_ms) in [0u64, 30, 60, 90, 120].into_iter().enumerate() {
+    let gaps = [0u64, 30, 60, 90, 120];
+    let gaps: Vec<u64> = gaps
+        .iter()
+        .copied()
+        .cycle()
+        .take(gaps.len() * repeats())
+        .collect();
+    for (trial, gap_ms) in gaps.into_iter().enumerate() {
         let first = spawn_apply(&root, &fleet, &[]);
         std::thread::sleep(Duration::from_millis(gap_ms));
         let second = spawn_apply(&root, &fleet, &[]);
@@ -296,6 +313,10 @@ fn two_applies_of_one_project_at_once_lose_nothing_and_the_second_names_the_hold
         );
     }
     assert!(refused >= 3, "most trials overlapped: {refused} refused");
+    eprintln!(
+        "{} trials of two applies at once: {refused} refused naming the holder, 0 lost",
+        5 * repeats()
+    );
     // Every run that ran rotated each account once: 4 terminals x 2 accounts per journal.
     for file in journals(&root) {
         let rotations = records(&file)
@@ -432,7 +453,14 @@ fn sigkill_at_every_phase_of_a_rotation_then_resume_loses_nothing() {
     project(&fleet, &root, &[rotation_job()]);
     let mut trials = 0;
     let mut resumed = 0;
-    for delay_ms in (100u64..=2200).step_by(150) {
+    let delays: Vec<u64> = (100u64..=2200).step_by(150).collect();
+    let delays: Vec<u64> = delays
+        .iter()
+        .copied()
+        .cycle()
+        .take(delays.len() * repeats())
+        .collect();
+    for delay_ms in delays {
         let before: BTreeSet<PathBuf> = journals(&root).into_iter().collect();
         let mut child = spawn_apply(&root, &fleet, &[]);
         std::thread::sleep(Duration::from_millis(delay_ms));
