@@ -650,7 +650,7 @@ fn parts_of_an_approved_plan_are_applied_site_by_site_and_nothing_else_is_touche
     let s1_journal = journals(&root)
         .into_iter()
         .find(|p| {
-            records(p)[0]["selection"]["sites"] == serde_json::json!(["s1"])
+            records(p)[0]["selection"]["terminals"]["sites"] == serde_json::json!(["s1"])
                 && records(p)[0]["selection"]["jobs"].is_null()
         })
         .expect("run_start records the selection");

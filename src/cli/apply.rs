@@ -21,7 +21,7 @@ use crate::action::{ApplyEnv, LocalArtifact};
 use crate::inventory::Selector;
 use crate::journal::read_run;
 use crate::journal::record::Selection;
-use crate::plan::subset::{self, Part};
+use crate::plan::subset;
 use crate::plan::{self, Plan};
 use crate::project::Project;
 use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
@@ -288,7 +288,7 @@ fn part_of_plan(
                 .with_context(|| format!("cannot read the journal {}", path.display()))?
                 .start
                 .and_then(|(_, s)| s.selection);
-            if args.plan.is_some() && !given.is_empty() && Some(&given) != recorded.as_ref() {
+            if args.plan.is_some() && !given.is_whole() && Some(&given) != recorded.as_ref() {
                 eprintln!(
                     "error: run {run} applied {}; resume it without selectors (or with the same ones)",
                     recorded
@@ -300,24 +300,14 @@ fn part_of_plan(
             recorded
         }
         // Without --plan the selectors made the plan itself.
-        None if args.plan.is_none() || given.is_empty() => None,
+        None if args.plan.is_none() || given.is_whole() => None,
         None => Some(given),
     };
-    let Some(selection) = selection else {
+    let Some(part) = selection else {
         return Ok(Some((whole.clone(), None)));
     };
-    let part = Part {
-        jobs: selection.jobs.clone(),
-        terminals: Selector {
-            sites: selection.sites.clone(),
-            groups: selection.groups.clone(),
-            tags: selection.tags.clone(),
-            terminals: selection.terminals.clone(),
-            exclude: selection.exclude.clone(),
-        },
-    };
     match subset::project(whole, &part, &project.inventory) {
-        Ok(plan) => Ok(Some((plan, Some(selection)))),
+        Ok(plan) => Ok(Some((plan, Some(part)))),
         Err(diags) => {
             print_diagnostics(&diags);
             eprintln!(
@@ -332,11 +322,13 @@ fn part_of_plan(
 fn selection_of(args: &SelectionArgs) -> Selection {
     Selection {
         jobs: args.jobs.clone(),
-        sites: args.sites.clone(),
-        groups: args.groups.clone(),
-        tags: args.tags.clone(),
-        terminals: args.terminals.clone(),
-        exclude: args.exclude.clone(),
+        terminals: Selector {
+            sites: args.sites.clone(),
+            groups: args.groups.clone(),
+            tags: args.tags.clone(),
+            terminals: args.terminals.clone(),
+            exclude: args.exclude.clone(),
+        },
     }
 }
 

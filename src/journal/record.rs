@@ -109,36 +109,8 @@ pub struct RunStart {
     pub selection: Option<Selection>,
 }
 
-/// The part of a plan a run applies: the selectors given on the command line, as given.
-/// Entries within one field are alternatives; fields combine with AND; `exclude` removes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Selection {
-    /// Job ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub jobs: Vec<String>,
-    /// Site ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sites: Vec<String>,
-    /// Group ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    /// Tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-    /// Terminal ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub terminals: Vec<String>,
-    /// Terminal ids left out.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exclude: Vec<String>,
-}
-
-impl Selection {
-    /// Whether nothing was selected (the whole plan).
-    pub fn is_empty(&self) -> bool {
-        self == &Selection::default()
-    }
-}
+/// The part of a plan a run applies (see [`crate::plan::subset`]).
+pub use crate::plan::subset::Part as Selection;
 
 /// The `plan_digest` of a run that applies no plan: one that only records a password reveal.
 pub const NO_PLAN: &str = "none";

@@ -11,12 +11,15 @@ use crate::source::{Diagnostic, Diagnostics};
 
 use super::Plan;
 
-/// The selectors of a part of a plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The selectors of a part of a plan, as given on the command line; the journal's `run_start`
+/// records them (`selection`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Part {
     /// Job ids (any of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<String>,
     /// Terminal selector (sites, groups, tags, terminals, exclude).
+    #[serde(default, skip_serializing_if = "Selector::is_everything")]
     pub terminals: Selector,
 }
 
