@@ -55,7 +55,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own `exit` would panic writing help to a closed pipe: print, ignore, exit.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
     let printer = Printer::install(cli.quiet);
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args, &cli.project),
