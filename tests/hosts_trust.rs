@@ -168,12 +168,11 @@ async fn a_pinned_key_of_another_type_is_a_host_key_problem() {
     )
     .await
     .expect("no hang")
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(
         matches!(
             &error,
-            TransportError::HostKey(HostKeyError::KeyTypeMismatch { .. })
+            TransportError::HostKey(HostKeyError::KeyTypeMismatch(_))
         ),
         "{error:?}"
     );

@@ -173,7 +173,7 @@ mod tests {
     fn an_open_stream_gets_the_text() {
         let closed = AtomicBool::new(false);
         let mut buf = Vec::new();
-        write_to(&mut buf, &closed, |w| write!(w, "{}", "plan"));
+        write_to(&mut buf, &closed, |w| write!(w, "plan"));
         assert_eq!(buf, b"plan");
         assert!(!closed.load(Ordering::Relaxed));
     }

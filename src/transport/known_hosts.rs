@@ -483,31 +483,10 @@ pub enum HostKeyError {
         expected: Vec<ExpectedKey>,
     },
     /// The host is known only by keys of other types than the one it offers (the handshake
-    /// found no host-key type in common): a changed key as far as anyone can tell.
-    #[error(
-        "host key for {target} does not match known_hosts: the terminal offers only \
-         {algorithm} {offered}, but {expected_list} (no {algorithm} key is pinned); \
-         if the terminal was reinstalled or its keys changed, compare the offered fingerprint \
-         with the one at its console, then pin it: `seibi hosts scan --terminal {name}` and \
-         `seibi hosts trust {name} --replace`",
-        expected_list = expected
-            .iter()
-            .map(|e| format!("{} has {} {}", e.place, e.algorithm, e.fingerprint))
-            .collect::<Vec<_>>()
-            .join(", ")
-    )]
-    KeyTypeMismatch {
-        /// The terminal's name.
-        name: String,
-        /// Label of the hop.
-        target: String,
-        /// Type of the key the terminal offers.
-        algorithm: String,
-        /// Fingerprint of that key.
-        offered: String,
-        /// What `known_hosts` has instead.
-        expected: Vec<ExpectedKey>,
-    },
+    /// found no host-key type in common): a changed key as far as anyone can tell. Boxed: the
+    /// other variants stay small.
+    #[error("{0}")]
+    KeyTypeMismatch(Box<KeyTypeMismatch>),
     /// The key is revoked.
     #[error(
         "host key for {target} is REVOKED ({place}): offered {algorithm} {offered}; refusing to connect"
@@ -531,6 +510,45 @@ pub enum HostKeyError {
         /// Label of the hop.
         target: String,
     },
+}
+
+/// A terminal that offers only a host-key type of which `known_hosts` pins none for it; see
+/// [`HostKeyError::KeyTypeMismatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTypeMismatch {
+    /// The terminal's name.
+    pub name: String,
+    /// Label of the hop.
+    pub target: String,
+    /// Type of the key the terminal offers.
+    pub algorithm: String,
+    /// Fingerprint of that key.
+    pub offered: String,
+    /// What `known_hosts` has instead.
+    pub expected: Vec<ExpectedKey>,
+}
+
+impl fmt::Display for KeyTypeMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let expected = self
+            .expected
+            .iter()
+            .map(|e| format!("{} has {} {}", e.place, e.algorithm, e.fingerprint))
+            .collect::<Vec<_>>()
+            .join(", ");
+        write!(
+            f,
+            "host key for {target} does not match known_hosts: the terminal offers only \
+             {algorithm} {offered}, but {expected} (no {algorithm} key is pinned); \
+             if the terminal was reinstalled or its keys changed, compare the offered fingerprint \
+             with the one at its console, then pin it: `seibi hosts scan --terminal {name}` and \
+             `seibi hosts trust {name} --replace`",
+            target = self.target,
+            algorithm = self.algorithm,
+            offered = self.offered,
+            name = self.name,
+        )
+    }
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

@@ -24,7 +24,7 @@ use russh::keys::{
 };
 use russh::{ChannelMsg, Disconnect, Sig};
 
-use super::known_hosts::{HostKey, HostKeyError, KnownHosts};
+use super::known_hosts::{HostKey, HostKeyError, KeyTypeMismatch, KnownHosts};
 use super::{ConnectSpec, Credentials, ExecOutput, Transport, TransportError, TransportFuture};
 
 /// Host-key algorithms this build can verify, most preferred first.
@@ -617,13 +617,13 @@ async fn key_type_mismatch(
         crate::transport::known_hosts::HostKeyCheck::Changed {
             offered: fp,
             expected,
-        } => HostKeyError::KeyTypeMismatch {
+        } => HostKeyError::KeyTypeMismatch(Box::new(KeyTypeMismatch {
             name: spec.name.clone(),
             target: spec.to_string(),
             algorithm: offered.algorithm().to_string(),
             offered: fp,
             expected,
-        }
+        }))
         .into(),
         _ => no_common(),
     }
