@@ -475,3 +475,181 @@ fn job_titles() -> std::collections::BTreeMap<String, String> {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect()
 }
+
+/// The lab project: one terminal per site (`a`, `b`, `c`) on the fleet's hosts, one settings
+/// job, the fleet's known_hosts, and a roster with the fleet's client key as operator and
+/// `keys/approver` as approver.
+fn lab_project(fleet: &seibi::lab::Fleet, root: &Path) {
+    for d in ["inventory", "playbooks", "keys"] {
+        fs::create_dir_all(root.join(d)).expect("mkdir");
+    }
+    let mut inv = String::from(
+        "defaults: { user: root }\nsites:\n  a: { name: 甲区役所, capacity: 1 }\n  b: { name: 乙区役所, capacity: 1 }\n  c: { name: 丙区役所, capacity: 1 }\nterminals:\n",
+    );
+    for (i, (site, host)) in ["a", "b", "c"].iter().zip(fleet.hosts()).enumerate() {
+        inv.push_str(&format!(
+            "  t{i}: {{ site: {site}, address: {}, port: {}, tags: [lab] }}\n",
+            host.address(),
+            host.port()
+        ));
+    }
+    fs::write(root.join("inventory/lab.yml"), inv).expect("inventory");
+    fs::write(
+        root.join("playbooks/marker.yml"),
+        common::lab::lab_job(
+            "marker",
+            "settings_change",
+            "tasks:\n  - name: Marker\n    id: marker\n    file: { path: /etc/seibi-progress-marker, content: \"done\\n\" }\n  - name: Second marker\n    id: second\n    file: { path: /etc/seibi-progress-second, content: \"done\\n\" }\n",
+        ),
+    )
+    .expect("job");
+    fs::copy(fleet.known_hosts(), root.join("known_hosts")).expect("known_hosts");
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "approver@test", "-f"])
+        .arg(root.join("keys/approver"))
+        .output()
+        .expect("ssh-keygen");
+    assert!(out.status.success());
+    let key = |p: &Path| fs::read_to_string(p).expect("pub").trim().to_string();
+    fs::write(
+        root.join("roster.yml"),
+        format!(
+            "people:\n  - id: lab-operator\n    name: 試験 操作員\n    organisation: 保守委託先\n    role: operator\n    key: {}\n    valid_from: 2020-01-01\n    valid_until: 2099-12-31\n  - id: sato\n    name: 佐藤 花子\n    organisation: 情報政策課\n    role: approver\n    key: {}\n    valid_from: 2020-01-01\n    valid_until: 2099-12-31\n",
+            key(&fleet.client_key().with_extension("pub")),
+            key(&root.join("keys/approver.pub"))
+        ),
+    )
+    .expect("roster");
+}
+
+/// `seibi apply --plan plan.json` (approved) on the lab.
+fn apply_plan(root: &Path, fleet: &seibi::lab::Fleet) -> common::Output {
+    let key = fleet.client_key().to_str().expect("utf-8");
+    run_seibi(
+        root,
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--key",
+            key,
+            "--progress",
+            "plain",
+            "--connect-timeout",
+            "2",
+            // The lab has no office hours; the test must not depend on the time of day.
+            "--outside-window",
+            "--reason",
+            "lab: progress across runs",
+        ],
+    )
+}
+
+#[test]
+fn an_approved_plan_over_three_sites_is_complete_after_three_runs_on_the_lab() {
+    if !common::lab::lab_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut spec = seibi::lab::FleetSpec::new(3, dir.path().join("fleet"));
+    spec.base_address = "127.0.120.1".parse().expect("address");
+    let mut fleet = seibi::lab::Fleet::start(spec).expect("fleet");
+    let root = dir.path().join("project");
+    lab_project(&fleet, &root);
+    let plan = run_seibi(&root, &["plan", "--format", "json", "-o", "plan.json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let approver = root.join("keys/approver");
+    let approve = run_seibi(
+        &root,
+        &[
+            "approve",
+            "plan.json",
+            "--key",
+            approver.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(approve.code, 0, "{}", approve.stderr);
+
+    // Day 1: only site a's terminal is up. Day 2: site b's too. Day 3: all three.
+    fleet.kill_host(1).expect("kill b");
+    fleet.kill_host(2).expect("kill c");
+    let mut runs = Vec::new();
+    for day in 0..3 {
+        if day > 0 {
+            fleet.restart_host(day).expect("restart");
+        }
+        let run = apply_plan(&root, &fleet);
+        let expected = if day < 2 { 5 } else { 0 };
+        assert_eq!(
+            run.code, expected,
+            "day {day}: {}\n{}",
+            run.stdout, run.stderr
+        );
+        let status = run_seibi(&root, &["status", "plan.json", "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_str(&status.stdout).expect("json");
+        assert_eq!(json["done"], 2 * (day + 1), "day {day}: {}", status.stdout);
+        assert_eq!(status.code, if day < 2 { 3 } else { 0 }, "day {day}");
+        runs.push(
+            json["runs"][day]["run"]
+                .as_str()
+                .expect("the run")
+                .to_string(),
+        );
+        // The operator comes from the journal, the state of a unit from its latest result.
+        let unit = |terminal: &str| -> serde_json::Value {
+            json["sites"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s["terminals"].as_array().into_iter().flatten())
+                .find(|t| t["terminal"] == terminal)
+                .map(|t| t["units"][0].clone())
+                .expect("terminal in the plan")
+        };
+        let today = unit(&format!("t{day}"));
+        assert_eq!(today["state"], "changed", "{today}");
+        assert_eq!(today["operator"], "lab-operator");
+        if day < 2 {
+            assert_eq!(unit("t2")["state"], "unreachable", "{}", status.stdout);
+        } else {
+            // Site a was queried again on days 2 and 3: ok, nothing to change.
+            assert_eq!(unit("t0")["state"], "ok", "{}", status.stdout);
+        }
+    }
+    for i in 0..3 {
+        let marker = common::lab::on_host(&fleet, i, "cat /etc/seibi-progress-marker");
+        assert_eq!(marker.trim(), "done", "host {i}");
+    }
+
+    // The result report of the plan covers the three runs.
+    let result = run_seibi(&root, &["report", "result", "plan.json", "--lang", "en"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let summary_runs = format!("| Run | {} |", runs.join(", "));
+    assert!(result.stdout.contains(&summary_runs), "{}", result.stdout);
+    // The 進捗報告書 as a workbook, read back.
+    let xlsx = run_seibi(&root, &["report", "progress", "plan.json", "-o", "p.xlsx"]);
+    assert_eq!(xlsx.code, 0, "{}", xlsx.stderr);
+    let mut wb = Xlsx::new(Cursor::new(fs::read(root.join("p.xlsx")).expect("xlsx")))
+        .expect("a readable workbook");
+    let summary = wb.worksheet_range("概要").expect("summary sheet");
+    let rows: Vec<(String, String)> = (0..summary.height() as u32)
+        .map(|r| {
+            (
+                cell_text(summary.get_value((r, 0))),
+                cell_text(summary.get_value((r, 1))),
+            )
+        })
+        .collect();
+    assert!(
+        rows.contains(&("進捗".to_string(), "6 / 6 件完了（完了）".to_string())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&("実行回数".to_string(), "3".to_string())),
+        "{rows:?}"
+    );
+    let per_terminal = wb.worksheet_range("端末別進捗").expect("per terminal");
+    for r in 1..=3u32 {
+        assert_eq!(cell_text(per_terminal.get_value((r, 5))), "完了", "row {r}");
+    }
+}
