@@ -5,7 +5,10 @@
 //! (clap's own); 3 `plan --start` made a plan (printed or saved in full) whose schedule is not
 //! feasible; for `apply`, 4 some task failed, 5 some terminal was unreachable, 6 paused at the
 //! end of office hours with work left (resume in the next window with `--resume RUN`);
-//! for `audit rotations`, 3 some account is overdue.
+//! for `audit rotations`, 3 some account is overdue; for `status`, 3 the plan is not complete.
+//!
+//! Everything a subcommand prints goes through [`Printer`] ([`printer`]): no panic on a closed
+//! pipe, and `--quiet` hides status messages.
 
 pub mod apply;
 pub mod approve;
@@ -17,11 +20,15 @@ pub mod journal;
 pub mod lab;
 pub mod operator;
 pub mod plan;
+pub mod printer;
 pub mod report;
 pub mod roster;
 pub mod secrets;
+pub mod status;
 
 use std::path::PathBuf;
+
+pub use printer::Printer;
 
 use crate::project::ProjectPaths;
 use crate::source::Diagnostics;
@@ -56,13 +63,14 @@ impl ProjectArgs {
 
 /// Prints diagnostics to standard error with a closing count line.
 pub fn print_diagnostics(diags: &Diagnostics) {
+    let printer = Printer::get();
     for d in diags.iter() {
-        eprintln!("{d}");
+        printer.error(d);
     }
     let errors = diags.error_count();
     let warnings = diags.iter().count() - errors;
     if errors > 0 {
-        eprintln!(
+        printer.error(format_args!(
             "error: {errors} problem{} found{}",
             if errors == 1 { "" } else { "s" },
             if warnings > 0 {
@@ -73,6 +81,6 @@ pub fn print_diagnostics(diags: &Diagnostics) {
             } else {
                 String::new()
             }
-        );
+        ));
     }
 }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use super::Printer;
 use super::{ProjectArgs, print_diagnostics};
 use crate::inventory::Selector;
 use crate::plan::{self, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, ScheduleRequest};
@@ -159,7 +160,7 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
     let (loaded, diags) = Project::load(project.paths());
     let Some(loaded) = loaded else {
         print_diagnostics(&diags);
-        eprintln!("hint: run `seibi check` for the same report");
+        Printer::get().error(format_args!("hint: run `seibi check` for the same report"));
         return Ok(ExitCode::from(1));
     };
     let mut request = args.selection.request();
@@ -187,27 +188,31 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             std::fs::write(path, text)
                 .with_context(|| format!("cannot write the plan to {}", path.display()))?;
-            eprintln!("plan {} written to {}", plan.digest, path.display());
+            Printer::get().status(format_args!(
+                "plan {} written to {}",
+                plan.digest,
+                path.display()
+            ));
         }
-        None => print!("{text}"),
+        None => Printer::get().out_str(format_args!("{text}")),
     }
     if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.feasible) {
         // The plan is shown in full (the city must see the timetable); the status says that
         // it cannot be carried out as it stands.
-        eprintln!("error: the schedule is not feasible:");
+        Printer::get().error(format_args!("error: the schedule is not feasible:"));
         for problem in schedule.problems() {
-            eprintln!("  - {problem}");
+            Printer::get().error(format_args!("  - {problem}"));
         }
         for late in &schedule.late {
-            eprintln!(
+            Printer::get().error(format_args!(
                 "  - job {} at site {} is late before it starts: deadline {}, first business day {}",
                 late.job, late.site, late.deadline, late.earliest
-            );
+            ));
         }
-        eprintln!(
+        Printer::get().error(format_args!(
             "hint: raise the capacities or the global limit as suggested, start earlier \
              (--start), or ask the city for more business days (--deadline-days)"
-        );
+        ));
         return Ok(ExitCode::from(EXIT_INFEASIBLE));
     }
     Ok(ExitCode::SUCCESS)

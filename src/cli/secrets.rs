@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 
+use super::Printer;
 use super::operator;
 use crate::journal::{self, JournalWriter, Record, Reveal, RunEnd, RunStart, Signer, Tally};
 use crate::secrets::{
@@ -125,7 +126,7 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
             None => Ok(None),
         }
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = Printer::get().stdout();
     match args.command {
         SecretsCommand::Init {
             name,
@@ -289,10 +290,10 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
             let mut line = Zeroizing::new(value.expose().clone());
             line.push('\n');
             stdout.write_all(line.as_bytes())?;
-            eprintln!(
+            Printer::get().status(format_args!(
                 "reveal of {account} by {name} recorded in {} (signed; check with `seibi journal verify`)",
                 journal.display()
-            );
+            ));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -375,7 +376,7 @@ fn recipient_key(arg: &str) -> anyhow::Result<PublicKey> {
 fn read_value_from_stdin() -> anyhow::Result<Secret<String>> {
     let mut stdin = std::io::stdin().lock();
     if stdin.is_terminal() {
-        eprintln!("type the value, then Enter and Ctrl-D:");
+        Printer::get().error(format_args!("type the value, then Enter and Ctrl-D:"));
     }
     let mut text = Zeroizing::new(String::new());
     stdin
@@ -404,9 +405,9 @@ fn write_new_identity(path: &Path) -> anyhow::Result<PublicKey> {
     file.write_all(text.expose().as_bytes())
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!(
+    Printer::get().status(format_args!(
         "wrote a new identity to {}; back it up and keep it out of the project",
         path.display()
-    );
+    ));
     Ok(public)
 }

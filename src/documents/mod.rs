@@ -1,5 +1,7 @@
 //! The documents the city reads: 作業手順書 (work procedure, from a plan), 作業報告書 (result
-//! report, from a run's journal) and 月次報告書 (monthly report, from a month of journals).
+//! report, from a run's journal or all the runs of a plan), 進捗報告書 (progress report: how far a
+//! plan has got across its runs, [`PlanProgress`]) and 月次報告書 (monthly report, from a month of
+//! journals).
 //!
 //! This module owns the layout of those documents. Each builder ([`procedure()`], [`result()`],
 //! [`monthly()`]) is a plain function from data (plan, approvals, journals, roster) to a
@@ -14,6 +16,7 @@ mod journals;
 mod markdown;
 mod monthly;
 mod procedure;
+mod progress;
 mod result;
 mod words;
 pub mod xlsx;
@@ -22,7 +25,11 @@ pub use crate::language::Language;
 pub use markdown::to_markdown;
 pub use monthly::{Month, monthly};
 pub use procedure::procedure;
-pub use result::result;
+pub use progress::{
+    PlanProgress, RunInfo, SiteProgress, StateCounts, TerminalProgress, UnitProgress, UnitState,
+    plan_journals,
+};
+pub use result::{result, result_of_runs};
 pub use xlsx::{XlsxError, to_xlsx};
 
 /// A document that could not be made.
