@@ -126,7 +126,10 @@ fn write_run(
     });
     let mut run_start = RunStart::new(id, plan.digest.clone());
     run_start.selection = Some(Selection {
-        sites: sites.iter().map(|s| s.to_string()).collect(),
+        terminals: seibi::inventory::Selector {
+            sites: sites.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        },
         ..Selection::default()
     });
     let signer = Signer::from_key_file("tanaka", &root.join("keys/tanaka"), None).expect("key");

@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::plan::SelectionArgs;
+use super::printer::Printer;
 use super::{ProjectArgs, operator, print_diagnostics};
 use crate::action::{ApplyEnv, LocalArtifact};
 use crate::inventory::Selector;
@@ -122,7 +123,9 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     let (loaded, diags) = Project::load(project_args.paths());
     let Some(project) = loaded else {
         print_diagnostics(&diags);
-        eprintln!("nothing was changed: fix the problems above (`seibi check`) and try again");
+        Printer::get().error(format_args!(
+            "nothing was changed: fix the problems above (`seibi check`) and try again"
+        ));
         return Ok(ExitCode::from(1));
     };
     let logs = args.journal.logs_dir(&project.paths.root);
@@ -130,7 +133,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         Some(path) => match load_saved_plan(&project, path)? {
             Ok(plan) => plan,
             Err(message) => {
-                eprintln!("error: {message}");
+                Printer::get().error(format_args!("error: {message}"));
                 return Ok(ExitCode::from(1));
             }
         },
@@ -146,7 +149,9 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         return Ok(ExitCode::from(1));
     };
     if plan.totals.terminals == 0 {
-        eprintln!("nothing to do: the selection matches no terminal");
+        Printer::get().status(format_args!(
+            "nothing to do: the selection matches no terminal"
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let window = window_policy(&project, &plan, &args)?;
@@ -162,11 +167,11 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     ) {
         Ok(authorization) => authorization,
         Err(e) => {
-            eprintln!("error: {e}\nnothing was changed");
+            Printer::get().error(format_args!("error: {e}\nnothing was changed"));
             return Ok(ExitCode::from(1));
         }
     };
-    eprintln!("{}", authorization.describe());
+    Printer::get().status(format_args!("{}", authorization.describe()));
     let passphrases = operator::ask_passphrases(args.keys.iter().chain(args.sign_key.iter()))?;
     let roster_path = args.journal.roster_path(&project.paths.root);
     let sign_key = args.sign_key.clone().or_else(|| args.keys.first().cloned());
@@ -180,7 +185,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         Some(run) => RunKind::Resume(run.clone()),
         None => RunKind::New(operator::run_id()),
     };
-    eprintln!("run {} by {operator_name}", kind.id());
+    Printer::get().status(format_args!("run {} by {operator_name}", kind.id()));
     let request = SessionRequest {
         project_root: project.paths.root.clone(),
         logs,
@@ -212,7 +217,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     let mut reporter: Box<dyn Reporter> = if bars {
         Box::new(ProgressReporter::new(args.diff))
     } else {
-        Box::new(PlainReporter::new(std::io::stdout(), args.diff))
+        Box::new(PlainReporter::new(Printer::get().stdout(), args.diff))
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -221,7 +226,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     match runtime.block_on(Session::run(request, reporter.as_mut())) {
         Ok(end) => Ok(ExitCode::from(report_end(&end))),
         Err(SessionError::Locked(e)) => {
-            eprintln!("error: {e}");
+            Printer::get().error(format_args!("error: {e}"));
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
@@ -232,10 +237,10 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
 fn report_end(end: &SessionEnd) -> u8 {
     match end {
         SessionEnd::Sealed { run, journal, seq } => {
-            eprintln!(
+            Printer::get().status(format_args!(
                 "run {run} had ended but died before signing its last records: sealed them (checkpoint seq {seq}); verify with `seibi journal verify {}`",
                 journal.display()
-            );
+            ));
             0
         }
         SessionEnd::Ran {
@@ -247,24 +252,26 @@ fn report_end(end: &SessionEnd) -> u8 {
             let exit = summary.exit();
             if let Some(StopReason::Journal(_)) = &summary.stopped {
                 if let Some(why) = &summary.stopped {
-                    eprintln!("error: {why}\nresume with: seibi apply --resume {run}");
+                    Printer::get().error(format_args!(
+                        "error: {why}\nresume with: seibi apply --resume {run}"
+                    ));
                 }
             } else if *left_open {
-                eprintln!(
+                Printer::get().status(format_args!(
                     "journal: {} (left open: resume in the next window with `seibi apply --resume {run}`)",
                     journal.display()
-                );
+                ));
             } else {
-                eprintln!(
+                Printer::get().status(format_args!(
                     "journal: {} (verify with `seibi journal verify {}`)",
                     journal.display(),
                     journal.display()
-                );
+                ));
             }
             if exit == RunExit::Busy {
-                eprintln!(
+                Printer::get().error(format_args!(
                     "some terminals are busy with another run (see above); apply the plan again when it has finished: finished units are not repeated"
-                );
+                ));
             }
             exit.code()
         }
@@ -289,12 +296,12 @@ fn part_of_plan(
                 .start
                 .and_then(|(_, s)| s.selection);
             if args.plan.is_some() && !given.is_whole() && Some(&given) != recorded.as_ref() {
-                eprintln!(
+                Printer::get().error(format_args!(
                     "error: run {run} applied {}; resume it without selectors (or with the same ones)",
                     recorded
                         .as_ref()
                         .map_or("the whole plan".to_string(), |s| format!("the part {s:?}"))
-                );
+                ));
                 return Ok(None);
             }
             recorded
@@ -310,9 +317,9 @@ fn part_of_plan(
         Ok(plan) => Ok(Some((plan, Some(part)))),
         Err(diags) => {
             print_diagnostics(&diags);
-            eprintln!(
+            Printer::get().status(format_args!(
                 "nothing was changed: select only what the plan holds (`seibi plan` shows it)"
-            );
+            ));
             Ok(None)
         }
     }

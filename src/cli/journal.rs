@@ -236,20 +236,20 @@ fn seal(args: SealArgs, project: &Path) -> anyhow::Result<ExitCode> {
     ) {
         Ok(lock) => lock,
         Err(e) => {
-            eprintln!("error: {e}");
+            Printer::get().error(format_args!("error: {e}"));
             return Ok(ExitCode::FAILURE);
         }
     };
     match journal::JournalWriter::seal(&path, signer) {
         Ok(seq) => {
-            eprintln!(
+            Printer::get().status(format_args!(
                 "sealed {} by {name} (checkpoint seq {seq}); `seibi journal verify` shows the late seal",
                 path.display()
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}\nnothing was written");
+            Printer::get().error(format_args!("error: {e}\nnothing was written"));
             Ok(ExitCode::FAILURE)
         }
     }

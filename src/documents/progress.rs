@@ -633,11 +633,11 @@ fn last_run(t: &TerminalProgress) -> Option<&str> {
 pub(crate) fn selection_text(s: &Selection) -> String {
     let parts: [(&str, &Vec<String>); 6] = [
         ("job", &s.jobs),
-        ("site", &s.sites),
-        ("group", &s.groups),
-        ("tag", &s.tags),
-        ("terminal", &s.terminals),
-        ("exclude", &s.exclude),
+        ("site", &s.terminals.sites),
+        ("group", &s.terminals.groups),
+        ("tag", &s.terminals.tags),
+        ("terminal", &s.terminals.terminals),
+        ("exclude", &s.terminals.exclude),
     ];
     parts
         .iter()
