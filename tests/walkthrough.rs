@@ -124,7 +124,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
     assert!(numbers[2] > 0, "{recap}");
     assert_eq!(
         said.matches(": ok: run ").count(),
-        2,
+        3,
         "journal verify: {said}"
     );
     assert!(said.contains("no overdue terminals"), "audit: {said}");
@@ -165,8 +165,12 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         .map(|e| e.expect("entry").path())
         .collect();
     journals.sort();
-    assert_eq!(journals.len(), 2, "the apply and the reveal: {journals:?}");
-    let reveal = seibi::journal::read_run(&journals[1]).expect("the reveal's journal reads");
+    assert_eq!(
+        journals.len(),
+        3,
+        "the two applies and the reveal: {journals:?}"
+    );
+    let reveal = seibi::journal::read_run(&journals[2]).expect("the reveal's journal reads");
     assert_eq!(
         reveal.start.as_ref().map(|(_, s)| s.plan_digest.as_str()),
         Some(seibi::journal::NO_PLAN)
@@ -176,13 +180,52 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         "{:?}",
         reveal.events
     );
-    let reveal_text = fs::read_to_string(&journals[1]).expect("reveal journal");
+    let reveal_text = fs::read_to_string(&journals[2]).expect("reveal journal");
     assert!(reveal_text.contains("\"kind\":\"reveal\""), "{reveal_text}");
     assert!(
         !reveal_text.contains(revealed),
         "the value is never journaled"
     );
-    let run = seibi::journal::read_run(&journals[0]).expect("the journal reads");
+    // The first run applied the patch job alone (a part of the approved plan, recorded as
+    // such); the second, the whole plan. Together they did every unit.
+    let first = seibi::journal::read_run(&journals[0]).expect("the journal reads");
+    let part = first.start.as_ref().and_then(|(_, s)| s.selection.clone());
+    assert_eq!(
+        part.map(|p| p.jobs),
+        Some(vec!["2026-10-openssl-patch".to_string()]),
+        "the first run's part of the plan"
+    );
+    assert!(
+        first
+            .terminals
+            .values()
+            .flatten()
+            .all(|s| s.job == "2026-10-openssl-patch"),
+        "the first run touched nothing outside its part"
+    );
+    let mut run = seibi::journal::read_run(&journals[1]).expect("the journal reads");
+    for (terminal, steps) in first.terminals {
+        let mut all = steps;
+        let (again, rest): (Vec<_>, Vec<_>) = run
+            .terminals
+            .remove(&terminal)
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|s| s.job == "2026-10-openssl-patch");
+        // The second run queried the patch again and found it installed, so its reboot
+        // handler was not notified.
+        let status = |task: &str| {
+            again
+                .iter()
+                .find(|s| s.task == task)
+                .and_then(|s| s.result.as_ref())
+                .map(|r| r.status)
+        };
+        assert_eq!(status("install-patch"), Some(Status::Ok), "{terminal}");
+        assert_eq!(status("reboot"), Some(Status::Skipped), "{terminal}");
+        all.extend(rest);
+        run.terminals.insert(terminal, all);
+    }
     let terminals: Vec<&str> = run.terminals.keys().map(String::as_str).collect();
     assert_eq!(
         terminals,
