@@ -17,7 +17,7 @@
 //! `vars`. [`Inventory::vars_for`] applies it; [`Inventory::var_layers`] says where each value
 //! came from. The names `terminal`, `site`, `job` and `secret` are reserved for built-ins.
 
-mod ansible;
+pub mod ansible;
 mod load;
 mod raw;
 mod selector;
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::Location;
 
-pub use load::{load, valid_id as load_valid_id};
+pub use load::{address_problem, load, valid_id as load_valid_id};
 pub use selector::Selector;
 
 /// Variables: names to JSON-like values, in definition order.
@@ -244,6 +244,8 @@ pub struct Origins {
     pub terminals: BTreeMap<String, Location>,
     /// Group id to its definition.
     pub groups: BTreeMap<String, Location>,
+    /// For terminals from Ansible inventories: where each of its variables was set.
+    pub terminal_vars: BTreeMap<String, IndexMap<String, Location>>,
 }
 
 /// The merged, validated inventory.
@@ -257,6 +259,10 @@ pub struct Inventory {
     pub groups: IndexMap<String, Group>,
     /// Terminals by id, in definition order.
     pub terminals: IndexMap<String, Terminal>,
+    /// SSH private key files of terminals that have their own (Ansible's
+    /// `ansible_ssh_private_key_file`), by terminal id; others use the keys given to `apply`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub key_files: BTreeMap<String, std::path::PathBuf>,
     /// Where things were defined.
     #[serde(skip)]
     pub origins: Origins,
