@@ -340,7 +340,7 @@ all:
         ("ansible_become_method: su", "seibi supports `sudo` only"),
         (
             "ansible_become_user: postgres",
-            "becomes `postgres`; seibi becomes root only",
+            "is `postgres`; seibi becomes root only",
         ),
         ("ansible_become: maybe", "not a boolean"),
     ] {
