@@ -44,6 +44,9 @@ enum Command {
     /// Read-only reports for auditors: password rotations, overdue terminals.
     #[command(subcommand)]
     Audit(cli::audit::AuditCommand),
+    /// Show terminals as seibi reads them, with where each variable comes from.
+    #[command(subcommand)]
+    Inventory(cli::inventory::InventoryCommand),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Roster(command) => cli::roster::run(command, &cli.project),
         Command::Audit(command) => cli::audit::run(command, &cli.project),
         Command::Lab(command) => cli::lab::run(command, &cli.project),
+        Command::Inventory(command) => cli::inventory::run(command, &cli.project),
     };
     match result {
         Ok(code) => code,

@@ -18,6 +18,7 @@
 //! came from. The names `terminal`, `site`, `job` and `secret` are reserved for built-ins.
 
 pub mod ansible;
+pub mod explain;
 mod load;
 mod raw;
 mod selector;
