@@ -97,7 +97,11 @@ fn render(t: &ExplainedTerminal) -> String {
         t.user,
         t.address,
         t.port,
-        if t.become_method == "sudo" { " (sudo)" } else { "" },
+        if t.become_method == "sudo" {
+            " (sudo)"
+        } else {
+            ""
+        },
         t.site,
         t.platform
     );
@@ -121,7 +125,9 @@ fn render(t: &ExplainedTerminal) -> String {
             "  {name} = {}    # {}{}\n",
             v.value,
             v.layer,
-            v.at.as_deref().map(|a| format!(", {a}")).unwrap_or_default()
+            v.at.as_deref()
+                .map(|a| format!(", {a}"))
+                .unwrap_or_default()
         ));
     }
     out

@@ -69,11 +69,12 @@ pub fn explain(inv: &Inventory, terminal: &Terminal) -> ExplainedTerminal {
         };
         // An Ansible host's variables are computed with Ansible's precedence before they reach
         // seibi's terminal layer: say so rather than `terminal:<id>`.
-        let layer = if last.layer.starts_with("terminal:") && own.is_some_and(|o| o.contains_key(name)) {
-            "ansible".to_string()
-        } else {
-            last.layer
-        };
+        let layer =
+            if last.layer.starts_with("terminal:") && own.is_some_and(|o| o.contains_key(name)) {
+                "ansible".to_string()
+            } else {
+                last.layer
+            };
         vars.insert(
             name.clone(),
             ExplainedVar {

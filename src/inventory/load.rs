@@ -73,7 +73,10 @@ fn inventory_files(dir: &Path, diags: &mut Diagnostics) -> Vec<(PathBuf, FileFor
                 Diagnostic::error(format!(
                     "inventory file {} cannot be opened: {}",
                     path.display(),
-                    if path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+                    if path
+                        .symlink_metadata()
+                        .is_ok_and(|m| m.file_type().is_symlink())
+                    {
                         format!("it is a symbolic link that leads nowhere or to itself ({err})")
                     } else {
                         err.to_string()
@@ -145,7 +148,7 @@ pub fn load(path: &Path) -> (Inventory, Diagnostics) {
             continue;
         };
         if is_ansible(&doc.root()) {
-            ansible_sources.push(ansible::Source::Yaml(doc));
+            ansible_sources.push(ansible::Source::Yaml(Box::new(doc)));
         } else {
             fragments.push(read_fragment(&doc, &mut diags));
         }
@@ -287,7 +290,9 @@ fn valid_ansible_id(id: &str) -> bool {
     !id.is_empty()
         && id != "."
         && id != ".."
-        && !id.chars().any(|c| c == '/' || c == '\\' || c.is_whitespace() || c.is_control())
+        && !id
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_whitespace() || c.is_control())
 }
 
 fn check_id(kind: &str, id: &str, at: &Location, diags: &mut Diagnostics) {
@@ -600,7 +605,8 @@ pub fn address_problem(address: &str) -> Option<&'static str> {
         !l.is_empty()
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+            && l.chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
     };
     let name = address.strip_suffix('.').unwrap_or(address);
     if name.len() > 253 || !name.split('.').all(label_ok) {

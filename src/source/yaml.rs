@@ -108,11 +108,9 @@ impl YamlDocument {
                     Some(_) => format!("invalid YAML: {message}"),
                     None => format!("invalid YAML in {}: {message}", file.path().display()),
                 };
-                return Err(Diagnostic::error(message)
-                    .at(location)
-                    .hint(
-                        "check the indentation and that every `key: value` pair is well formed",
-                    ));
+                return Err(Diagnostic::error(message).at(location).hint(
+                    "check the indentation and that every `key: value` pair is well formed",
+                ));
             }
         };
         if root.is_null() {

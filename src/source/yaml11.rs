@@ -67,7 +67,10 @@ fn int(text: &str) -> Option<i64> {
     } else if body.contains(':') {
         sexagesimal(body)? as i64
     } else {
-        let first_ok = body.as_bytes().first().is_some_and(|b| (b'1'..=b'9').contains(b));
+        let first_ok = body
+            .as_bytes()
+            .first()
+            .is_some_and(|b| (b'1'..=b'9').contains(b));
         (first_ok && all(body, |b| b.is_ascii_digit() || b == b'_')).then(|| digits(body, 10))??
     };
     Some(if negative { -value } else { value })
@@ -77,7 +80,10 @@ fn int(text: &str) -> Option<i64> {
 fn sexagesimal(body: &str) -> Option<f64> {
     let mut parts = body.split(':');
     let head = parts.next()?;
-    if !head.as_bytes().first().is_some_and(|b| (b'1'..=b'9').contains(b))
+    if !head
+        .as_bytes()
+        .first()
+        .is_some_and(|b| (b'1'..=b'9').contains(b))
         || !all(head, |b| b.is_ascii_digit() || b == b'_')
     {
         return None;
@@ -143,10 +149,14 @@ fn float(text: &str) -> Option<f64> {
         }
         let e = exponent.map(|e| format!("e{e}")).unwrap_or_default();
         let frac = frac.replace('_', "");
-        let frac = if frac.is_empty() { "0".to_string() } else { frac };
+        let frac = if frac.is_empty() {
+            "0".to_string()
+        } else {
+            frac
+        };
         format!("{}.{frac}{e}", int_part.replace('_', ""))
-        .parse()
-        .ok()?
+            .parse()
+            .ok()?
     };
     Some(sign * value)
 }

@@ -106,11 +106,10 @@ fn text(value: &serde_json::Value) -> String {
 fn boolean(value: &serde_json::Value) -> Option<bool> {
     match value {
         serde_json::Value::Bool(b) => Some(*b),
-        serde_json::Value::Number(n) => match n.as_f64() {
-            Some(f) if f == 1.0 => Some(true),
-            Some(f) if f == 0.0 => Some(false),
-            _ => None,
-        },
+        serde_json::Value::Number(n) => {
+            let f = n.as_f64()?;
+            (f == 1.0 || f == 0.0).then_some(f == 1.0)
+        }
         serde_json::Value::String(s) => match s.to_lowercase().as_str() {
             "y" | "yes" | "on" | "1" | "true" | "t" | "1.0" => Some(true),
             "n" | "no" | "off" | "0" | "false" | "f" | "0.0" => Some(false),
@@ -149,10 +148,19 @@ pub fn take(
     }
     for name in ["ansible_become_exe", "ansible_become_flags"] {
         if let Some(v) = vars.get(name) {
-            r.warn(name, &v.at, "is not used", "seibi always runs `sudo -n -H -- sh -c ...`");
+            r.warn(
+                name,
+                &v.at,
+                "is not used",
+                "seibi always runs `sudo -n -H -- sh -c ...`",
+            );
         }
     }
-    for name in ["ansible_ssh_common_args", "ansible_ssh_extra_args", "ansible_ssh_args"] {
+    for name in [
+        "ansible_ssh_common_args",
+        "ansible_ssh_extra_args",
+        "ansible_ssh_args",
+    ] {
         if let Some(v) = vars.get(name) {
             let args = text(&v.value);
             if args.contains("ProxyCommand") || args.contains("ProxyJump") || args.contains("-J ") {
@@ -163,7 +171,12 @@ pub fn take(
                     "give the site a `jump: { address: ..., user: ... }` in a seibi inventory file instead",
                 );
             } else if !args.trim().is_empty() {
-                r.warn(name, &v.at, "is not used", "seibi makes its own SSH connections and does not pass OpenSSH options");
+                r.warn(
+                    name,
+                    &v.at,
+                    "is not used",
+                    "seibi makes its own SSH connections and does not pass OpenSSH options",
+                );
             }
         }
     }
@@ -190,19 +203,30 @@ pub fn take(
     if let Some((_, v)) = r.get(&["ansible_shell_type"]) {
         windows |= matches!(text(&v.value).as_str(), "powershell" | "cmd");
     }
-    let platform = match r.get(&["seibi_platform"]).map(|(n, v)| (n.to_string(), v.clone())) {
+    let platform = match r
+        .get(&["seibi_platform"])
+        .map(|(n, v)| (n.to_string(), v.clone()))
+    {
         None if windows => Some(Platform::Windows),
         None => None,
         Some((name, v)) => match text(&v.value).as_str() {
             "linux" => Some(Platform::Linux),
             "windows" => Some(Platform::Windows),
             other => {
-                r.error(&name, &v.at, format!("is `{other}`"), "use `linux` or `windows`");
+                r.error(
+                    &name,
+                    &v.at,
+                    format!("is `{other}`"),
+                    "use `linux` or `windows`",
+                );
                 None
             }
         },
     };
-    let port = match r.get(&["ansible_ssh_port", "ansible_port"]).map(|(n, v)| (n.to_string(), v.clone())) {
+    let port = match r
+        .get(&["ansible_ssh_port", "ansible_port"])
+        .map(|(n, v)| (n.to_string(), v.clone()))
+    {
         None => None,
         Some((name, v)) => {
             let port = match &v.value {
@@ -233,16 +257,36 @@ pub fn take(
     let key_file = r
         .text(&["ansible_ssh_private_key_file", "ansible_private_key_file"])
         .map(PathBuf::from);
-    let tags = match r.get(&["seibi_tags"]).map(|(n, v)| (n.to_string(), v.clone())) {
+    let tags = match r
+        .get(&["seibi_tags"])
+        .map(|(n, v)| (n.to_string(), v.clone()))
+    {
         None => Vec::new(),
-        Some((_, Sourced { value: serde_json::Value::Array(items), .. })) => items.iter().map(text).collect(),
-        Some((_, Sourced { value: serde_json::Value::String(s), .. })) => s
+        Some((
+            _,
+            Sourced {
+                value: serde_json::Value::Array(items),
+                ..
+            },
+        )) => items.iter().map(text).collect(),
+        Some((
+            _,
+            Sourced {
+                value: serde_json::Value::String(s),
+                ..
+            },
+        )) => s
             .split(',')
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
             .collect(),
         Some((name, v)) => {
-            r.error(&name, &v.at, format!("is {}", v.value), "give tags as a list (`[a, b]`) or a comma-separated string");
+            r.error(
+                &name,
+                &v.at,
+                format!("is {}", v.value),
+                "give tags as a list (`[a, b]`) or a comma-separated string",
+            );
             Vec::new()
         }
     };
@@ -287,16 +331,26 @@ pub fn take(
 /// `ansible_become` with its method and user, as seibi's `become`; `None` when not set (the
 /// seibi defaults then apply).
 fn become_of(r: &mut Reader<'_>) -> Option<Become> {
-    let (name, v) = r.get(&["ansible_become"]).map(|(n, v)| (n.to_string(), v.clone()))?;
+    let (name, v) = r
+        .get(&["ansible_become"])
+        .map(|(n, v)| (n.to_string(), v.clone()))?;
     match boolean(&v.value) {
         None => {
-            r.error(&name, &v.at, format!("is {}, not a boolean", v.value), "use `true` or `false`");
+            r.error(
+                &name,
+                &v.at,
+                format!("is {}, not a boolean", v.value),
+                "use `true` or `false`",
+            );
             return None;
         }
         Some(false) => return Some(Become::None),
         Some(true) => {}
     }
-    if let Some((mname, m)) = r.get(&["ansible_become_method"]).map(|(n, v)| (n.to_string(), v.clone())) {
+    if let Some((mname, m)) = r
+        .get(&["ansible_become_method"])
+        .map(|(n, v)| (n.to_string(), v.clone()))
+    {
         let method = text(&m.value);
         if method != "sudo" && method != "ansible.builtin.sudo" {
             r.error(
@@ -308,7 +362,10 @@ fn become_of(r: &mut Reader<'_>) -> Option<Become> {
             return None;
         }
     }
-    if let Some((uname, u)) = r.get(&["ansible_become_user"]).map(|(n, v)| (n.to_string(), v.clone())) {
+    if let Some((uname, u)) = r
+        .get(&["ansible_become_user"])
+        .map(|(n, v)| (n.to_string(), v.clone()))
+    {
         let user = text(&u.value);
         if user != "root" {
             r.error(

@@ -54,7 +54,9 @@ pub fn read(file: &Arc<SourceFile>, inv: &mut AnsibleInventory, diags: &mut Diag
             column,
         };
         let error = |message: String, hint: &str| {
-            Diagnostic::error(message).at(Some(at.clone())).hint(hint.to_string())
+            Diagnostic::error(message)
+                .at(Some(at.clone()))
+                .hint(hint.to_string())
         };
         if let Some((name, kind)) = section_header(line) {
             section = match kind {
@@ -88,7 +90,10 @@ pub fn read(file: &Arc<SourceFile>, inv: &mut AnsibleInventory, diags: &mut Diag
             {
                 for parent in p.parents {
                     if let Err(e) = inv.add_child(parent, group) {
-                        diags.push(error(e.to_string(), "remove one of the `[...:children]` entries that make the loop"));
+                        diags.push(error(
+                            e.to_string(),
+                            "remove one of the `[...:children]` entries that make the loop",
+                        ));
                     }
                 }
             }
@@ -118,7 +123,10 @@ pub fn read(file: &Arc<SourceFile>, inv: &mut AnsibleInventory, diags: &mut Diag
                     }
                 }
                 None => diags.push(error(
-                    format!("expected `key=value` in [{}:vars], found `{line}`", inv.groups[group].name),
+                    format!(
+                        "expected `key=value` in [{}:vars], found `{line}`",
+                        inv.groups[group].name
+                    ),
                     "write one `name = value` per line",
                 )),
             },
@@ -133,7 +141,10 @@ pub fn read(file: &Arc<SourceFile>, inv: &mut AnsibleInventory, diags: &mut Diag
                 match inv.groups.get_index_of(child) {
                     Some(c) => {
                         if let Err(e) = inv.add_child(group, c) {
-                            diags.push(error(e.to_string(), "remove one of the `[...:children]` entries that make the loop"));
+                            diags.push(error(
+                                e.to_string(),
+                                "remove one of the `[...:children]` entries that make the loop",
+                            ));
                         }
                     }
                     None => pending
@@ -193,7 +204,9 @@ fn host_line(
     let Some(first) = tokens.first() else {
         return;
     };
-    if first.trim() == "---" || (first.ends_with(':') && pattern::expand(first).is_ok_and(|e| e.port.is_none())) {
+    if first.trim() == "---"
+        || (first.ends_with(':') && pattern::expand(first).is_ok_and(|e| e.port.is_none()))
+    {
         let hint = if first.trim() == "---" {
             "this looks like a YAML file: name it `.yml`"
         } else {
@@ -227,7 +240,9 @@ fn host_line(
             );
             return;
         };
-        let column = raw.find(&format!("{k}=")).map_or(at.column, |i| raw[..i].chars().count() + 1);
+        let column = raw
+            .find(&format!("{k}="))
+            .map_or(at.column, |i| raw[..i].chars().count() + 1);
         let vat = Location {
             column,
             ..at.clone()
@@ -262,19 +277,20 @@ fn section_header(line: &str) -> Option<(&str, Option<&str>)> {
         None => (inside, None),
     };
     let name_ok = !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == ']');
-    let kind_ok = kind.is_none_or(|k| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'));
+    let kind_ok =
+        kind.is_none_or(|k| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'));
     (name_ok && kind_ok).then_some((name, kind))
 }
 
 /// A child group line: a name, optionally followed by a `#` comment.
 fn group_name(line: &str) -> Option<&str> {
-    let end = line.find(|c: char| c.is_whitespace() || c == '#').unwrap_or(line.len());
+    let end = line
+        .find(|c: char| c.is_whitespace() || c == '#')
+        .unwrap_or(line.len());
     let (name, rest) = line.split_at(end);
     let rest = rest.trim_start();
-    (!name.is_empty()
-        && !name.contains([':', ']'])
-        && (rest.is_empty() || rest.starts_with('#')))
-    .then_some(name)
+    (!name.is_empty() && !name.contains([':', ']']) && (rest.is_empty() || rest.starts_with('#')))
+        .then_some(name)
 }
 
 /// Splits a line as Python's `shlex.split(line, comments=True)` does.
@@ -355,7 +371,10 @@ mod tests {
     #[test]
     fn section_headers() {
         assert_eq!(section_header("[web]"), Some(("web", None)));
-        assert_eq!(section_header("[web:vars] # x"), Some(("web", Some("vars"))));
+        assert_eq!(
+            section_header("[web:vars] # x"),
+            Some(("web", Some("vars")))
+        );
         assert_eq!(section_header("[web vars]"), None);
     }
 }

@@ -51,7 +51,9 @@ impl Parser<'_> {
         self.skip_space();
         let first = self.rest().chars().next()?;
         match first {
-            '[' => self.sequence('[', ']').map(|(items, _)| Value::Array(items)),
+            '[' => self
+                .sequence('[', ']')
+                .map(|(items, _)| Value::Array(items)),
             '(' => {
                 // `(1)` is 1 in Python; `(1,)` a tuple.
                 let (mut items, comma) = self.sequence('(', ')')?;
@@ -182,7 +184,9 @@ impl Parser<'_> {
         let mut end = 0;
         let bytes = text.as_bytes();
         while end < bytes.len() {
-            if matches!(bytes[end], b'+' | b'-') && !(end > 0 && matches!(bytes[end - 1], b'e' | b'E')) {
+            if matches!(bytes[end], b'+' | b'-')
+                && !(end > 0 && matches!(bytes[end - 1], b'e' | b'E'))
+            {
                 break;
             }
             end += 1;

@@ -35,7 +35,7 @@ use crate::source::{Diagnostic, Diagnostics, SourceFile, YamlDocument};
 /// One Ansible inventory file.
 pub enum Source {
     /// A YAML inventory.
-    Yaml(YamlDocument),
+    Yaml(Box<YamlDocument>),
     /// An INI inventory.
     Ini(Arc<SourceFile>),
 }
@@ -57,7 +57,11 @@ pub fn build(sources: &[Source], base: Option<&Path>, diags: &mut Diagnostics) -
 }
 
 /// What the Ansible files contribute to seibi's inventory.
-pub(super) fn fragment(sources: &[Source], base: Option<&Path>, diags: &mut Diagnostics) -> Fragment {
+pub(super) fn fragment(
+    sources: &[Source],
+    base: Option<&Path>,
+    diags: &mut Diagnostics,
+) -> Fragment {
     let inv = build(sources, base, diags);
     let depths = inv.depths();
     let mut fragment = Fragment::default();
@@ -75,7 +79,9 @@ pub(super) fn fragment(sources: &[Source], base: Option<&Path>, diags: &mut Diag
                         origins: t.origins,
                     },
                 );
-                fragment.terminals.push((host.name.clone(), t.raw, host.at.clone()));
+                fragment
+                    .terminals
+                    .push((host.name.clone(), t.raw, host.at.clone()));
             }
             Err(connection::Refused::NoSite) => without_site.push(h),
             Err(connection::Refused::Reported) => {}

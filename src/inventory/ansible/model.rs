@@ -217,7 +217,12 @@ impl AnsibleInventory {
 
     /// Sets an inline group variable; `ansible_group_priority` sets the priority instead.
     /// Returns an error message when the priority is not a whole number.
-    pub fn set_group_var(&mut self, group: GroupId, name: &str, value: Sourced) -> Result<(), String> {
+    pub fn set_group_var(
+        &mut self,
+        group: GroupId,
+        name: &str,
+        value: Sourced,
+    ) -> Result<(), String> {
         let g = &mut self.groups[group];
         if name == "ansible_group_priority" {
             g.priority = priority(&value.value).ok_or_else(|| {

@@ -27,7 +27,9 @@ pub enum PatternError {
     #[error("the host range `[{0}]` begins after it ends")]
     Backwards(String),
     /// `[a:9]`, `[1:x]`, a zero or non-numeric step.
-    #[error("`[{0}]` is not a host range: use numbers (`[01:20]`) or letters (`[a:f]`), and a step of 1 or more")]
+    #[error(
+        "`[{0}]` is not a host range: use numbers (`[01:20]`) or letters (`[a:f]`), and a step of 1 or more"
+    )]
     NotARange(String),
     /// More hosts than any inventory should hold.
     #[error("the host pattern expands to more than {MAX_HOSTS} hosts")]
@@ -251,8 +253,14 @@ mod tests {
     #[test]
     fn ports_split_only_from_valid_addresses() {
         assert_eq!(expand("h1:2222").expect("port").port, Some(2222));
-        assert_eq!(expand("www[1:2]:2222").expect("port").hosts, ["www1", "www2"]);
-        assert_eq!(expand("[2001:db8::1]:22").expect("v6").hosts, ["2001:db8::1"]);
+        assert_eq!(
+            expand("www[1:2]:2222").expect("port").hosts,
+            ["www1", "www2"]
+        );
+        assert_eq!(
+            expand("[2001:db8::1]:22").expect("v6").hosts,
+            ["2001:db8::1"]
+        );
         assert_eq!(expand("2001:db8::1").expect("v6").port, None);
         assert_eq!(expand("bad-:22").expect("kept").hosts, ["bad-:22"]);
         assert_eq!(expand("h1").expect("plain").port, None);
@@ -260,11 +268,17 @@ mod tests {
 
     #[test]
     fn mistakes_are_named() {
-        assert_eq!(expand("w[01:100]"), Err(PatternError::Width("01:100".into())));
+        assert_eq!(
+            expand("w[01:100]"),
+            Err(PatternError::Width("01:100".into()))
+        );
         assert_eq!(expand("w[1:]"), Err(PatternError::NoEnd("1:".into())));
         assert_eq!(expand("w[f:a]"), Err(PatternError::Backwards("f:a".into())));
         assert_eq!(expand("w[1:2"), Err(PatternError::Unclosed));
-        assert_eq!(expand("w[1:9:0]"), Err(PatternError::NotARange("1:9:0".into())));
+        assert_eq!(
+            expand("w[1:9:0]"),
+            Err(PatternError::NotARange("1:9:0".into()))
+        );
         assert_eq!(expand("w[0:9999999]"), Err(PatternError::TooMany));
     }
 }

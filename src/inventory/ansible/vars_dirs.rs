@@ -88,7 +88,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Diagnostics, depth: usiz
     };
     entries.sort();
     for path in entries {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with('.') || name.ends_with('~') {
             continue;
         }
@@ -170,8 +173,12 @@ fn unused<'a>(
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for path in entries {
-        let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if file.starts_with('.') || file.ends_with('~') || used.iter().any(|u| u.starts_with(&path)) {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if file.starts_with('.') || file.ends_with('~') || used.iter().any(|u| u.starts_with(&path))
+        {
             continue;
         }
         if path.symlink_metadata().is_ok() && !path.exists() {
@@ -182,7 +189,10 @@ fn unused<'a>(
             continue;
         }
         let stem = match path.extension().and_then(|e| e.to_str()) {
-            Some(e) if EXTENSIONS.contains(&e) => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+            Some(e) if EXTENSIONS.contains(&e) => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             _ => file.clone(),
         };
         diags.push(

@@ -96,7 +96,14 @@ fn group(
                         },
                         None => (serde_json::Value::Null, section.location()),
                     };
-                    if let Err(message) = inv.set_group_var(id, &var, Sourced { value, at: at.clone() }) {
+                    if let Err(message) = inv.set_group_var(
+                        id,
+                        &var,
+                        Sourced {
+                            value,
+                            at: at.clone(),
+                        },
+                    ) {
                         diags.push(Diagnostic::error(message).at(Some(at)));
                     }
                 }
