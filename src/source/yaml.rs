@@ -102,15 +102,29 @@ impl YamlDocument {
                     column: l.column(),
                 });
                 let message = strip_location_suffix(&err.to_string());
+                let tab = location
+                    .as_ref()
+                    .and_then(|l| file.line(l.line))
+                    .is_some_and(|line| line.contains('\t'));
+                let hint = if tab {
+                    "YAML does not allow tabs for indentation: indent with spaces"
+                } else if message.contains("repetition limit") || message.contains("recursion limit") {
+                    "the file repeats YAML aliases (`*name`) too many times or nests too deeply; write the values out"
+                } else {
+                    "check the indentation and that every `key: value` pair is well formed"
+                };
                 // Errors without a place (resource limits such as an alias bomb) still name
                 // the file.
-                let message = match &location {
-                    Some(_) => format!("invalid YAML: {message}"),
-                    None => format!("invalid YAML in {}: {message}", file.path().display()),
-                };
-                return Err(Diagnostic::error(message).at(location).hint(
-                    "check the indentation and that every `key: value` pair is well formed",
-                ));
+                let location = location.or_else(|| {
+                    Some(Location {
+                        file: file.clone(),
+                        line: 1,
+                        column: 1,
+                    })
+                });
+                return Err(Diagnostic::error(format!("invalid YAML: {message}"))
+                    .at(location)
+                    .hint(hint));
             }
         };
         if root.is_null() {
@@ -352,6 +366,11 @@ impl<'a> Node<'a> {
                 .at(Some(at_path(&path)))
                 .hint(format!("add `{field}:`"));
         }
+        if let Some((wording, hint)) = reword(&message) {
+            return Diagnostic::error(format!("{} {wording}", describe(&path)))
+                .at(Some(at_path(&path)))
+                .hint(hint);
+        }
         Diagnostic::error(format!("{} at {}", message, describe(&path))).at(Some(at_path(&path)))
     }
 
@@ -487,6 +506,49 @@ fn describe(path: &NodePath) -> String {
     } else {
         format!("`{path}`")
     }
+}
+
+/// seibi's own wording for the errors that serde and jiff word for programmers ("expected
+/// u16", "failed to parse four digit integer as year"): what is wrong, and a hint.
+fn reword(message: &str) -> Option<(String, String)> {
+    if let Some(rest) = message.strip_prefix("invalid value: integer `") {
+        let (number, expected) = rest.split_once("`, expected ")?;
+        let max = match expected {
+            "u8" => u64::from(u8::MAX),
+            "u16" => u64::from(u16::MAX),
+            "u32" => u64::from(u32::MAX),
+            _ => return None,
+        };
+        return Some((
+            format!("is {number}, which is out of range"),
+            format!("use a whole number from 0 to {max} (a port is 1 to 65535)"),
+        ));
+    }
+    if message.starts_with("invalid type: ") && message.contains("expected u") {
+        return Some((
+            format!(
+                "is {}, not a whole number",
+                message.trim_start_matches("invalid type: ").split(", expected").next()?
+            ),
+            "use a whole number".to_string(),
+        ));
+    }
+    let jiff = message.starts_with("failed to parse") || message.contains("parameter '");
+    if jiff {
+        let time = ["hour", "minute", "second", "time"].iter().any(|w| message.contains(w));
+        return Some(if time {
+            (
+                "is not a valid time".to_string(),
+                "write a time as HH:MM, e.g. 08:45 or 17:15".to_string(),
+            )
+        } else {
+            (
+                "is not a valid date".to_string(),
+                "write a date as YYYY-MM-DD, e.g. 2026-10-16".to_string(),
+            )
+        });
+    }
+    None
 }
 
 fn backticked(text: &str) -> Vec<String> {
