@@ -27,7 +27,7 @@ const SAME_INVENTORY: &[(&str, &str)] =
 
 fn ansible_inventory() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("SEIBI_ANSIBLE_INVENTORY") {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let venv =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ansible-venv/bin/ansible-inventory");
@@ -360,4 +360,26 @@ fn seibi_reads_every_inventory_of_the_corpus_as_ansible_does() {
         "{} inventories, {checked} hosts: seibi agrees with ansible-inventory",
         results.len()
     );
+}
+
+/// `seibi inventory show HOST` names the place of each winning value (no ansible-core needed).
+#[test]
+fn inventory_show_names_where_each_variable_comes_from() {
+    let out = Command::new(env!("CARGO_BIN_EXE_seibi"))
+        .current_dir(common::fixture_dir("ansible"))
+        .args([
+            "--inventory",
+            "measured-host-over-later-group",
+            "inventory",
+            "show",
+            "h1",
+        ])
+        .output()
+        .expect("run seibi");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
 }

@@ -108,7 +108,9 @@ impl YamlDocument {
                     .is_some_and(|line| line.contains('\t'));
                 let hint = if tab {
                     "YAML does not allow tabs for indentation: indent with spaces"
-                } else if message.contains("repetition limit") || message.contains("recursion limit") {
+                } else if message.contains("repetition limit")
+                    || message.contains("recursion limit")
+                {
                     "the file repeats YAML aliases (`*name`) too many times or nests too deeply; write the values out"
                 } else {
                     "check the indentation and that every `key: value` pair is well formed"
@@ -528,14 +530,19 @@ fn reword(message: &str) -> Option<(String, String)> {
         return Some((
             format!(
                 "is {}, not a whole number",
-                message.trim_start_matches("invalid type: ").split(", expected").next()?
+                message
+                    .trim_start_matches("invalid type: ")
+                    .split(", expected")
+                    .next()?
             ),
             "use a whole number".to_string(),
         ));
     }
     let jiff = message.starts_with("failed to parse") || message.contains("parameter '");
     if jiff {
-        let time = ["hour", "minute", "second", "time"].iter().any(|w| message.contains(w));
+        let time = ["hour", "minute", "second", "time"]
+            .iter()
+            .any(|w| message.contains(w));
         return Some(if time {
             (
                 "is not a valid time".to_string(),
