@@ -52,10 +52,19 @@ pub struct ExplainedTerminal {
 /// Explains one terminal.
 pub fn explain(inv: &Inventory, terminal: &Terminal) -> ExplainedTerminal {
     let own = inv.origins.terminal_vars.get(&terminal.id);
+    // The winning layer of each variable, from one pass over the layers (lowest first).
+    let mut winners: indexmap::IndexMap<&String, (String, &serde_json::Value)> =
+        indexmap::IndexMap::new();
+    for (layer, layer_vars) in inv.layers(terminal) {
+        for (name, value) in layer_vars {
+            winners.insert(name, (layer.clone(), value));
+        }
+    }
     let mut vars = indexmap::IndexMap::new();
-    for name in inv.vars_for(terminal).keys() {
-        let Some(last) = inv.var_layers(terminal, name).pop() else {
-            continue;
+    for (name, (layer, value)) in winners {
+        let last = super::VarLayer {
+            layer,
+            value: value.clone(),
         };
         let at = if last.layer.starts_with("terminal:") {
             own.and_then(|o| o.get(name))

@@ -327,7 +327,7 @@ impl Inventory {
     }
 
     /// The layers that define variables for a terminal, lowest precedence first.
-    fn layers<'a>(&'a self, terminal: &'a Terminal) -> Vec<(String, &'a Vars)> {
+    pub(crate) fn layers<'a>(&'a self, terminal: &'a Terminal) -> Vec<(String, &'a Vars)> {
         let mut layers = vec![("global".to_string(), &self.vars)];
         for g in self.groups_of(terminal) {
             layers.push((format!("group:{}", g.id), &g.vars));

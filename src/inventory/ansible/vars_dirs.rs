@@ -195,6 +195,13 @@ fn unused<'a>(
                 .unwrap_or_default(),
             _ => file.clone(),
         };
+        if names.clone().any(|n| *n == stem) {
+            diags.push(Diagnostic::warning(format!(
+                "{} is not used: another file for `{stem}` comes first (Ansible reads the first of `{stem}`, `{stem}.yml`, `{stem}.yaml`, `{stem}.json`)",
+                path.display()
+            )));
+            continue;
+        }
         diags.push(
             Diagnostic::warning(format!(
                 "{} matches no {kind} of the inventory, so its variables are not used",
