@@ -3,7 +3,9 @@
 //! Raw serde types (module `raw`) become the validated types here; a [`Terminal`] that exists names a
 //! site that exists, has an address, a port, a user and a platform. [`load`] reads a directory of
 //! `*.yml` files (seibi's own format, or Ansible's YAML inventory format detected per file) and
-//! merges them, reporting every problem at once.
+//! `*.ini` files (Ansible's INI format) and merges them, reporting every problem at once. The
+//! Ansible files are read together, as Ansible reads them ([`ansible`]); [`explain`] says where
+//! each of a terminal's variables comes from.
 //!
 //! # Connection settings
 //! A terminal's `port`, `user`, `platform` and `become` come from the terminal itself, else from
