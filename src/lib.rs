@@ -17,7 +17,8 @@
 //!
 //! # Modules
 //! - [`source`]: files, places in them, diagnostics; the only module naming a YAML crate.
-//! - [`inventory`]: sites, terminals, groups, variables and their precedence; selectors.
+//! - [`inventory`]: sites, terminals, groups, variables and their precedence; selectors;
+//!   Ansible inventories (YAML, INI, `group_vars/`, `host_vars/`) read as Ansible reads them.
 //! - [`playbook`]: jobs, tasks, actions and their arguments.
 //! - [`template`]: minijinja, strict about undefined variables; secrets as placeholders.
 //! - [`language`]: Japanese or English, for everything written for people.

@@ -49,6 +49,9 @@ enum Command {
     Audit(cli::audit::AuditCommand),
     /// How far a saved plan has got across its runs; exit status 3 while it is not complete.
     Status(cli::status::StatusArgs),
+    /// Show terminals as seibi reads them, with where each variable comes from.
+    #[command(subcommand)]
+    Inventory(cli::inventory::InventoryCommand),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => cli::audit::run(command, &cli.project),
         Command::Status(args) => cli::status::run(args, &cli.project),
         Command::Lab(command) => cli::lab::run(command, &cli.project),
+        Command::Inventory(command) => cli::inventory::run(command, &cli.project),
     };
     match result {
         Ok(code) => code,

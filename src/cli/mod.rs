@@ -16,6 +16,7 @@ pub mod audit;
 pub mod calendar;
 pub mod check;
 pub mod hosts;
+pub mod inventory;
 pub mod journal;
 pub mod lab;
 pub mod operator;

@@ -446,6 +446,42 @@ fn job_order<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> Vec<&'a Job> {
     v
 }
 
+/// seibi's actions are POSIX shell: a job whose targets include Windows terminals would fail on
+/// each of them. The error names the job, its first action and the terminals.
+fn windows_refusal(job: &Job, terminals: &[&Terminal]) -> Option<Diagnostic> {
+    let windows: Vec<&str> = terminals
+        .iter()
+        .filter(|t| t.platform == crate::inventory::Platform::Windows)
+        .map(|t| t.id.as_str())
+        .collect();
+    let task = job.tasks.first()?;
+    if windows.is_empty() {
+        return None;
+    }
+    let shown = windows
+        .iter()
+        .take(5)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = if windows.len() > 5 {
+        format!(" and {} more", windows.len() - 5)
+    } else {
+        String::new()
+    };
+    Some(
+        Diagnostic::error(format!(
+            "job `{}` targets Windows terminal{} {shown}{more}, but its `{}` action (task `{}`) runs POSIX shell commands",
+            job.id,
+            if windows.len() == 1 { "" } else { "s" },
+            task.action.name(),
+            task.id
+        ))
+        .at(Some(job.targets_location.clone()))
+        .hint("narrow `targets:` to Linux terminals (a tag, group or site they share, or `exclude:`); seibi does not work on Windows terminals yet"),
+    )
+}
+
 /// Builds the plan. Every problem (unknown job, undefined variable on some terminal) is
 /// collected and returned together.
 pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnostics> {
@@ -491,7 +527,13 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                 job.id
             ));
         }
+        if let Some(d) = windows_refusal(job, &terminals) {
+            diags.push(d);
+        }
         job_terminals.insert(&job.id, terminals);
+    }
+    if diags.has_errors() {
+        return Err(diags);
     }
     for (task, needs) in &project.needs {
         if !selected_ids.contains(task.job.as_str()) {
