@@ -44,6 +44,8 @@ enum Command {
     /// Read-only reports for auditors: password rotations, overdue terminals.
     #[command(subcommand)]
     Audit(cli::audit::AuditCommand),
+    /// Recurring duties per occurrence and terminal: done, due, overdue or missed.
+    Duties(cli::duties::DutiesArgs),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Roster(command) => cli::roster::run(command, &cli.project),
         Command::Audit(command) => cli::audit::run(command, &cli.project),
         Command::Lab(command) => cli::lab::run(command, &cli.project),
+        Command::Duties(args) => cli::duties::run(args, &cli.project),
     };
     match result {
         Ok(code) => code,

@@ -5,13 +5,15 @@
 //! (clap's own); 3 `plan --start` made a plan (printed or saved in full) whose schedule is not
 //! feasible; for `apply`, 4 some task failed, 5 some terminal was unreachable, 6 paused at the
 //! end of office hours with work left (resume in the next window with `--resume RUN`);
-//! for `audit rotations`, 3 some account is overdue.
+//! for `audit rotations`, 3 some account is overdue; for `duties`, 3 some duty is overdue or
+//! missed.
 
 pub mod apply;
 pub mod approve;
 pub mod audit;
 pub mod calendar;
 pub mod check;
+pub mod duties;
 pub mod hosts;
 pub mod journal;
 pub mod lab;
