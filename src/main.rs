@@ -46,6 +46,9 @@ enum Command {
     Audit(cli::audit::AuditCommand),
     /// Recurring duties per occurrence and terminal: done, due, overdue or missed.
     Duties(cli::duties::DutiesArgs),
+    /// Record work that was not done on a machine (inquiries, investigations, meetings).
+    #[command(subcommand)]
+    Log(cli::log::LogCommand),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => cli::audit::run(command, &cli.project),
         Command::Lab(command) => cli::lab::run(command, &cli.project),
         Command::Duties(args) => cli::duties::run(args, &cli.project),
+        Command::Log(command) => cli::log::run(command, &cli.project),
     };
     match result {
         Ok(code) => code,

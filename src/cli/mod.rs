@@ -17,6 +17,7 @@ pub mod duties;
 pub mod hosts;
 pub mod journal;
 pub mod lab;
+pub mod log;
 pub mod operator;
 pub mod plan;
 pub mod report;

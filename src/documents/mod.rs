@@ -16,6 +16,7 @@ mod monthly;
 mod procedure;
 mod result;
 mod words;
+mod work;
 pub mod xlsx;
 
 pub use crate::language::Language;

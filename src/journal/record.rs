@@ -62,6 +62,8 @@ pub enum Record {
     Resume(Resume),
     /// The operator chose to work outside the sites' office hours, and said why.
     OutsideWindow(OutsideWindow),
+    /// Work that was not done on a machine (an inquiry, an investigation, a meeting).
+    WorkLog(WorkLog),
 }
 
 impl Record {
@@ -78,6 +80,7 @@ impl Record {
             Record::Rotation(_) => "rotation",
             Record::Resume(_) => "resume",
             Record::OutsideWindow(_) => "outside_window",
+            Record::WorkLog(_) => "work_log",
         }
     }
 }
@@ -429,6 +432,52 @@ pub struct Resume {
 pub struct OutsideWindow {
     /// Why the work cannot wait for the sites' office hours.
     pub reason: String,
+}
+
+/// What sort of work a [`WorkLog`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// Answering a question from the city (問い合わせ対応).
+    Inquiry,
+    /// Looking into a problem (調査).
+    Investigation,
+    /// A meeting (打合せ).
+    Meeting,
+    /// Anything else.
+    Other,
+}
+
+impl WorkKind {
+    /// The words for people, in `lang`.
+    pub fn label(self, lang: crate::language::Language) -> &'static str {
+        match self {
+            WorkKind::Inquiry => lang.pick("問い合わせ対応", "inquiry"),
+            WorkKind::Investigation => lang.pick("調査", "investigation"),
+            WorkKind::Meeting => lang.pick("打合せ", "meeting"),
+            WorkKind::Other => lang.pick("その他", "other"),
+        }
+    }
+}
+
+/// Work that was not done on a machine, signed into a journal of its own by the operator
+/// (`seibi log work`), for the monthly report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkLog {
+    /// What sort of work.
+    pub work: WorkKind,
+    /// The day it was done (Japan), `YYYY-MM-DD`.
+    pub date: String,
+    /// How long it took.
+    pub minutes: u32,
+    /// What was done, for the report (never a secret).
+    pub summary: String,
+    /// The site it concerned, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// The terminal it concerned, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<String>,
 }
 
 #[cfg(test)]

@@ -222,6 +222,16 @@ pub fn read_run(path: &Path) -> std::io::Result<Run> {
                 None,
                 format!("working outside office hours: {}", w.reason),
             )),
+            Record::WorkLog(w) => run.events.push(event(
+                w.terminal.clone(),
+                format!(
+                    "work not on a machine ({}, {}, {} min): {}",
+                    w.work.label(crate::language::Language::En),
+                    w.date,
+                    w.minutes,
+                    w.summary
+                ),
+            )),
         }
     }
     Ok(run)
