@@ -15,6 +15,7 @@ mod markdown;
 mod monthly;
 mod procedure;
 mod result;
+mod security;
 mod words;
 mod work;
 pub mod xlsx;
@@ -24,6 +25,7 @@ pub use markdown::to_markdown;
 pub use monthly::{Month, monthly};
 pub use procedure::procedure;
 pub use result::result;
+pub use security::security;
 pub use xlsx::{XlsxError, to_xlsx};
 
 /// A document that could not be made.

@@ -64,6 +64,8 @@ pub enum Record {
     OutsideWindow(OutsideWindow),
     /// Work that was not done on a machine (an inquiry, an investigation, a meeting).
     WorkLog(WorkLog),
+    /// Media were virus-scanned before upload: which scanner, its database, the result.
+    MediaScan(MediaScan),
 }
 
 impl Record {
@@ -81,6 +83,7 @@ impl Record {
             Record::Resume(_) => "resume",
             Record::OutsideWindow(_) => "outside_window",
             Record::WorkLog(_) => "work_log",
+            Record::MediaScan(_) => "media_scan",
         }
     }
 }
@@ -478,6 +481,32 @@ pub struct WorkLog {
     /// The terminal it concerned, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terminal: Option<String>,
+}
+
+/// A virus scan of an artifact before it was sent to a terminal: written by `apply` after the
+/// task's result, from the `scan` object of the `patch`/`package` task's facts
+/// ([`crate::action::package::ScanReport`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaScan {
+    /// Terminal the media were for.
+    pub terminal: String,
+    /// Job id.
+    pub job: String,
+    /// Task id.
+    pub task: String,
+    /// The artifact's name in the job.
+    pub artifact: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// The scanner run.
+    pub scanner: String,
+    /// The first line of `<scanner> --version`.
+    pub version: String,
+    /// The signature database version, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// `clean` (an infected artifact is never sent; its task fails).
+    pub result: String,
 }
 
 #[cfg(test)]

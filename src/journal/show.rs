@@ -222,6 +222,13 @@ pub fn read_run(path: &Path) -> std::io::Result<Run> {
                 None,
                 format!("working outside office hours: {}", w.reason),
             )),
+            Record::MediaScan(m) => run.events.push(event(
+                Some(m.terminal.clone()),
+                format!(
+                    "media `{}` of {} scanned with {} ({}): {}",
+                    m.artifact, m.job, m.scanner, m.version, m.result
+                ),
+            )),
             Record::WorkLog(w) => run.events.push(event(
                 w.terminal.clone(),
                 format!(
