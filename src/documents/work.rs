@@ -11,10 +11,7 @@ use crate::journal::{Record, WorkLog, verify};
 use crate::roster::Roster;
 
 /// The work entries of `month`, in day order, with the operator who signed each.
-pub(crate) fn entries<'a>(
-    all: &'a [Journal],
-    month: Month,
-) -> Vec<(&'a Journal, &'a str, &'a WorkLog)> {
+pub(crate) fn entries(all: &[Journal], month: Month) -> Vec<(&Journal, &str, &WorkLog)> {
     let prefix = month.to_string();
     let prefix = prefix.as_str();
     let mut out: Vec<(&Journal, &str, &WorkLog)> = all
