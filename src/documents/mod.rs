@@ -16,6 +16,7 @@ mod monthly;
 mod procedure;
 mod result;
 mod security;
+pub mod trends;
 mod words;
 mod work;
 pub mod xlsx;
@@ -171,6 +172,22 @@ pub struct Document {
     pub flags: Vec<String>,
     /// The sections, in order.
     pub sections: Vec<Section>,
+    /// Charts drawn from sections' tables (in the workbook only; Markdown shows the tables).
+    pub charts: Vec<Chart>,
+}
+
+/// A line chart of a section's table: one series per row, named by the text of two columns,
+/// over a run of numeric columns whose headings are the categories (months).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chart {
+    /// The id of the section whose table it draws.
+    pub section: &'static str,
+    /// Its title.
+    pub title: String,
+    /// The columns that name a series (joined with a space).
+    pub name_columns: (usize, usize),
+    /// The first and last value columns.
+    pub values: (usize, usize),
 }
 
 impl Document {
@@ -210,5 +227,6 @@ pub(crate) fn document(lang: Language, title: String) -> Document {
         summary: Vec::new(),
         flags: Vec::new(),
         sections: Vec::new(),
+        charts: Vec::new(),
     }
 }

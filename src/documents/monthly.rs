@@ -680,6 +680,15 @@ pub fn monthly(
             table: trend,
         },
     ];
+    if let Some(dir) = collected {
+        let facts = super::trends::Facts::read_dir(dir);
+        let (disks, chart, problems) = super::trends::disk_section(&facts, month, lang);
+        doc.flags.extend(problems);
+        doc.sections.push(disks);
+        doc.sections
+            .push(super::trends::drift_section(&facts, month, lang));
+        doc.charts.push(chart);
+    }
     Ok(doc)
 }
 
