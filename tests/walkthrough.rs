@@ -125,7 +125,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
     assert!(numbers[2] > 0, "{recap}");
     assert_eq!(
         said.matches(": ok: run ").count(),
-        2,
+        3,
         "journal verify: {said}"
     );
     assert!(said.contains("no overdue terminals"), "audit: {said}");
@@ -152,6 +152,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         "作業手順書.xlsx",
         "作業報告書.xlsx",
         "月次報告書.md",
+        "セキュリティ保全状況報告書.md",
     ] {
         assert!(project.join(document).is_file(), "{document} was written");
     }
@@ -166,7 +167,30 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         .map(|e| e.expect("entry").path())
         .collect();
     journals.sort();
-    assert_eq!(journals.len(), 2, "the apply and the reveal: {journals:?}");
+    assert_eq!(
+        journals.len(),
+        3,
+        "the apply, the reveal and the work entry: {journals:?}"
+    );
+    assert!(
+        monthly.contains("rehearsal: 印刷不具合の問い合わせ対応"),
+        "the work entry: {monthly}"
+    );
+    let security =
+        fs::read_to_string(project.join("セキュリティ保全状況報告書.md")).expect("security report");
+    assert!(
+        security.contains("rehearsal on lab stand-ins") && security.contains("窓口端末の障害対応"),
+        "the out-of-hours reason and the reveal: {security}"
+    );
+    // The apply's run id is the earliest; the reveal and the work entry follow in some order.
+    let text = |p: &PathBuf| fs::read_to_string(p).expect("journal");
+    let reveal_path = journals
+        .iter()
+        .find(|p| text(p).contains("\"kind\":\"reveal\""))
+        .expect("the reveal's journal")
+        .clone();
+    journals.retain(|p| !text(p).contains("\"kind\":\"work_log\""));
+    journals.sort_by_key(|p| *p == reveal_path);
     let reveal = seibi::journal::read_run(&journals[1]).expect("the reveal's journal reads");
     assert_eq!(
         reveal.start.as_ref().map(|(_, s)| s.plan_digest.as_str()),

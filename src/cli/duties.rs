@@ -43,6 +43,9 @@ pub struct DutiesArgs {
     /// The roster the journals are verified against [default: PROJECT/roster.yml].
     #[arg(long, value_name = "FILE")]
     pub roster: Option<PathBuf>,
+    /// Only terminals of these sites (repeatable).
+    #[arg(long = "site", value_name = "ID")]
+    pub sites: Vec<String>,
     /// List the terminals that are done too.
     #[arg(long)]
     pub all: bool,
@@ -72,13 +75,27 @@ pub fn run(args: DutiesArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> 
             as_of.date().last_of_month(),
         )
     });
+    for site in &args.sites {
+        if !loaded.inventory.sites.contains_key(site) {
+            let mut message = format!("no site `{site}` in the inventory");
+            if let Some(best) =
+                crate::source::closest(site, loaded.inventory.sites.keys().map(String::as_str))
+            {
+                message.push_str(&format!("\n  = hint: did you mean `{best}`?"));
+            }
+            anyhow::bail!(message);
+        }
+    }
     let (evidence, not_counted) =
         Evidence::from_journals(&under(&project.project, "logs"), &roster);
     let report = DutiesReport {
         schema: SCHEMA,
         as_of: as_of.date(),
         period,
-        rows: duties::duties(&loaded.jobs, &loaded.inventory, &evidence, as_of, period),
+        rows: duties::duties(&loaded.jobs, &loaded.inventory, &evidence, as_of, period)
+            .into_iter()
+            .filter(|r| args.sites.is_empty() || args.sites.contains(&r.site))
+            .collect(),
         not_counted,
     };
     match args.format {
