@@ -231,7 +231,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
             ("2026-10-openssl-patch", "install-patch"),
             ("2026-10-openssl-patch", "reboot"),
             ("2026-10-time-and-log-settings", "chrony"),
-            ("2026-admin-password-rotation", "rotate"),
+            ("2026-admin-password-rotation@2026", "rotate"),
             ("2026-annual-inspection", "inspect"),
         ] {
             assert!(done(job, task), "{terminal}: {job}/{task} in {steps:#?}");
@@ -249,7 +249,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         assert!(
             run.events.iter().any(|e| e.terminal.as_deref() == Some(terminal.as_str())
                 && e.what.starts_with(&format!(
-                    "rotated the credential of `admin` (now in secret `passwords/{terminal}/admin`): 2026-admin-password-rotation: "
+                    "rotated the credential of `admin` (now in secret `passwords/{terminal}/admin`): 2026-admin-password-rotation@2026: "
                 ))),
             "a rotation record for {terminal}: {:#?}",
             run.events
