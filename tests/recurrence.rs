@@ -403,3 +403,70 @@ fn duties_count_only_verified_runs_inside_the_window() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("2/8 done  [due]"), "{}", out.stdout);
 }
+
+#[test]
+fn bad_recurrences_are_reported_where_they_are_written() {
+    let dir = example_with_monthly();
+    let job = dir.path().join("playbooks/monthly-inspection.yml");
+    let check = |from: &str, to: &str| {
+        let text = MONTHLY.replace(from, to);
+        std::fs::write(&job, text).expect("job");
+        common::run_seibi(dir.path(), &["check"])
+    };
+    let out = check("every: month,", "every: monthly,");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("unknown value `monthly` for `recurrence.every`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `month`?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("playbooks/monthly-inspection.yml:5:"),
+        "{}",
+        out.stderr
+    );
+
+    let out = check(
+        "every: month, from_business_day: 1, by_business_day: 10",
+        "every: year, from_business_day: 1, by: 13-40",
+    );
+    assert_eq!(out.code, 1);
+    for expected in [
+        "a yearly duty needs `from: MM-DD`",
+        "`from_business_day` does not apply to `every: year`\n --> playbooks/monthly-inspection.yml:5:28",
+        "`13-40` is not a month and day",
+        "3 problems found",
+    ] {
+        assert!(
+            out.stderr.contains(expected),
+            "{expected:?} in {}",
+            out.stderr
+        );
+    }
+
+    let out = check("by_business_day: 10", "by_business_day: 30");
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("`by_business_day: 30`"),
+        "{}",
+        out.stderr
+    );
+
+    let out = check(
+        "minutes_per_terminal: 3",
+        "minutes_per_terminal: 3\ndeadline: 2026-10-31",
+    );
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("has both `recurrence:` and `earliest_start`/`deadline`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -155,10 +155,14 @@ fn read_job(doc: &YamlDocument, file: &Path, sha: String, diags: &mut Diagnostic
     }
     let recurrence = match raw.recurrence {
         Some(r) => {
-            let at = root
-                .get("recurrence")
-                .map_or_else(|| root.location(), |n| n.location());
-            match r.validate(&at) {
+            let node = root.get("recurrence");
+            let at = |key: &str| match &node {
+                Some(n) => n
+                    .get(key)
+                    .map_or_else(|| n.location(), |k| k.key_location()),
+                None => root.location(),
+            };
+            match r.validate(at) {
                 Ok(r) => Some(r),
                 Err(problems) => {
                     for d in problems {

@@ -71,6 +71,9 @@ impl std::str::FromStr for MonthDay {
         let (m, d) = s.split_once('-').ok_or_else(bad)?;
         let month: i8 = m.parse().map_err(|_| bad())?;
         let day: i8 = d.parse().map_err(|_| bad())?;
+        if Date::new(2024, month, day).is_err() {
+            return Err(bad());
+        }
         MonthDay::new(month, day).ok_or_else(|| {
             format!("`{s}` is not a day of every year (February 29 is not; write 02-28 or 03-01)")
         })
@@ -434,13 +437,17 @@ pub(super) struct RawRecurrence {
 }
 
 impl RawRecurrence {
-    /// The validated recurrence, or every problem with it (pointing at `at`).
-    pub(super) fn validate(self, at: &Location) -> Result<Recurrence, Vec<Diagnostic>> {
+    /// The validated recurrence, or every problem with it; `at(key)` is where `key` is written
+    /// (the mapping itself for a key that is not).
+    pub(super) fn validate(
+        self,
+        at: impl Fn(&str) -> Location,
+    ) -> Result<Recurrence, Vec<Diagnostic>> {
         let mut problems = Vec::new();
-        let mut problem = |message: String, hint: &str| {
+        let mut problem = |key: &str, message: String, hint: &str| {
             problems.push(
                 Diagnostic::error(message)
-                    .at(Some(at.clone()))
+                    .at(Some(at(key)))
                     .hint(hint.to_string()),
             );
         };
@@ -451,6 +458,7 @@ impl RawRecurrence {
                 for (key, set) in [("from", self.from.is_some()), ("by", self.by.is_some())] {
                     if set {
                         problem(
+                            key,
                             not_for(key, "month"),
                             "a monthly duty uses `from_business_day` and `by_business_day` (absent: by the end of the month)",
                         );
@@ -460,6 +468,7 @@ impl RawRecurrence {
                 let limit = 23;
                 if from == 0 || from > limit {
                     problem(
+                        "from_business_day",
                         format!("`from_business_day: {from}` is not a business day of a month"),
                         "a month has about 20 business days: write 1 to 20",
                     );
@@ -468,6 +477,7 @@ impl RawRecurrence {
                     && (by < from || by > limit)
                 {
                     problem(
+                        "by_business_day",
                         format!(
                             "`by_business_day: {by}` comes before `from_business_day: {from}` or past the month"
                         ),
@@ -488,6 +498,7 @@ impl RawRecurrence {
                 ] {
                     if set {
                         problem(
+                            key,
                             not_for(key, "year"),
                             "a yearly duty uses `from: MM-DD` and `by: MM-DD`",
                         );
@@ -497,11 +508,12 @@ impl RawRecurrence {
                 let from = match parse(&self.from) {
                     Some(Ok(md)) => md,
                     Some(Err(e)) => {
-                        problem(e, "e.g. `from: 10-01` for October 1");
+                        problem("from", e, "e.g. `from: 10-01` for October 1");
                         MonthDay { month: 1, day: 1 }
                     }
                     None => {
                         problem(
+                            "every",
                             "a yearly duty needs `from: MM-DD`, the day its year begins".into(),
                             "e.g. `from: 10-01` for every year from October 1",
                         );
@@ -511,7 +523,7 @@ impl RawRecurrence {
                 let by = match parse(&self.by) {
                     Some(Ok(md)) => Some(md),
                     Some(Err(e)) => {
-                        problem(e, "e.g. `by: 10-30` for October 30");
+                        problem("by", e, "e.g. `by: 10-30` for October 30");
                         None
                     }
                     None => None,
@@ -531,7 +543,11 @@ impl RawRecurrence {
                     ("by", self.by.is_some()),
                 ] {
                     if set {
-                        problem(not_for(key, name), "only `since` and `until` go with it");
+                        problem(
+                            key,
+                            not_for(key, name),
+                            "only `since` and `until` go with it",
+                        );
                     }
                 }
                 if every == Every::Week {
@@ -545,6 +561,7 @@ impl RawRecurrence {
             && u < s
         {
             problem(
+                "until",
                 format!("`until: {u}` comes before `since: {s}`"),
                 "`since` and `until` are the first and last days of the contract",
             );
