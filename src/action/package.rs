@@ -271,6 +271,7 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
             "package": planned.package,
             "version": planned.version,
             "previous": previous,
+            "artifact": planned.artifact,
             "sha256": planned.sha256,
             "scanned": planned.scan,
             "scan": scan_report,

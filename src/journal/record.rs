@@ -509,6 +509,35 @@ pub struct MediaScan {
     pub result: String,
 }
 
+impl MediaScan {
+    /// The record for a `patch`/`package` task's outcome `facts`, when they hold a `scan`
+    /// object (media scanned before upload): what `apply` appends after the task's result.
+    pub fn from_facts(
+        terminal: &str,
+        job: &str,
+        task: &str,
+        facts: &serde_json::Value,
+    ) -> Option<MediaScan> {
+        let scan = facts.get("scan").filter(|s| s.is_object())?;
+        let text = |v: &serde_json::Value, key: &str| {
+            v.get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        Some(MediaScan {
+            terminal: terminal.to_string(),
+            job: job.to_string(),
+            task: task.to_string(),
+            artifact: text(facts, "artifact").unwrap_or_default(),
+            sha256: text(facts, "sha256").unwrap_or_default(),
+            scanner: text(scan, "scanner")?,
+            version: text(scan, "version").unwrap_or_else(|| "unknown".to_string()),
+            database: text(scan, "database"),
+            result: text(scan, "result")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,6 +565,22 @@ mod tests {
         );
         let back: Line = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, line);
+    }
+
+    #[test]
+    fn a_scan_in_the_facts_becomes_a_media_scan_record() {
+        let facts = serde_json::json!({
+            "package": "openssl-fix", "version": "3.0.15-1", "artifact": "openssl-fix",
+            "sha256": "59ee", "scanned": true,
+            "scan": { "scanner": "clamscan", "version": "ClamAV 1.4.6/27450/Mon Oct 12 2026",
+                      "database": "27450", "result": "clean" }
+        });
+        let record = MediaScan::from_facts("kita-t02", "patch", "install", &facts).expect("scan");
+        assert_eq!(record.artifact, "openssl-fix");
+        assert_eq!(record.database.as_deref(), Some("27450"));
+        assert_eq!(record.result, "clean");
+        let unscanned = serde_json::json!({ "package": "x", "scanned": false, "scan": null });
+        assert!(MediaScan::from_facts("t", "j", "k", &unscanned).is_none());
     }
 
     #[test]
