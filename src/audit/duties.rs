@@ -173,6 +173,8 @@ pub struct DutyRow {
     pub key: String,
     /// The job's title.
     pub title: String,
+    /// How often it comes back, in words (`every month, from business day 1 by business day 10`).
+    pub recurrence: String,
     /// The time the duty belongs to.
     pub period: DateRange,
     /// When it may be done.
@@ -250,6 +252,7 @@ pub fn duties(
                     occurrence: occurrence_id(&job.id, &occurrence.key),
                     key: occurrence.key.clone(),
                     title: job.title.clone(),
+                    recurrence: recurrence.describe(crate::language::Language::En),
                     period: occurrence.period,
                     window: occurrence.window,
                     terminal: terminal.id.clone(),
@@ -330,7 +333,8 @@ pub fn render_text(report: &DutiesReport, all: bool) -> String {
             .unwrap_or(DutyStatus::Done);
         let _ = writeln!(
             out,
-            "\n{id}  window {}  {done}/{} done{}",
+            "\n{id}  ({})  window {}  {done}/{} done{}",
+            rows[0].recurrence,
             rows[0].window,
             rows.len(),
             if worst == DutyStatus::Done {
