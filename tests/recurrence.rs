@@ -470,3 +470,44 @@ fn bad_recurrences_are_reported_where_they_are_written() {
         out.stderr
     );
 }
+
+#[test]
+fn past_occurrences_estimate_the_next_one() {
+    let dir = example_with_monthly();
+    let logs = dir.path().join("logs");
+    journal(
+        &logs,
+        "r-oct",
+        "monthly-inspection@2026-10",
+        &["kita-t02", "kita-t03"],
+        "2026-10-05T10:00:00",
+        Status::Ok,
+    );
+    let out = common::run_seibi(
+        dir.path(),
+        &[
+            "plan",
+            "--period",
+            "2026-11",
+            "--job",
+            "monthly-inspection",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    assert_eq!(
+        plan["request"]["schedule"]["history"],
+        serde_json::json!(["r-oct"])
+    );
+    let estimate = plan["schedule"]["estimates"]
+        .as_array()
+        .expect("estimates")
+        .iter()
+        .find(|e| e["job"] == "monthly-inspection@2026-11")
+        .expect("the November occurrence's estimate")
+        .clone();
+    assert_eq!(estimate["from_history"], true, "{estimate}");
+    assert_eq!(estimate["samples"], 2, "{estimate}");
+}

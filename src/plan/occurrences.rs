@@ -96,3 +96,28 @@ pub fn period_for(
     }
     asked.or_else(|| start.map(|s| DateRange::new(s, s.last_of_month())))
 }
+
+/// Past durations for the plan's jobs: a recurring job's runs, whatever occurrence they were
+/// for (`monthly-inspection@2026-09`), estimate each of its occurrences in the plan.
+pub fn history_for_occurrences(
+    history: crate::schedule::History,
+    jobs: &[Job],
+) -> crate::schedule::History {
+    let mut by_base: crate::schedule::History = crate::schedule::History::new();
+    for ((job, task), durations) in &history {
+        by_base
+            .entry((base_job_id(job).to_string(), task.clone()))
+            .or_default()
+            .extend(durations);
+    }
+    let mut out = history;
+    for job in jobs.iter().filter(|j| j.occurrence.is_some()) {
+        let base = base_job_id(&job.id);
+        for task in &job.tasks {
+            if let Some(durations) = by_base.get(&(base.to_string(), task.id.clone())) {
+                out.insert((job.id.clone(), task.id.clone()), durations.clone());
+            }
+        }
+    }
+    out
+}
