@@ -1,8 +1,10 @@
 //! The documents the city reads: 作業手順書 (work procedure, from a plan), 作業報告書 (result
-//! report, from a run's journal) and 月次報告書 (monthly report, from a month of journals).
+//! report, from a run's journal), 月次報告書 (monthly report, from a month of journals, with the
+//! work not done on a machine and, from inspection facts, disk trends and version drift) and
+//! セキュリティ保全状況報告書 (security status report, from the roster and a month of journals).
 //!
 //! This module owns the layout of those documents. Each builder ([`procedure()`], [`result()`],
-//! [`monthly()`]) is a plain function from data (plan, approvals, journals, roster) to a
+//! [`monthly()`], [`security()`]) is a plain function from data (plan, approvals, journals, roster) to a
 //! [`Document`]: a title, a summary of label/value pairs, flags that must not be missed
 //! (unapproved work, a journal that does not verify) and sections, each one table. Writers turn a
 //! [`Document`] into Markdown ([`to_markdown`]) or an Excel workbook ([`to_xlsx`], one sheet for
