@@ -4,8 +4,8 @@
 //! セキュリティ保全状況報告書 (security status report, from the roster and a month of journals).
 //!
 //! This module owns the layout of those documents. Each builder ([`procedure()`], [`result()`],
-//! [`monthly()`], [`security()`]) is a plain function from data (plan, approvals, journals, roster) to a
-//! [`Document`]: a title, a summary of label/value pairs, flags that must not be missed
+//! [`monthly()`], [`security()`]) is a plain function from data (plan, approvals, journals,
+//! roster) to a [`Document`]: a title, a summary of label/value pairs, flags that must not be missed
 //! (unapproved work, a journal that does not verify) and sections, each one table. Writers turn a
 //! [`Document`] into Markdown ([`to_markdown`]) or an Excel workbook ([`to_xlsx`], one sheet for
 //! the summary and one per section, in [`xlsx`], the only file naming `rust_xlsxwriter`).
