@@ -5,8 +5,9 @@
 //!
 //! This module owns the layout of those documents. Each builder ([`procedure()`], [`result()`],
 //! [`monthly()`], [`security()`]) is a plain function from data (plan, approvals, journals,
-//! roster) to a [`Document`]: a title, a summary of label/value pairs, flags that must not be missed
-//! (unapproved work, a journal that does not verify) and sections, each one table. Writers turn a
+//! roster) to a [`Document`]: a title, a summary of label/value pairs, flags that must not be
+//! missed (unapproved work, a journal that does not verify) and sections, each one table (and
+//! charts drawn from them, in the workbook). Writers turn a
 //! [`Document`] into Markdown ([`to_markdown`]) or an Excel workbook ([`to_xlsx`], one sheet for
 //! the summary and one per section, in [`xlsx`], the only file naming `rust_xlsxwriter`).
 //! Japanese is the default language of the command line; English is there for vendors.
