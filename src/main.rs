@@ -52,6 +52,11 @@ enum Command {
     /// Show terminals as seibi reads them, with where each variable comes from.
     #[command(subcommand)]
     Inventory(cli::inventory::InventoryCommand),
+    /// Recurring duties per occurrence and terminal: done, due, overdue or missed.
+    Duties(cli::duties::DutiesArgs),
+    /// Record work that was not done on a machine (inquiries, investigations, meetings).
+    #[command(subcommand)]
+    Log(cli::log::LogCommand),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
@@ -82,6 +87,8 @@ fn main() -> ExitCode {
         Command::Status(args) => cli::status::run(args, &cli.project),
         Command::Lab(command) => cli::lab::run(command, &cli.project),
         Command::Inventory(command) => cli::inventory::run(command, &cli.project),
+        Command::Duties(args) => cli::duties::run(args, &cli.project),
+        Command::Log(command) => cli::log::run(command, &cli.project),
     };
     match result {
         Ok(code) => code,

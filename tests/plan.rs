@@ -282,7 +282,7 @@ fn the_shipped_example_checks_and_plans() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         out.stdout,
-        "ok: 11 sites, 72 terminals, 3 groups, 6 jobs, 15 tasks\n"
+        "ok: 11 sites, 72 terminals, 3 groups, 7 jobs, 16 tasks\n"
     );
     let plan = plan_json(root, &[]);
     assert_eq!(plan.totals.sites, 11);

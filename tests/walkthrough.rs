@@ -124,7 +124,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
     assert!(numbers[2] > 0, "{recap}");
     assert_eq!(
         said.matches(": ok: run ").count(),
-        3,
+        4,
         "journal verify: {said}"
     );
     assert!(said.contains("no overdue terminals"), "audit: {said}");
@@ -151,6 +151,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         "作業手順書.xlsx",
         "作業報告書.xlsx",
         "月次報告書.md",
+        "セキュリティ保全状況報告書.md",
     ] {
         assert!(project.join(document).is_file(), "{document} was written");
     }
@@ -167,9 +168,28 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
     journals.sort();
     assert_eq!(
         journals.len(),
-        3,
-        "the two applies and the reveal: {journals:?}"
+        4,
+        "the two applies, the reveal and the work entry: {journals:?}"
     );
+    assert!(
+        monthly.contains("rehearsal: 印刷不具合の問い合わせ対応"),
+        "the work entry: {monthly}"
+    );
+    let security =
+        fs::read_to_string(project.join("セキュリティ保全状況報告書.md")).expect("security report");
+    assert!(
+        security.contains("rehearsal on lab stand-ins") && security.contains("窓口端末の障害対応"),
+        "the out-of-hours reason and the reveal: {security}"
+    );
+    // The applies' run ids are the earliest; the reveal and the work entry follow in some order.
+    let text = |p: &PathBuf| fs::read_to_string(p).expect("journal");
+    let reveal_path = journals
+        .iter()
+        .find(|p| text(p).contains("\"kind\":\"reveal\""))
+        .expect("the reveal's journal")
+        .clone();
+    journals.retain(|p| !text(p).contains("\"kind\":\"work_log\""));
+    journals.sort_by_key(|p| *p == reveal_path);
     let reveal = seibi::journal::read_run(&journals[2]).expect("the reveal's journal reads");
     assert_eq!(
         reveal.start.as_ref().map(|(_, s)| s.plan_digest.as_str()),
@@ -249,7 +269,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
             ("2026-10-openssl-patch", "install-patch"),
             ("2026-10-openssl-patch", "reboot"),
             ("2026-10-time-and-log-settings", "chrony"),
-            ("2026-admin-password-rotation", "rotate"),
+            ("2026-admin-password-rotation@2026", "rotate"),
             ("2026-annual-inspection", "inspect"),
         ] {
             assert!(done(job, task), "{terminal}: {job}/{task} in {steps:#?}");
@@ -267,7 +287,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         assert!(
             run.events.iter().any(|e| e.terminal.as_deref() == Some(terminal.as_str())
                 && e.what.starts_with(&format!(
-                    "rotated the credential of `admin` (now in secret `passwords/{terminal}/admin`): 2026-admin-password-rotation: "
+                    "rotated the credential of `admin` (now in secret `passwords/{terminal}/admin`): 2026-admin-password-rotation@2026: "
                 ))),
             "a rotation record for {terminal}: {:#?}",
             run.events

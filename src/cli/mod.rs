@@ -5,7 +5,8 @@
 //! (clap's own); 3 `plan --start` made a plan (printed or saved in full) whose schedule is not
 //! feasible; for `apply`, 4 some task failed, 5 some terminal was unreachable, 6 paused at the
 //! end of office hours with work left (resume in the next window with `--resume RUN`);
-//! for `audit rotations`, 3 some account is overdue; for `status`, 3 the plan is not complete.
+//! for `audit rotations`, 3 some account is overdue; for `status`, 3 the plan is not complete; for
+//! `duties`, 3 some duty is overdue or missed.
 //!
 //! Everything a subcommand prints goes through [`Printer`] ([`printer`]): no panic on a closed
 //! pipe, and `--quiet` hides status messages.
@@ -15,10 +16,12 @@ pub mod approve;
 pub mod audit;
 pub mod calendar;
 pub mod check;
+pub mod duties;
 pub mod hosts;
 pub mod inventory;
 pub mod journal;
 pub mod lab;
+pub mod log;
 pub mod operator;
 pub mod plan;
 pub mod printer;

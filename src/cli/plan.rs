@@ -85,6 +85,7 @@ impl SelectionArgs {
                 exclude: self.exclude.clone(),
             },
             schedule: None,
+            period: None,
         }
     }
 }
@@ -106,6 +107,11 @@ pub struct PlanArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     schedule: ScheduleArgs,
+    /// The period the plan is for (2026-10, or 2026-10-01..2026-10-15): recurring jobs stand in
+    /// it as their occurrences due then; the schedule starts on its first day unless --start
+    /// says otherwise [default with --start: from that day to the end of its month].
+    #[arg(long, value_name = "PERIOD")]
+    period: Option<crate::playbook::DateRange>,
 }
 
 /// Exit status of `seibi plan` when the plan was made but its schedule misses the business-day
@@ -164,7 +170,10 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let mut request = args.selection.request();
-    request.schedule = args.schedule.request(&loaded.paths.root.join("logs"));
+    let mut schedule = args.schedule.clone();
+    schedule.start = schedule.start.or(args.period.map(|p| p.first));
+    request.schedule = schedule.request(&loaded.paths.root.join("logs"));
+    request.period = plan::period_for(&loaded, args.period, schedule.start);
     let plan = match plan::build(&loaded, &request) {
         Ok(plan) => plan,
         Err(diags) => {

@@ -69,6 +69,18 @@ pub enum ReportCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
+    /// セキュリティ保全状況報告書 (security status report) of a month: roster, rotations and
+    /// reveals, unapproved and out-of-hours work, media scans, host-key changes, verification.
+    Security {
+        /// The month, `YYYY-MM`.
+        month: Month,
+        /// Where journals are [default: PROJECT/logs].
+        #[arg(long, value_name = "DIR")]
+        logs: Option<PathBuf>,
+        /// Format, file, language, roster.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
 }
 
 /// Document format.
@@ -282,6 +294,23 @@ pub fn run(command: ReportCommand, project: &ProjectArgs) -> anyhow::Result<Exit
                 &roster,
                 &job_titles(project),
                 collected.is_dir().then_some(collected.as_path()),
+                output.language(),
+                now,
+            )?;
+            output.write(&doc)?;
+        }
+        ReportCommand::Security {
+            month,
+            logs,
+            output,
+        } => {
+            let Some(roster) = load_roster(output.roster.clone(), root) else {
+                return Ok(ExitCode::from(1));
+            };
+            let doc = documents::security(
+                &logs_dir(logs, root),
+                month,
+                &roster,
                 output.language(),
                 now,
             )?;

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::Printer;
 use super::operator;
-use crate::journal::{self, JournalWriter, Record, Reveal, RunEnd, RunStart, Signer, Tally};
+use crate::journal::{Record, Reveal};
 use crate::secrets::{
     Account, EditOutcome, Identity, PasswordStore, PublicKey, Secret, SecretsStore, lint,
 };
@@ -284,8 +284,13 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
                 &LockHolder::this_process(&run, &name, "secrets reveal"),
             )?;
             let value = store.reveal(&account, &id, &name, &reason)?;
+            let reveal = Record::Reveal(Reveal {
+                terminal: Some(account.terminal().to_string()),
+                secret: account.secret_name(),
+                reason: reason.clone(),
+            });
             let journal =
-                journal_reveal(&journal.logs_dir(project), &run, signer, &account, &reason)
+                operator::single_record_journal(&journal.logs_dir(project), &run, signer, reveal)
                     .context("the reveal could not be journaled, so the password is not shown")?;
             let mut line = Zeroizing::new(value.expose().clone());
             line.push('\n');
@@ -297,28 +302,6 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes a journal of its own for one reveal: start, the reveal (never the value), end, signed.
-fn journal_reveal(
-    logs: &Path,
-    run: &str,
-    signer: Signer,
-    account: &Account,
-    reason: &str,
-) -> anyhow::Result<PathBuf> {
-    let mut journal = JournalWriter::create(logs, RunStart::new(run, journal::NO_PLAN), signer)?;
-    journal.append(Record::Reveal(Reveal {
-        terminal: Some(account.terminal().to_string()),
-        secret: account.secret_name(),
-        reason: reason.to_string(),
-    }))?;
-    let path = journal.path().to_path_buf();
-    journal.finish(RunEnd {
-        tally: Tally::default(),
-        stopped: None,
-    })?;
-    Ok(path)
 }
 
 /// The one `.age` file, when `edit` is not told which.

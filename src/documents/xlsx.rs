@@ -225,6 +225,30 @@ fn write_table(
     Ok(top + 1 + table.rows.len())
 }
 
+/// An Excel line chart of `table` as it is written on the sheet `sheet` (headings on row 0):
+/// one series per row. None for an empty table.
+fn line_chart(chart: &super::Chart, table: &Table, sheet: &str) -> Option<rust_xlsxwriter::Chart> {
+    if table.rows.is_empty() {
+        return None;
+    }
+    let mut drawn = rust_xlsxwriter::Chart::new(rust_xlsxwriter::ChartType::Line);
+    drawn.title().set_name(&chart.title);
+    let (first, last) = (col(chart.values.0), col(chart.values.1));
+    for (i, cells) in table.rows.iter().enumerate() {
+        let name = [chart.name_columns.0, chart.name_columns.1]
+            .iter()
+            .filter_map(|c| cells.get(*c).map(Cell::text))
+            .collect::<Vec<_>>()
+            .join(" ");
+        drawn
+            .add_series()
+            .set_name(name.as_str())
+            .set_categories((sheet, 0, first, 0, last))
+            .set_values((sheet, row(i + 1), first, row(i + 1), last));
+    }
+    Some(drawn)
+}
+
 /// The document as the bytes of an `.xlsx` file.
 pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
     let formats = Formats::new();
@@ -269,6 +293,12 @@ pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
         for (i, note) in section.notes.iter().enumerate() {
             // Notes run across the page: they do not widen the first column.
             sheet.write_string_with_format(row(end + 1 + i), 0, clip(note), &formats.note)?;
+        }
+        let name = sheet.name();
+        for chart in doc.charts.iter().filter(|c| c.section == section.id) {
+            if let Some(drawn) = line_chart(chart, &section.table, &name) {
+                sheet.insert_chart(row(end + 2 + section.notes.len()), 0, &drawn)?;
+            }
         }
     }
     Ok(workbook.save_to_buffer()?)

@@ -14,6 +14,7 @@
 
 mod digest;
 mod graph;
+mod occurrences;
 mod render;
 pub mod schedule;
 pub mod subset;
@@ -34,6 +35,7 @@ use crate::template::{Templates, candidates_for};
 pub use crate::language::Language;
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
+pub use occurrences::period_for;
 pub use render::{render_markdown, render_text, task_summary};
 pub use schedule::{DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs};
 
@@ -51,6 +53,10 @@ pub struct PlanRequest {
     /// Batch the jobs into visits and place them into office hours (absent: no schedule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleRequest>,
+    /// The days the plan is for: recurring jobs stand in it as their occurrences due then
+    /// (absent: recurring jobs as they are written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<crate::playbook::DateRange>,
 }
 
 /// The plan document.
@@ -485,14 +491,33 @@ fn windows_refusal(job: &Job, terminals: &[&Terminal]) -> Option<Diagnostic> {
 /// Builds the plan. Every problem (unknown job, undefined variable on some terminal) is
 /// collected and returned together.
 pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnostics> {
+    let written = project;
+    let expanded;
+    let project = match request.period {
+        Some(period) => {
+            expanded = occurrences::expand(project, period);
+            &expanded
+        }
+        None => project,
+    };
     let mut diags = Diagnostics::new();
     let inventory = &project.inventory;
     let mut warnings = Vec::new();
 
     let mut selected: Vec<&Job> = Vec::new();
     for id in &request.jobs {
+        // A recurring job's id selects its occurrences in the period.
+        let occurrences: Vec<&Job> = project
+            .jobs
+            .iter()
+            .filter(|j| j.occurrence.is_some() && occurrences::base_job_id(&j.id) == id)
+            .collect();
         match project.job(id) {
             Some(job) => selected.push(job),
+            None if !occurrences.is_empty() => selected.extend(occurrences),
+            None if written.job(id).is_some_and(|j| j.recurrence.is_some()) => {
+                warnings.push(format!("job `{id}` has no occurrence due in this period"));
+            }
             None => diags.push(
                 Diagnostic::error(format!("no job `{id}`"))
                     .did_you_mean(id, project.jobs.iter().map(|j| j.id.as_str()))
@@ -833,13 +858,10 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
     };
     let inputs = Inputs {
         inventory_sha256: inventory_digest(project, &sites),
-        playbooks: jobs
-            .iter()
-            .map(|j| InputFile {
-                path: relative(&project.paths.root, &j.file),
-                sha256: j.file_sha256.clone(),
-            })
-            .collect(),
+        playbooks: occurrences::each_file_once(jobs.iter().map(|j| InputFile {
+            path: relative(&project.paths.root, &j.file),
+            sha256: j.file_sha256.clone(),
+        })),
         templates: template_inputs.into_iter().collect(),
         artifacts: jobs
             .iter()

@@ -233,7 +233,10 @@ pub fn build_schedule(
     )
     .map_err(failed)?;
     let logs = project.paths.root.join("logs");
-    let history = history_from_journals(&logs, &request.history)?;
+    let history = super::occurrences::history_for_occurrences(
+        history_from_journals(&logs, &request.history)?,
+        &jobs,
+    );
     let estimates = Estimates::from_jobs(&jobs, (!history.is_empty()).then_some(&history));
     let bytes = artifact_bytes(&jobs).map_err(failed)?;
     let schedule = place(

@@ -579,6 +579,12 @@ impl<'a> Coordinator<'a> {
             if let Some(rotation) = rotation_record(&terminal, &task, &outcome) {
                 self.journal_append(rotation);
             }
+            // Media virus-scanned before upload: which scanner, its database, the result.
+            if let Some(scan) = outcome.facts.as_ref().and_then(|facts| {
+                record::MediaScan::from_facts(&terminal, &task.job, &task.task, facts)
+            }) {
+                self.journal_append(Record::MediaScan(scan));
+            }
         }
         let t = &mut self.terminals[ti];
         match outcome.status {

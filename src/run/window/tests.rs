@@ -60,6 +60,7 @@ fn plan_for(site: &str) -> Arc<Plan> {
             ..Default::default()
         },
         schedule: None,
+        period: None,
     };
     match crate::plan::build(&project(which), &request) {
         Ok(plan) => Arc::new(plan),
