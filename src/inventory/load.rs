@@ -269,6 +269,9 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
                     hours: raw.hours.map(Into::into),
                     bandwidth_mbps: raw.bandwidth_mbps,
                     vars: raw.vars,
+                    work: raw.work,
+                    travel: raw.travel,
+                    approved_windows: raw.approved_windows,
                 },
             );
         }

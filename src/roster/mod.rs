@@ -31,6 +31,7 @@
 //!   required: 2
 //! ```
 
+pub mod availability;
 pub mod key;
 
 use std::fmt;
@@ -44,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::{Diagnostic, Diagnostics, Location, SourceFile, YamlDocument};
 
+pub use availability::{Availability, Day};
 pub use key::{KeyError, PublicKey, Signature, SigningKey};
 
 /// The SSHSIG namespace of journal checkpoint signatures. Written into `allowed_signers` for
@@ -116,6 +118,8 @@ pub struct Person {
     pub valid_from: Date,
     /// Last valid day (inclusive, Japan time).
     pub valid_until: Date,
+    /// The days an operator can be sent to the sites (every day when absent).
+    pub availability: Option<Availability>,
     /// Where the entry is in the roster file.
     pub location: Location,
 }
@@ -125,6 +129,18 @@ impl Person {
     pub fn is_valid_at(&self, at: Timestamp) -> bool {
         let day = at.to_zoned(TOKYO.clone()).date();
         self.valid_from <= day && day <= self.valid_until
+    }
+
+    /// The days the person can be sent: the roster's `availability`, within the validity dates.
+    pub fn available(&self) -> Availability {
+        let valid = Availability {
+            from: Some(self.valid_from),
+            until: Some(self.valid_until),
+            ..Availability::always()
+        };
+        self.availability
+            .as_ref()
+            .map_or_else(|| valid.clone(), |a| a.and(&valid))
     }
 
     /// The first instant of validity (00:00 JST on `valid_from`).
@@ -247,6 +263,8 @@ struct RawPerson {
     key: String,
     valid_from: Date,
     valid_until: Date,
+    #[serde(default)]
+    availability: Option<Availability>,
 }
 
 /// The validated roster.
@@ -396,6 +414,7 @@ impl Roster {
                     key,
                     valid_from: raw.valid_from,
                     valid_until: raw.valid_until,
+                    availability: raw.availability,
                     location: node.location(),
                 });
             }

@@ -17,6 +17,7 @@
 //! section (through a [`ScheduleView`]).
 
 pub mod batch;
+pub mod crew;
 pub mod estimate;
 pub mod place;
 mod render;
