@@ -16,6 +16,7 @@ use crate::inventory::Selector;
 use crate::plan::{self, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, ScheduleRequest};
 use crate::project::Project;
 use crate::schedule::Canary;
+use crate::schedule::crew::CrewRequest;
 
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -134,6 +135,12 @@ pub struct ScheduleArgs {
     /// At most this many terminals at once, all sites together.
     #[arg(long, value_name = "N", requires = "start")]
     pub global_limit: Option<u32>,
+    /// This many crews do the work [default: as many as are needed, which the plan says].
+    #[arg(long, value_name = "N", requires = "start", conflicts_with = "crew")]
+    pub crews: Option<u32>,
+    /// A crew of operators from the roster (repeatable; `tanaka+sato` is one crew of two).
+    #[arg(long = "crew", value_name = "NAME", requires = "start")]
+    pub crew: Vec<String>,
 }
 
 impl ScheduleArgs {
@@ -150,6 +157,11 @@ impl ScheduleArgs {
             },
             global_limit: self.global_limit,
             history: plan::finished_runs(logs),
+            crews: match (self.crews, self.crew.is_empty()) {
+                (Some(n), _) => Some(CrewRequest::Count(n)),
+                (None, false) => Some(CrewRequest::Named(self.crew.clone())),
+                (None, true) => None,
+            },
         })
     }
 }
@@ -191,7 +203,7 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         }
         None => print!("{text}"),
     }
-    if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.feasible) {
+    if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.is_feasible()) {
         // The plan is shown in full (the city must see the timetable); the status says that
         // it cannot be carried out as it stands.
         eprintln!("error: the schedule is not feasible:");
@@ -205,7 +217,7 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
             );
         }
         eprintln!(
-            "hint: raise the capacities or the global limit as suggested, start earlier \
+            "hint: add crews or raise the capacities or the global limit as suggested, start earlier \
              (--start), or ask the city for more business days (--deadline-days)"
         );
         return Ok(ExitCode::from(EXIT_INFEASIBLE));

@@ -204,6 +204,12 @@ pub fn render_text(plan: &Plan) -> String {
         out.push('\n');
         out.push_str(&crate::schedule::render_text(&schedule));
     }
+    if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+        let _ = writeln!(out, "\nCrews");
+        for line in crate::schedule::crew::crew_lines(crews, Language::En) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     for site in &plan.sites {
         let _ = writeln!(
             out,
@@ -380,6 +386,10 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
     if let Some(schedule) = schedule_view(plan) {
         out.push('\n');
         out.push_str(&crate::schedule::render_markdown(&schedule, lang));
+    }
+    if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+        out.push('\n');
+        out.push_str(&crate::schedule::crew::crew_markdown(crews, lang, 2));
     }
     let _ = writeln!(out, "\n## {}", l.procedure);
     for j in &plan.jobs {

@@ -4,7 +4,9 @@
 //! # Model
 //! * A [`Crew`] is one or more people (from the roster) who work at one site at a time. It
 //!   starts the round at the base office; moving to an on-site site costs the travel time of
-//!   the [`TravelTable`] (office time: a crew free after closing travels the next morning).
+//!   the [`TravelTable`] (office time: a crew free after closing travels the next morning; a
+//!   journey the table lacks goes by way of the base office when it has both legs, else takes
+//!   [`DEFAULT_TRAVEL_MINUTES`], and the plan notes it).
 //!   Work at a `remote` site costs no travel and leaves the crew where it is, but takes its
 //!   time. A crew works only on days all its members are available.
 //! * A *task* is one site's wave of the placement (its terminals' work on one visit day, see
@@ -139,14 +141,22 @@ impl TravelTable {
         self.between.insert(pair(a, b), minutes);
     }
 
-    /// Minutes from `from` (the base office when `None`) to `to`, and whether the table has it.
+    /// Minutes from `from` (the base office when `None`) to `to`, and whether the table has it
+    /// (when not: by way of the base office if it has both legs, else the default).
     pub fn minutes(&self, from: Option<&str>, to: &str) -> (u32, bool) {
         let known = match from {
             None => self.base.get(to),
             Some(from) if from == to => return (0, true),
             Some(from) => self.between.get(&pair(from, to)),
         };
-        known.map_or((self.default_minutes, false), |&m| (m, true))
+        if let Some(&minutes) = known {
+            return (minutes, true);
+        }
+        // No direct time: by way of the base office when both legs are known.
+        match from.and_then(|f| Some(self.base.get(f)? + self.base.get(to)?)) {
+            Some(via_base) => (via_base, false),
+            None => (self.default_minutes, false),
+        }
     }
 
     /// Sites the table names that are not among `sites`.
@@ -264,6 +274,8 @@ pub struct Stint {
     pub round: Date,
     /// Where the crew came from (`None`: the base office, or no journey for remote work).
     pub from: Option<String>,
+    /// That site's display name.
+    pub from_name: Option<String>,
     /// Travel minutes before the work.
     pub travel_minutes: u32,
     /// When the journey starts (equal to `arrive` without one).
@@ -975,6 +987,7 @@ impl<'a> Problem<'a> {
                 work: site.mode,
                 round: task.round,
                 from: d.from.map(|s| self.sites[s].id.clone()),
+                from_name: d.from.map(|s| self.sites[s].name.clone()),
                 travel_minutes: d.travel,
                 depart: zoned(d.depart, &self.tz),
                 arrive: zoned(d.arrive, &self.tz),

@@ -129,9 +129,8 @@ pub fn site_table(plan: &CrewPlan, lang: Language) -> Table {
     ]
     .map(String::from)
     .to_vec();
-    let mut stints = plan.stints_by_site();
-    stints.sort_by(|a, b| (a.round, &a.site).cmp(&(b.round, &b.site)));
-    let rows = stints
+    let rows = plan
+        .stints_by_site()
         .into_iter()
         .map(|s| {
             let start = s
@@ -279,11 +278,12 @@ pub fn note_text(note: &CrewNote, lang: Language) -> String {
              --crew NAME)"
         ),
         (CrewNote::TravelAssumed { journeys, minutes }, Language::Ja) => format!(
-            "移動時間がインベントリにない区間は{minutes}分と仮定しました: {}",
+            "移動時間がインベントリにない区間は、本庁舎経由の時間(両区間が分かる場合)または{minutes}分と仮定しました: {}",
             journeys.join("、")
         ),
         (CrewNote::TravelAssumed { journeys, minutes }, Language::En) => format!(
-            "travel times not in the inventory, {minutes} min assumed: {}",
+            "travel times not in the inventory, assumed by way of the base office where both \
+             legs are known, else {minutes} min: {}",
             journeys.join(", ")
         ),
         (CrewNote::UnknownTravelSites { sites }, Language::Ja) => format!(
