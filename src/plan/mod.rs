@@ -34,7 +34,9 @@ pub use crate::language::Language;
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
 pub use render::{render_markdown, render_text, task_summary};
-pub use schedule::{DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs};
+pub use schedule::{
+    DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, PlannedWindow, ScheduleRequest, finished_runs,
+};
 
 /// The schema identifier written in every plan.
 pub const SCHEMA: &str = "seibi.plan/v1";

@@ -210,6 +210,15 @@ pub fn render_text(plan: &Plan) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
+    for (n, w) in plan.approved_windows().iter().enumerate() {
+        if n == 0 {
+            let _ = writeln!(
+                out,
+                "\nApproved out-of-hours windows (covered by this plan's approval):"
+            );
+        }
+        let _ = writeln!(out, "  {}", w.describe(Language::En));
+    }
     for site in &plan.sites {
         let _ = writeln!(
             out,
@@ -390,6 +399,19 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
     if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
         out.push('\n');
         out.push_str(&crate::schedule::crew::crew_markdown(crews, lang, 2));
+    }
+    for (n, w) in plan.approved_windows().iter().enumerate() {
+        if n == 0 {
+            let _ = writeln!(
+                out,
+                "\n{}\n",
+                lang.pick(
+                    "承認済みの時間外作業枠(本計画の承認に含まれる):",
+                    "Approved out-of-hours windows (covered by this plan's approval):"
+                )
+            );
+        }
+        let _ = writeln!(out, "- {}", w.describe(lang));
     }
     let _ = writeln!(out, "\n## {}", l.procedure);
     for j in &plan.jobs {

@@ -18,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
+use crate::inventory::ApprovedWindow;
 use crate::journal::record::{CHECK_ONLY_CHANGE, Status};
 use crate::journal::{EXTENSION, read_run};
 use crate::playbook::Job;
@@ -85,6 +86,47 @@ pub struct PlanSchedule {
     /// Who goes where and when, and whether every site of a round finishes in time with them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crews: Option<CrewPlan>,
+    /// Out-of-hours windows the city approved for the plan's sites (from the inventory), on or
+    /// after the start day: the plan's approval covers work in them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_windows: Vec<PlannedWindow>,
+}
+
+/// An approved out-of-hours window of one site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedWindow {
+    /// The site.
+    pub site: String,
+    /// The window.
+    pub window: ApprovedWindow,
+}
+
+impl PlannedWindow {
+    /// `chuo 2026-10-03 09:00-12:00 (approval)` for people.
+    pub fn describe(&self, lang: crate::language::Language) -> String {
+        let w = &self.window;
+        let mut out = format!(
+            "{} {} {}-{}",
+            self.site,
+            w.date,
+            w.start.strftime("%H:%M"),
+            w.end.strftime("%H:%M")
+        );
+        if let Some(approval) = &w.approval {
+            out.push_str(&format!(" ({}: {approval})", lang.pick("承認", "approved")));
+        }
+        out
+    }
+}
+
+impl Plan {
+    /// The out-of-hours windows the plan's approval covers (none without a schedule).
+    pub fn approved_windows(&self) -> &[PlannedWindow] {
+        self.schedule
+            .as_ref()
+            .map_or(&[], |s| s.approved_windows.as_slice())
+    }
 }
 
 impl PlanSchedule {
@@ -315,6 +357,20 @@ pub fn build_schedule(
         suggestions: f.suggestions,
         notes: schedule.notes,
         crews: Some(crew_plan),
+        approved_windows: plan
+            .sites
+            .iter()
+            .filter_map(|s| project.inventory.sites.get(&s.id))
+            .flat_map(|site| {
+                site.approved_windows
+                    .iter()
+                    .filter(|w| w.date >= request.start)
+                    .map(|w| PlannedWindow {
+                        site: site.id.clone(),
+                        window: w.clone(),
+                    })
+            })
+            .collect(),
     })
 }
 
