@@ -14,6 +14,7 @@ mod journals;
 mod markdown;
 mod monthly;
 mod procedure;
+mod procedure_sections;
 mod result;
 mod words;
 pub mod xlsx;

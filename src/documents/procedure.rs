@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 
 use super::words::{jst, kind, rollback};
-use super::{Cell, Document, Language, Section, Table, document, headings, tr};
+use super::{Cell, Document, Language, Section, Table, document, headings, procedure_sections, tr};
 use crate::approval::ReviewedApproval;
 use crate::plan::{Plan, PlannedSite, PlannedTask, task_summary};
 use crate::roster::{Roster, japan_time_zone};
@@ -212,6 +212,16 @@ pub fn procedure(
         ),
         ("seibi".to_string(), plan.seibi_version.clone()),
     ];
+    if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+        doc.summary.push((
+            tr(lang, "日程と体制", "Timetable and crews"),
+            format!(
+                "{} {}",
+                crate::schedule::crew::summary(crews, lang),
+                crate::schedule::crew::verdict(crews, lang)
+            ),
+        ));
+    }
 
     // Jobs: purpose and provenance.
     let mut jobs = Table::new(&headings(
@@ -313,6 +323,16 @@ pub fn procedure(
         )],
     });
 
+    if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+        doc.sections.push(procedure_sections::crews(crews, lang));
+        doc.sections
+            .push(procedure_sections::schedule_by_crew(crews, lang));
+        doc.sections
+            .push(procedure_sections::schedule_by_site(crews, lang));
+    }
+    doc.sections
+        .extend(procedure_sections::approved_windows(plan, lang));
+
     // Terminals.
     let mut terminals = Table::new(&headings(
         lang,
@@ -332,7 +352,7 @@ pub fn procedure(
         for term in &s.terminals {
             terminals.push(vec![
                 Cell::from(&term.id),
-                Cell::from(&s.id),
+                Cell::from(&s.name),
                 format!("{}:{}", term.address, term.port).into(),
                 Cell::from(format!("{}{}", term.user, term.become_note())),
                 term.platform.to_string().into(),
@@ -434,6 +454,8 @@ pub fn procedure(
             "Each terminal runs the steps top to bottom; per-terminal values (file contents and so on) are in the JSON plan.",
         )],
     });
+    doc.sections
+        .extend(procedure_sections::grouped_steps(plan, lang));
     doc.sections.push(Section {
         id: "rollback",
         title: tr(lang, "切り戻し", "Rollback"),

@@ -49,18 +49,18 @@ pub fn crew_label(plan: &CrewPlan, id: &str) -> String {
 }
 
 fn travel_cell(stint: &Stint, lang: Language) -> String {
-    match (stint.work, &stint.from) {
+    let from = match lang {
+        Language::Ja => stint.from_name.as_ref(),
+        Language::En => stint.from.as_ref(),
+    };
+    let minutes = lang.pick("分", "min");
+    match (stint.work, from) {
         (WorkMode::Remote, _) => lang.pick("リモート", "remote").to_string(),
-        (_, Some(from)) => format!(
-            "{from} → {} {}",
-            stint.travel_minutes,
-            lang.pick("分", "min")
-        ),
+        (_, Some(from)) => format!("{from} → {} {minutes}", stint.travel_minutes),
         (_, None) => format!(
-            "{} → {} {}",
-            lang.pick("拠点事務所", "base"),
-            stint.travel_minutes,
-            lang.pick("分", "min")
+            "{} → {} {minutes}",
+            lang.pick("本庁舎", "base"),
+            stint.travel_minutes
         ),
     }
 }
