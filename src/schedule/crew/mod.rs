@@ -578,13 +578,9 @@ impl<'a> Problem<'a> {
                 sites: 0,
             });
             round.sites += 1;
-            let mut units: Vec<i64> = wave
-                .slots
-                .iter()
-                .map(|s| s.start.duration_until(&s.end).as_secs().max(0))
-                .collect();
-            units.sort_unstable_by_key(|&d| Reverse(d));
             let info = &sites[site];
+            let mut units = terminal_units(wave, info.calendar);
+            units.sort_unstable_by_key(|&d| Reverse(d));
             let close = deadline_close(info, deadline_day, &tz);
             tasks.push(Task {
                 site,
@@ -1107,6 +1103,30 @@ impl Exact {
         }
         Ok(false)
     }
+}
+
+/// Each terminal's work in a wave, in seconds: a terminal in two visits of the day is one
+/// unit (one terminal is worked on one visit at a time) unless together they are longer than
+/// the site's office hours (then each visit is its own unit, as the placement has them).
+fn terminal_units(wave: &SiteSchedule, calendar: &Calendar) -> Vec<i64> {
+    let window = calendar.hours().duration().as_secs();
+    let mut by_terminal: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for slot in &wave.slots {
+        by_terminal
+            .entry(slot.terminal.as_str())
+            .or_default()
+            .push(slot.start.duration_until(&slot.end).as_secs().max(0));
+    }
+    let mut units = Vec::with_capacity(by_terminal.len());
+    for parts in by_terminal.into_values() {
+        let total: i64 = parts.iter().sum();
+        if total <= window {
+            units.push(total);
+        } else {
+            units.extend(parts);
+        }
+    }
+    units
 }
 
 /// The first instant from `t` (and not before day `from_day`) at which `seconds` of work fit in
