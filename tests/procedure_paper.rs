@@ -318,3 +318,50 @@ fn libreoffice_prints_every_page_at_8_pt_or_larger() {
     let size = smallest / (9.5 / 10.5);
     assert!(size >= 8.0, "the smallest text is about {size:.1} pt");
 }
+
+#[test]
+fn the_text_plan_lists_each_distinct_step_list_once_and_verbose_lists_every_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = example().to_string_lossy().to_string();
+    let grouped = run_seibi(dir.path(), &["-C", &root, "plan"]);
+    let verbose = run_seibi(dir.path(), &["-C", &root, "plan", "--verbose"]);
+    assert_eq!((grouped.code, verbose.code), (0, 0), "{}", grouped.stderr);
+    let plan = run_seibi(dir.path(), &["-C", &root, "plan", "--format", "json"]);
+    let plan = Plan::from_json(&plan.stdout).expect("plan");
+    let terminals: Vec<&str> = plan
+        .sites
+        .iter()
+        .flat_map(|s| &s.terminals)
+        .map(|t| t.id.as_str())
+        .collect();
+    // Grouped: each terminal's line names its group; each group lists its steps once.
+    for id in &terminals {
+        let line = grouped
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("{id} is not listed"));
+        assert!(line.contains("[G"), "{line}");
+    }
+    let groups = grouped.stdout.matches(" terminals): the same ").count();
+    assert!((2..10).contains(&groups), "{groups} groups");
+    let task_lines = |text: &str| {
+        text.lines()
+            .filter(|l| l.contains("2026-10-openssl-patch/install-patch"))
+            .count()
+    };
+    assert_eq!(task_lines(&grouped.stdout), groups);
+    // Verbose: every terminal's every task, as before.
+    assert_eq!(
+        task_lines(&verbose.stdout),
+        plan.sites
+            .iter()
+            .flat_map(|s| &s.terminals)
+            .filter(|t| t
+                .tasks
+                .iter()
+                .any(|x| x.key == "2026-10-openssl-patch/install-patch"))
+            .count()
+    );
+    assert!(grouped.stdout.lines().count() * 3 < verbose.stdout.lines().count());
+}

@@ -104,6 +104,10 @@ pub struct PlanArgs {
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Text: every terminal with every step (by default terminals with the same steps are
+    /// listed once).
+    #[arg(long)]
+    verbose: bool,
     #[command(flatten)]
     schedule: ScheduleArgs,
 }
@@ -191,7 +195,8 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         .format
         .unwrap_or_else(|| Format::for_output(args.output.as_deref()));
     let text = match format {
-        Format::Text => plan::render_text(&plan),
+        Format::Text if args.verbose => plan::render_text(&plan),
+        Format::Text => plan::render_text_grouped(&plan),
         Format::Json => plan.to_json() + "\n",
         Format::Markdown => plan::render_markdown(&plan, lang),
     };
@@ -200,6 +205,12 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
             std::fs::write(path, text)
                 .with_context(|| format!("cannot write the plan to {}", path.display()))?;
             eprintln!("plan {} written to {}", plan.digest, path.display());
+            if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+                eprintln!(
+                    "{}",
+                    crate::schedule::crew::verdict(crews, crate::language::Language::En)
+                );
+            }
         }
         None => print!("{text}"),
     }

@@ -5,10 +5,9 @@
 //! written per terminal. Each section is its own function over the plan; Markdown and xlsx
 //! print the same [`Section`]s.
 
-use std::collections::BTreeMap;
-
 use super::{Cell, Language, Section, Table, headings, tr};
-use crate::plan::{Plan, PlannedTerminal, task_summary};
+use crate::plan::groups::{step_groups, terminal_ranges};
+use crate::plan::{Plan, task_summary};
 use crate::schedule::crew::{self, CrewPlan};
 
 fn table_of(t: crew::Table) -> Table {
@@ -152,69 +151,6 @@ pub fn approved_windows(plan: &Plan, lang: Language) -> Option<Section> {
     })
 }
 
-/// Terminals with the same steps (the same tasks in the same order), in plan order.
-pub struct StepGroup<'a> {
-    /// The terminals, in plan order.
-    pub terminals: Vec<&'a PlannedTerminal>,
-}
-
-/// Groups the plan's terminals by their step list.
-pub fn step_groups(plan: &Plan) -> Vec<StepGroup<'_>> {
-    let mut index: BTreeMap<Vec<&str>, usize> = BTreeMap::new();
-    let mut groups: Vec<StepGroup<'_>> = Vec::new();
-    for terminal in plan.sites.iter().flat_map(|s| &s.terminals) {
-        let key: Vec<&str> = terminal
-            .tasks
-            .iter()
-            .filter(|t| t.skip.is_none())
-            .map(|t| t.key.as_str())
-            .collect();
-        match index.get(&key) {
-            Some(&g) => groups[g].terminals.push(terminal),
-            None => {
-                index.insert(key, groups.len());
-                groups.push(StepGroup {
-                    terminals: vec![terminal],
-                });
-            }
-        }
-    }
-    groups
-}
-
-/// `chuo-t02…t05, kita-t02`: runs of consecutive numbers with the same prefix shortened.
-pub fn terminal_ranges(ids: &[&str]) -> String {
-    fn split(id: &str) -> (&str, Option<(u64, usize)>) {
-        let digits = id.len() - id.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-        let (prefix, number) = id.split_at(id.len() - digits);
-        (prefix, number.parse().ok().map(|n| (n, digits)))
-    }
-    let mut parts: Vec<String> = Vec::new();
-    let mut i = 0;
-    while i < ids.len() {
-        let (prefix, number) = split(ids[i]);
-        let mut j = i;
-        if let Some((n, _)) = number {
-            while j + 1 < ids.len() {
-                match split(ids[j + 1]) {
-                    (p, Some((m, _))) if p == prefix && m == n + (j + 1 - i) as u64 => j += 1,
-                    _ => break,
-                }
-            }
-        }
-        if j >= i + 2 {
-            // At least three in a row: `chuo-t02…t05` (the last id without the site part).
-            let last = ids[j];
-            let tail = last.rsplit_once('-').map_or(last, |(_, t)| t);
-            parts.push(format!("{}…{tail}", ids[i]));
-        } else {
-            parts.extend(ids[i..=j].iter().map(|s| s.to_string()));
-        }
-        i = j + 1;
-    }
-    parts.join(", ")
-}
-
 /// 作業手順(まとめ) and 端末ごとの差異: each group's steps once, and the steps whose rendered
 /// arguments differ between the group's terminals, per terminal.
 pub fn grouped_steps(plan: &Plan, lang: Language) -> [Section; 2] {
@@ -329,23 +265,4 @@ pub fn grouped_steps(plan: &Plan, lang: Language) -> [Section; 2] {
             notes: empty,
         },
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn consecutive_terminals_are_shortened() {
-        assert_eq!(
-            terminal_ranges(&["chuo-t02", "chuo-t03", "chuo-t04", "chuo-t05", "kita-t02"]),
-            "chuo-t02…t05, kita-t02"
-        );
-        assert_eq!(
-            terminal_ranges(&["a-t1", "a-t2", "b-s9"]),
-            "a-t1, a-t2, b-s9"
-        );
-        assert_eq!(terminal_ranges(&["x", "y"]), "x, y");
-        assert_eq!(terminal_ranges(&[]), "");
-    }
 }

@@ -14,6 +14,7 @@
 
 mod digest;
 mod graph;
+pub mod groups;
 mod render;
 pub mod schedule;
 
@@ -33,7 +34,7 @@ use crate::template::{Templates, candidates_for};
 pub use crate::language::Language;
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
-pub use render::{render_markdown, render_text, task_summary};
+pub use render::{render_markdown, render_text, render_text_grouped, task_summary};
 pub use schedule::{
     DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, PlannedWindow, ScheduleRequest, finished_runs,
 };

@@ -171,8 +171,29 @@ fn date_or_dash(d: Option<jiff::civil::Date>) -> String {
     d.map_or_else(|| "-".to_string(), |d| d.to_string())
 }
 
-/// The plan for an engineer: per site, per terminal, the ordered tasks.
+/// The plan for an engineer: per site, per terminal, the ordered tasks (every terminal in full;
+/// [`render_text_grouped`] lists each distinct step list once).
 pub fn render_text(plan: &Plan) -> String {
+    render_text_with(plan, Listing::Full)
+}
+
+/// The plan for an engineer with the steps grouped: terminals whose steps are the same are
+/// listed once with the step list, and a step whose rendered arguments differ shows each
+/// terminal's (`seibi plan --verbose` prints [`render_text`] instead).
+pub fn render_text_grouped(plan: &Plan) -> String {
+    render_text_with(plan, Listing::Grouped)
+}
+
+/// How the text plan lists the terminals' steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// Every terminal with every step.
+    Full,
+    /// Each distinct step list once.
+    Grouped,
+}
+
+fn render_text_with(plan: &Plan, listing: Listing) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Plan {}", plan.digest);
     if let Some(warning) = schedule_view(plan).and_then(|s| banner(&s, Language::En)) {
@@ -219,6 +240,13 @@ pub fn render_text(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "  {}", w.describe(Language::En));
     }
+    let groups = super::groups::step_groups(plan);
+    let group_of = |id: &str| {
+        groups
+            .iter()
+            .position(|g| g.terminals.iter().any(|t| t.id == id))
+            .map_or(String::new(), |g| format!("  [G{}]", g + 1))
+    };
     for site in &plan.sites {
         let _ = writeln!(
             out,
@@ -244,6 +272,11 @@ pub fn render_text(plan: &Plan) -> String {
                 t.become_note(),
                 t.platform
             );
+            if listing == Listing::Grouped {
+                out.truncate(out.trim_end_matches('\n').len());
+                let _ = writeln!(out, "{}", group_of(&t.id));
+                continue;
+            }
             for (i, task) in t.tasks.iter().enumerate() {
                 let marker = if task.handler { "handler " } else { "" };
                 let _ = writeln!(
@@ -259,6 +292,9 @@ pub fn render_text(plan: &Plan) -> String {
                 }
             }
         }
+    }
+    if listing == Listing::Grouped {
+        grouped_steps(&mut out, plan, &groups);
     }
     let t = &plan.totals;
     let _ = writeln!(
@@ -277,6 +313,63 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(out, "warning: {w}");
     }
     out
+}
+
+/// Each group's steps once; a step whose rendered arguments differ lists each terminal's.
+fn grouped_steps(out: &mut String, plan: &Plan, groups: &[super::groups::StepGroup<'_>]) {
+    let _ = writeln!(
+        out,
+        "\nSteps, grouped ({} terminals, {} distinct step lists; `seibi plan --verbose` lists every terminal):",
+        plan.totals.terminals,
+        groups.len()
+    );
+    for (g, group) in groups.iter().enumerate() {
+        let ids: Vec<&str> = group.terminals.iter().map(|t| t.id.as_str()).collect();
+        let first = group.terminals[0];
+        let _ = writeln!(
+            out,
+            "\n  G{}: {} ({} terminals): the same {} steps",
+            g + 1,
+            super::groups::terminal_ranges(&ids),
+            ids.len(),
+            first.tasks.iter().filter(|t| t.skip.is_none()).count()
+        );
+        for (i, task) in first.tasks.iter().filter(|t| t.skip.is_none()).enumerate() {
+            let marker = if task.handler { "handler " } else { "" };
+            let summaries: Vec<String> = group
+                .terminals
+                .iter()
+                .map(|t| {
+                    t.tasks
+                        .iter()
+                        .find(|x| x.key == task.key)
+                        .map(|x| task_summary(x, Language::En))
+                        .unwrap_or_default()
+                })
+                .collect();
+            if summaries.iter().all(|x| *x == summaries[0]) {
+                let _ = writeln!(
+                    out,
+                    "    {:>2}. {marker}{} ({}): {}",
+                    i + 1,
+                    task.name,
+                    task.key,
+                    summaries[0]
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    {:>2}. {marker}{} ({}), per terminal:",
+                    i + 1,
+                    task.name,
+                    task.key
+                );
+                for (t, summary) in group.terminals.iter().zip(&summaries) {
+                    let _ = writeln!(out, "          {}: {summary}", t.id);
+                }
+            }
+        }
+    }
 }
 
 struct Labels {
