@@ -10,7 +10,7 @@
 //!   Work at a `remote` site costs no travel and leaves the crew where it is, but takes its
 //!   time. A crew works only on days all its members are available.
 //! * A *task* is one site's wave of the placement (its terminals' work on one visit day, see
-//!   [`super::place`]); all the waves of one site go to the same crew. At the site the crew
+//!   [`mod@super::place`]); all the waves of one site go to the same crew. At the site the crew
 //!   works on up to `capacity` terminals at once, a terminal's work never crossing the end of
 //!   a window; the windows are the site's office hours on its business days, joined with the
 //!   out-of-hours windows the city approved ([`crate::inventory::ApprovedWindow`]).
