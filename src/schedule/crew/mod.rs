@@ -763,13 +763,21 @@ impl<'a> Problem<'a> {
                 Some(&c) => vec![c],
                 None => (0..crews.len()).collect(),
             };
+            // A crew with no working day for the site (days off, the end of a contract) is
+            // passed over; only when no crew can go is it an error.
+            let mut failure = None;
             for c in candidates {
-                let d = self.stint(t, &crews[c], c, states[c], capacity, table)?;
-                if best.as_ref().is_none_or(|b| d.finish < b.finish) {
-                    best = Some(d);
+                match self.stint(t, &crews[c], c, states[c], capacity, table) {
+                    Ok(d) if best.as_ref().is_none_or(|b| d.finish < b.finish) => best = Some(d),
+                    Ok(_) => {}
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
                 }
             }
-            let Some(d) = best else { continue };
+            let Some(d) = best else {
+                return Err(failure.unwrap_or(CrewError::NoCrews));
+            };
             owner.insert(site, d.crew);
             states[d.crew] = self.after(states[d.crew], &d);
             done.push(d);
@@ -1077,7 +1085,9 @@ impl Exact {
                     continue;
                 }
                 let capacity = problem.sites[site].capacity;
-                let d = problem.stint(t, &crews[c], c, self.states[c], capacity, table)?;
+                let Ok(d) = problem.stint(t, &crews[c], c, self.states[c], capacity, table) else {
+                    continue;
+                };
                 if d.finish > problem.tasks[t].deadline {
                     continue;
                 }

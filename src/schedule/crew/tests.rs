@@ -537,3 +537,29 @@ fn the_crews_needed_match_brute_force_on_small_cities() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn a_crew_whose_contract_ends_is_passed_over_and_a_crew_nobody_can_be_is_an_error() -> TestResult {
+    let city = uniform(2, 2, 4);
+    let schedule = placed(&city, 30, date(2026, 10, 1))?;
+    let ended = Crew {
+        id: "suzuki".into(),
+        members: Vec::new(),
+        availability: Availability {
+            until: Some(date(2026, 3, 31)),
+            ..Availability::always()
+        },
+    };
+    let mut crews = Crew::anonymous(1);
+    crews.insert(0, ended.clone());
+    let plan = crews_for(&city, &schedule, &TravelTable::new(20), Some(&crews))?;
+    assert!(plan.crews[0].stints.is_empty(), "suzuki gets no work");
+    assert_eq!(plan.crews[1].stints.len(), 2);
+    let err = crews_for(&city, &schedule, &TravelTable::new(20), Some(&[ended]));
+    let message = err.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        message.contains("crew `suzuki` has no working day"),
+        "{message}"
+    );
+    Ok(())
+}
