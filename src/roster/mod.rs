@@ -730,4 +730,27 @@ mod tests {
         assert!(err.to_string().contains(&other.fingerprint()));
         assert!(r.find_by_key(&other).is_none());
     }
+
+    #[test]
+    fn availability_is_read_and_bounded_by_the_validity_dates() {
+        let base = format!(
+            "people:\n  - id: alice\n    name: 有栖 アリス\n    organisation: 中央区役所\n    role: operator\n    key: {ALICE}\n    valid_from: 2026-04-01\n    valid_until: 2027-03-31\n"
+        );
+        let with =
+            format!("{base}    availability: {{ weekdays: [mon, tue], except: [2026-10-05] }}\n");
+        let r = roster(&with).expect("roster");
+        let days = r.people()[0].available();
+        assert!(days.on(jiff::civil::date(2026, 10, 6)), "a Tuesday");
+        assert!(!days.on(jiff::civil::date(2026, 10, 5)), "a day off");
+        assert!(!days.on(jiff::civil::date(2026, 10, 7)), "a Wednesday");
+        assert!(
+            !days.on(jiff::civil::date(2027, 4, 5)),
+            "a Monday after the entry ends"
+        );
+        let typo = format!("{base}    availability: {{ weekday: [mon] }}\n");
+        let err = roster(&typo).expect_err("unknown key");
+        let text = err.to_string();
+        assert!(text.contains("roster.yml:9:21"), "{text}");
+        assert!(text.contains("did you mean `weekdays`?"), "{text}");
+    }
 }
