@@ -27,7 +27,9 @@
 //! capacity that would let it finish is searched the same way.
 
 mod days;
+mod exact;
 pub mod render;
+mod travel;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -39,6 +41,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use self::days::{DayTable, HORIZON_DAYS};
+use self::exact::Exact;
 use super::{Calendars, SiteSchedule};
 use crate::calendar::Calendar;
 use crate::inventory::{Inventory, WorkMode};
@@ -48,6 +51,7 @@ pub use render::{
     Table, crew_label, crew_lines, crew_markdown, crew_table, hint_text, markdown_table, miss_text,
     note_text, site_table, summary, verdict,
 };
+pub use travel::TravelTable;
 
 /// Up to this many tasks, every assignment of tasks to crews and every order is tried.
 pub const EXACT_TASKS: usize = 5;
@@ -97,92 +101,6 @@ impl Crew {
                 availability: Availability::always(),
             })
             .collect()
-    }
-}
-
-/// Minutes between sites and from the base office, with a default for what is not given.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TravelTable {
-    base: HashMap<String, u32>,
-    between: HashMap<(String, String), u32>,
-    default_minutes: u32,
-}
-
-impl TravelTable {
-    /// An empty table: every journey takes `default_minutes`.
-    pub fn new(default_minutes: u32) -> Self {
-        TravelTable {
-            default_minutes,
-            ..TravelTable::default()
-        }
-    }
-
-    /// The inventory's `travel:` of every site ([`DEFAULT_TRAVEL_MINUTES`] for the rest).
-    pub fn from_inventory(inventory: &Inventory) -> Self {
-        let mut table = TravelTable::new(DEFAULT_TRAVEL_MINUTES);
-        for site in inventory.sites.values() {
-            if let Some(minutes) = site.travel.base {
-                table.set_base(&site.id, minutes);
-            }
-            for (other, &minutes) in &site.travel.sites {
-                table.set(&site.id, other, minutes);
-            }
-        }
-        table
-    }
-
-    /// Minutes from the base office to `site`.
-    pub fn set_base(&mut self, site: &str, minutes: u32) {
-        self.base.insert(site.to_string(), minutes);
-    }
-
-    /// Minutes between `a` and `b`, both ways.
-    pub fn set(&mut self, a: &str, b: &str, minutes: u32) {
-        self.between.insert(pair(a, b), minutes);
-    }
-
-    /// Minutes from `from` (the base office when `None`) to `to`, and whether the table has it
-    /// (when not: by way of the base office if it has both legs, else the default).
-    pub fn minutes(&self, from: Option<&str>, to: &str) -> (u32, bool) {
-        let known = match from {
-            None => self.base.get(to),
-            Some(from) if from == to => return (0, true),
-            Some(from) => self.between.get(&pair(from, to)),
-        };
-        if let Some(&minutes) = known {
-            return (minutes, true);
-        }
-        // No direct time: by way of the base office when both legs are known.
-        match from.and_then(|f| Some(self.base.get(f)? + self.base.get(to)?)) {
-            Some(via_base) => (via_base, false),
-            None => (self.default_minutes, false),
-        }
-    }
-
-    /// Sites the table names that are not among `sites`.
-    pub fn unknown_sites<'a>(&'a self, sites: &[&str]) -> Vec<&'a str> {
-        let mut out: Vec<&str> = self
-            .base
-            .keys()
-            .map(String::as_str)
-            .chain(
-                self.between
-                    .keys()
-                    .flat_map(|(a, b)| [a.as_str(), b.as_str()]),
-            )
-            .filter(|s| !sites.contains(s))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-}
-
-fn pair(a: &str, b: &str) -> (String, String) {
-    if a <= b {
-        (a.to_string(), b.to_string())
-    } else {
-        (b.to_string(), a.to_string())
     }
 }
 
@@ -947,7 +865,7 @@ impl<'a> Problem<'a> {
             journeys.dedup();
             notes.push(CrewNote::TravelAssumed {
                 journeys,
-                minutes: travel.default_minutes,
+                minutes: travel.default_minutes(),
             });
         }
         let ids: Vec<&str> = self.sites.iter().map(|s| s.id.as_str()).collect();
@@ -1046,72 +964,6 @@ impl<'a> Problem<'a> {
                 }
             })
             .collect()
-    }
-}
-
-/// The depth-first search of [`Problem::exact`].
-struct Exact {
-    states: Vec<CrewState>,
-    used: Vec<bool>,
-    owner: HashMap<usize, usize>,
-    left: Vec<usize>,
-    done: Vec<Done>,
-}
-
-impl Exact {
-    fn run(
-        &mut self,
-        problem: &Problem<'_>,
-        crews: &[Crew],
-        table: &mut DayTable<'_>,
-    ) -> Result<bool, CrewError> {
-        if self.left.is_empty() {
-            return Ok(true);
-        }
-        for i in 0..self.left.len() {
-            let t = self.left[i];
-            let site = problem.tasks[t].site;
-            for c in 0..crews.len() {
-                if let Some(&owner) = self.owner.get(&site)
-                    && owner != c
-                {
-                    continue;
-                }
-                // Crews with nothing yet and the same availability are interchangeable.
-                if !self.used[c]
-                    && (0..c)
-                        .any(|e| !self.used[e] && crews[e].availability == crews[c].availability)
-                {
-                    continue;
-                }
-                let capacity = problem.sites[site].capacity;
-                let Ok(d) = problem.stint(t, &crews[c], c, self.states[c], capacity, table) else {
-                    continue;
-                };
-                if d.finish > problem.tasks[t].deadline {
-                    continue;
-                }
-                let saved = (self.states[c], self.used[c]);
-                let owned = self.owner.insert(site, c);
-                self.states[c] = problem.after(self.states[c], &d);
-                self.used[c] = true;
-                self.left.swap_remove(i);
-                self.done.push(d);
-                if self.run(problem, crews, table)? {
-                    return Ok(true);
-                }
-                self.done.pop();
-                self.left.push(t);
-                let last = self.left.len() - 1;
-                self.left.swap(i, last);
-                (self.states[c], self.used[c]) = saved;
-                match owned {
-                    Some(o) => self.owner.insert(site, o),
-                    None => self.owner.remove(&site),
-                };
-            }
-        }
-        Ok(false)
     }
 }
 
