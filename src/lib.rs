@@ -27,7 +27,8 @@
 //! - [`project`]: inventory and jobs loaded and cross-checked together (`seibi check`).
 //! - [`plan`]: the task graph (petgraph inside), the plan document and its digest.
 //! - [`calendar`]: Japanese holidays, office hours, business-day arithmetic.
-//! - [`schedule`]: batching jobs into visits; placing visits into office-hour windows.
+//! - [`schedule`]: batching jobs into visits; placing visits into office-hour windows; crews
+//!   (who goes where, travel, and the proof that every site of a round finishes in time).
 //! - [`secrets`]: `Secret<T>`, the age-encrypted store, crash-safe password rotation state.
 //! - [`journal`]: the hash-chained, signed execution log; verification; resume.
 //! - [`roster`]: operators and approvers (従事者名簿) with keys and validity dates.

@@ -156,7 +156,7 @@ fn become_sudo_installs_writes_and_rotates_as_root_with_no_secret_on_a_command_l
     );
     assert_eq!(shadow_hash(&fleet, ADMIN), "*");
 
-    let plan = seibi(&root, &["plan"], None);
+    let plan = seibi(&root, &["plan", "--verbose"], None);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout.contains(&format!(

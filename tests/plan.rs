@@ -17,7 +17,7 @@ fn plan_json(dir: &std::path::Path, extra: &[&str]) -> Plan {
 #[test]
 fn text_markdown_and_json_documents() {
     let dir = overlay_project(None);
-    let text = run_seibi(dir.path(), &["plan"]);
+    let text = run_seibi(dir.path(), &["plan", "--verbose"]);
     assert_eq!(text.code, 0, "{}", text.stderr);
     insta::assert_snapshot!("base_text", text.stdout);
     let ja = run_seibi(
@@ -192,7 +192,7 @@ fn become_shows_beside_the_login_user_and_only_when_set() {
         "the defaults' become is for Linux terminals"
     );
 
-    let text = run_seibi(dir.path(), &["plan"]);
+    let text = run_seibi(dir.path(), &["plan", "--verbose"]);
     assert!(
         text.stdout
             .contains("\n  chuo-t01 admin@10.1.0.11:22 (sudo) linux\n"),

@@ -349,7 +349,10 @@ fn window_policy(
     if args.check || args.outside_window {
         return Ok(None);
     }
-    let policy = WindowPolicy::new(Calendars::from_inventory(&project.inventory)?);
+    // The plan's approved out-of-hours windows (with the city's prior consent) open the sites
+    // as their office hours do.
+    let policy = WindowPolicy::new(Calendars::from_inventory(&project.inventory)?)
+        .with_approved_windows(plan.approved_windows());
     let closed: Vec<(String, String)> = plan
         .sites
         .iter()

@@ -17,6 +17,7 @@ use crate::inventory::Selector;
 use crate::plan::{self, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, ScheduleRequest};
 use crate::project::Project;
 use crate::schedule::Canary;
+use crate::schedule::crew::CrewRequest;
 
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -105,6 +106,10 @@ pub struct PlanArgs {
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Text: every terminal with every step (by default terminals with the same steps are
+    /// listed once).
+    #[arg(long)]
+    verbose: bool,
     #[command(flatten)]
     schedule: ScheduleArgs,
     /// The period the plan is for (2026-10, or 2026-10-01..2026-10-15): recurring jobs stand in
@@ -141,6 +146,12 @@ pub struct ScheduleArgs {
     /// At most this many terminals at once, all sites together.
     #[arg(long, value_name = "N", requires = "start")]
     pub global_limit: Option<u32>,
+    /// This many crews do the work [default: as many as are needed, which the plan says].
+    #[arg(long, value_name = "N", requires = "start", conflicts_with = "crew")]
+    pub crews: Option<u32>,
+    /// A crew of operators from the roster (repeatable; `tanaka+sato` is one crew of two).
+    #[arg(long = "crew", value_name = "NAME", requires = "start")]
+    pub crew: Vec<String>,
 }
 
 impl ScheduleArgs {
@@ -157,6 +168,11 @@ impl ScheduleArgs {
             },
             global_limit: self.global_limit,
             history: plan::finished_runs(logs),
+            crews: match (self.crews, self.crew.is_empty()) {
+                (Some(n), _) => Some(CrewRequest::Count(n)),
+                (None, false) => Some(CrewRequest::Named(self.crew.clone())),
+                (None, true) => None,
+            },
         })
     }
 }
@@ -189,7 +205,8 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         .format
         .unwrap_or_else(|| Format::for_output(args.output.as_deref()));
     let text = match format {
-        Format::Text => plan::render_text(&plan),
+        Format::Text if args.verbose => plan::render_text(&plan),
+        Format::Text => plan::render_text_grouped(&plan),
         Format::Json => plan.to_json() + "\n",
         Format::Markdown => plan::render_markdown(&plan, lang),
     };
@@ -202,10 +219,16 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
                 plan.digest,
                 path.display()
             ));
+            if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+                Printer::get().status(crate::schedule::crew::verdict(
+                    crews,
+                    crate::language::Language::En,
+                ));
+            }
         }
         None => Printer::get().out_str(format_args!("{text}")),
     }
-    if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.feasible) {
+    if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.is_feasible()) {
         // The plan is shown in full (the city must see the timetable); the status says that
         // it cannot be carried out as it stands.
         Printer::get().error(format_args!("error: the schedule is not feasible:"));
@@ -219,7 +242,7 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
             ));
         }
         Printer::get().error(format_args!(
-            "hint: raise the capacities or the global limit as suggested, start earlier \
+            "hint: add crews or raise the capacities or the global limit as suggested, start earlier \
              (--start), or ask the city for more business days (--deadline-days)"
         ));
         return Ok(ExitCode::from(EXIT_INFEASIBLE));

@@ -19,6 +19,7 @@ mod journals;
 mod markdown;
 mod monthly;
 mod procedure;
+mod procedure_sections;
 mod progress;
 mod result;
 mod security;

@@ -405,6 +405,9 @@ fn merge(fragments: Vec<Fragment>, some_file_unread: bool, diags: &mut Diagnosti
                     hours: raw.hours.map(Into::into),
                     bandwidth_mbps: raw.bandwidth_mbps,
                     vars: raw.vars,
+                    work: raw.work,
+                    travel: raw.travel,
+                    approved_windows: raw.approved_windows,
                 },
             );
         }

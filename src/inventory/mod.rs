@@ -24,6 +24,7 @@ pub mod explain;
 mod load;
 mod raw;
 mod selector;
+mod travel;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -35,6 +36,7 @@ use crate::source::Location;
 
 pub use load::{address_problem, load, valid_id as load_valid_id};
 pub use selector::Selector;
+pub use travel::{ApprovedWindow, Travel, WorkMode};
 
 /// Variables: names to JSON-like values, in definition order.
 pub type Vars = IndexMap<String, serde_json::Value>;
@@ -195,6 +197,15 @@ pub struct Site {
     pub bandwidth_mbps: Option<f64>,
     /// Site variables.
     pub vars: Vars,
+    /// Whether a crew must travel there (default) or works remotely.
+    #[serde(skip_serializing_if = "WorkMode::is_on_site")]
+    pub work: WorkMode,
+    /// Travel times from the base office and to other sites.
+    #[serde(skip_serializing_if = "Travel::is_empty")]
+    pub travel: Travel,
+    /// Out-of-hours work the city approved.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approved_windows: Vec<ApprovedWindow>,
 }
 
 /// An endpoint reached over SSH.

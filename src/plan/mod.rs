@@ -14,6 +14,7 @@
 
 mod digest;
 mod graph;
+pub mod groups;
 mod occurrences;
 mod render;
 pub mod schedule;
@@ -36,8 +37,10 @@ pub use crate::language::Language;
 pub use digest::canonical_sha256;
 pub use graph::{Priority, TaskGraph, TaskKey};
 pub use occurrences::period_for;
-pub use render::{render_markdown, render_text, task_summary};
-pub use schedule::{DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs};
+pub use render::{render_markdown, render_text, render_text_grouped, task_summary};
+pub use schedule::{
+    DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, PlannedWindow, ScheduleRequest, finished_runs,
+};
 
 /// The schema identifier written in every plan.
 pub const SCHEMA: &str = "seibi.plan/v1";
