@@ -174,7 +174,7 @@ fn the_procedure_workbook_holds_the_timetable_and_the_grouped_steps() {
     assert!(
         notes
             .iter()
-            .any(|n| n.contains("chuo-t02…t04") && n.contains("同じ14手順")),
+            .any(|n| n.contains("chuo-t02…t04") && n.contains("同じ15手順")),
         "{notes:#?}"
     );
 }

@@ -2,7 +2,7 @@
 //!
 //! [`Coordinator`] holds which unit each terminal runs next, what failed, what is skipped and
 //! why, who may start under the limits, why the run stops, the journal writer and the reporter.
-//! Workers ([`super::worker`]) only run the units they are sent and send back events; the
+//! Workers (`super::worker`) only run the units they are sent and send back events; the
 //! coordinator is the only writer of the journal, so its order is the order of decisions.
 //!
 //! Per terminal the units go in plan order: each one is either counted as done (an interrupted

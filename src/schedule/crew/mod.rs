@@ -344,7 +344,8 @@ pub fn plan_crews(input: &CrewInput<'_>, crews: Option<&[Crew]>) -> Result<CrewP
     let crews: Vec<Crew> = match crews {
         Some(crews) => crews.to_vec(),
         None => {
-            let count = needed.unwrap_or(problem.crew_limit());
+            // A plan with nothing to place still names one crew (with nothing to do).
+            let count = needed.unwrap_or(problem.crew_limit()).max(1);
             notes.push(CrewNote::CrewsNotGiven { crews: count });
             Crew::anonymous(count)
         }
