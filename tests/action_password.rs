@@ -432,6 +432,7 @@ fn planned_for(
         user: "root".to_string(),
         become_method: seibi::inventory::Become::None,
         platform: Platform::Linux,
+        key_file: None,
         jobs: vec![task.job.clone()],
         tasks: vec![task.clone()],
         estimated_minutes: 1,

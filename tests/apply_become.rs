@@ -411,6 +411,7 @@ fn a_command_left_running_under_sudo_is_waited_for_on_resume() {
         user: DEPUTY.to_string(),
         become_method: Become::Sudo,
         platform: Platform::Linux,
+        key_file: None,
         jobs: vec!["slow".to_string()],
         tasks: vec![task.clone()],
         estimated_minutes: 1,

@@ -537,6 +537,8 @@ fn apply_stops_at_closing_time_on_real_hosts() {
         retries: 1,
         known_hosts_path: fleet.known_hosts().to_path_buf(),
         lease: None,
+        key_dir: root.clone(),
+        key_passphrases: Default::default(),
     });
     let env = seibi::action::ApplyEnv {
         project_root: root.clone(),

@@ -719,3 +719,96 @@ fn two_resumes_of_one_killed_run_at_once_lose_nothing() {
         assert_eq!(on_host(&fleet, i, "cat /root/once.log"), "start\ndone\n");
     }
 }
+
+#[test]
+fn an_ansible_terminal_logs_in_with_its_own_key_file() {
+    require_root!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fleet = fleet(dir.path(), 2, 106);
+    let root = dir.path().join("project");
+    project(&fleet, &root, &[slow_job(0)]);
+    // The same terminals from an Ansible inventory: t00 names the fleet's key as its own;
+    // t01 names none.
+    let key = fleet.client_key().to_str().expect("utf-8");
+    let hosts: Vec<String> = fleet
+        .hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let own = if i == 0 {
+                format!(", ansible_ssh_private_key_file: {key}")
+            } else {
+                String::new()
+            };
+            format!(
+                "    t{i:02}: {{ ansible_host: {}, ansible_port: {}, ansible_user: root, seibi_tags: [lab]{own} }}\n",
+                h.address(),
+                h.port()
+            )
+        })
+        .collect();
+    std::fs::write(
+        root.join("inventory/lab.yml"),
+        "sites:\n  s1: { name: Site 1, capacity: 4 }\n",
+    )
+    .expect("sites");
+    std::fs::write(
+        root.join("inventory/hosts.yml"),
+        format!(
+            "all:\n  vars: {{ seibi_site: s1 }}\n  hosts:\n{}",
+            hosts.concat()
+        ),
+    )
+    .expect("hosts");
+    // `--key` is a key the terminals do not know; the operator signs with the fleet's key.
+    let stranger = dir.path().join("stranger_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "stranger", "-f"])
+        .arg(&stranger)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let identity = identity(&root);
+    let out = seibi(
+        &root,
+        &[
+            "apply",
+            "--key",
+            stranger.to_str().expect("utf-8"),
+            "--sign-key",
+            key,
+            "--identity",
+            identity.to_str().expect("utf-8"),
+            "--progress",
+            "plain",
+            "--outside-window",
+            "--unapproved",
+            "--reason",
+            "lab rehearsal",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let line = |t: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(t))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("t00").contains(" changed "), "{}", out.stdout);
+    assert!(
+        line("t01").contains("FAILED") && line("t01").contains("authenticat"),
+        "t01 has no key of its own: {}",
+        out.stdout
+    );
+    assert_eq!(on_host(&fleet, 0, "cat /root/once.log"), "start\ndone\n");
+    // The plan pins the key file's name, never its contents.
+    let plan = seibi(&root, &["plan", "--format", "json"], None);
+    assert!(
+        plan.stdout.contains(&format!("\"key_file\": \"{key}\"")),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("PRIVATE KEY"));
+}

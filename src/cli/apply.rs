@@ -6,7 +6,7 @@
 //! (`--resume RUN`, exit status 6). `--outside-window --reason "..."` works regardless, and the
 //! reason is recorded in the journal. `--check` changes nothing and is not held to the hours.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +26,7 @@ use crate::plan::subset;
 use crate::plan::{self, Plan};
 use crate::project::Project;
 use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
+use crate::run::connector::terminal_key_path;
 use crate::run::session::{self, RunKind, Session, SessionEnd, SessionError, SessionRequest};
 use crate::run::{ApplyOptions, RunExit, SshSettings, StopReason, WindowPolicy};
 use crate::schedule::Calendars;
@@ -172,7 +173,21 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         }
     };
     Printer::get().status(format_args!("{}", authorization.describe()));
-    let passphrases = operator::ask_passphrases(args.keys.iter().chain(args.sign_key.iter()))?;
+    // The terminals' own key files (Ansible's `ansible_ssh_private_key_file`), asked for with
+    // the others before anything connects.
+    let terminal_keys: BTreeSet<PathBuf> = plan
+        .sites
+        .iter()
+        .flat_map(|s| &s.terminals)
+        .filter_map(|t| t.key_file.as_deref())
+        .map(|k| terminal_key_path(&project.paths.root, k))
+        .collect();
+    let passphrases = operator::ask_passphrases(
+        args.keys
+            .iter()
+            .chain(args.sign_key.iter())
+            .chain(terminal_keys.iter()),
+    )?;
     let roster_path = args.journal.roster_path(&project.paths.root);
     let sign_key = args.sign_key.clone().or_else(|| args.keys.first().cloned());
     let (signer, operator_name) =
@@ -180,7 +195,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     // Everything that can refuse the run (secrets, keys, known_hosts) is checked before the
     // journal is created, so a refused run leaves no unfinished journal behind.
     let env = apply_env(&project, &plan, &args)?;
-    let ssh = ssh_settings(&project, &args, &passphrases)?;
+    let ssh = ssh_settings(&project, &plan, &args, &passphrases)?;
     let kind = match &args.resume {
         Some(run) => RunKind::Resume(run.clone()),
         None => RunKind::New(operator::run_id()),
@@ -466,6 +481,7 @@ fn apply_env(project: &Project, plan: &Plan, args: &ApplyArgs) -> anyhow::Result
 
 fn ssh_settings(
     project: &Project,
+    plan: &Plan,
     args: &ApplyArgs,
     passphrases: &operator::Passphrases,
 ) -> anyhow::Result<SshSettings> {
@@ -487,7 +503,12 @@ fn ssh_settings(
         credentials = credentials.with_key_file(k, passphrase);
     }
     credentials = credentials.with_agent_from_env();
-    if credentials.is_empty() {
+    let every_terminal_has_its_key = plan
+        .sites
+        .iter()
+        .flat_map(|s| &s.terminals)
+        .all(|t| t.key_file.is_some());
+    if credentials.is_empty() && !every_terminal_has_its_key {
         bail!(
             "no SSH credentials: pass --key FILE (ed25519 or ECDSA) or start ssh-agent (SSH_AUTH_SOCK)"
         );
@@ -517,5 +538,7 @@ fn ssh_settings(
         retries: 2,
         known_hosts_path,
         lease: None,
+        key_dir: project.paths.root.clone(),
+        key_passphrases: passphrases.clone(),
     })
 }

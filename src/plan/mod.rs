@@ -230,6 +230,12 @@ pub struct PlannedTerminal {
     pub become_method: Become,
     /// Platform.
     pub platform: Platform,
+    /// The SSH private key this terminal logs in with (Ansible's
+    /// `ansible_ssh_private_key_file`), tried before the keys given to `apply`; relative to the
+    /// project directory, `~/` for the home directory. Left out when none, so that plans
+    /// without one keep their digests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
     /// Jobs that run here.
     pub jobs: Vec<String>,
     /// Tasks in the order they run.
@@ -778,6 +784,11 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
                 user: terminal.user.clone(),
                 become_method: terminal.become_method,
                 platform: terminal.platform,
+                key_file: project
+                    .inventory
+                    .key_files
+                    .get(&terminal.id)
+                    .map(|p| p.display().to_string()),
                 jobs: here.iter().map(|(_, j)| j.id.clone()).collect(),
                 tasks,
                 estimated_minutes,

@@ -87,7 +87,6 @@ pub(super) fn fragment(
             Err(connection::Refused::Reported) => {}
         }
     }
-    key_file_notes(&fragment, diags);
     if let Some((&first, rest)) = without_site.split_first() {
         let host = &inv.hosts[first];
         let mut d = Diagnostic::error(format!("Ansible host `{}` has no `seibi_site`", host.name))
@@ -137,34 +136,6 @@ pub(super) fn fragment(
         fragment.ansible_ids.insert(host.clone());
     }
     fragment
-}
-
-/// `ansible_ssh_private_key_file` is kept with the terminal (`seibi inventory show`), but
-/// connections use the keys given to `apply` (`--key`, ssh-agent): say so once per key file.
-fn key_file_notes(fragment: &Fragment, diags: &mut Diagnostics) {
-    let mut by_file: std::collections::BTreeMap<&Path, Vec<&str>> = Default::default();
-    for (host, extras) in &fragment.ansible {
-        if let Some(key) = &extras.key_file {
-            by_file.entry(key.as_path()).or_default().push(host);
-        }
-    }
-    for (key, mut hosts) in by_file {
-        hosts.sort();
-        diags.push(
-            Diagnostic::warning(format!(
-                "`ansible_ssh_private_key_file: {}` ({} host{}: {}{}) is not used to connect",
-                key.display(),
-                hosts.len(),
-                if hosts.len() == 1 { "" } else { "s" },
-                hosts.iter().take(3).copied().collect::<Vec<_>>().join(", "),
-                if hosts.len() > 3 { ", ..." } else { "" }
-            ))
-            .hint(format!(
-                "give the key to apply: `seibi apply --key {}` (or load it into ssh-agent)",
-                key.display()
-            )),
-        );
-    }
 }
 
 /// Effective variables of every host, by host name (for tools and tests that compare with
