@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use seibi::cli::{self, ProjectArgs};
+use seibi::cli::{self, Printer, ProjectArgs};
 
 /// seibi (整備): declarative upkeep of a city's ward-office terminals.
 #[derive(Debug, Parser)]
@@ -11,6 +11,9 @@ use seibi::cli::{self, ProjectArgs};
 struct Cli {
     #[command(flatten)]
     project: ProjectArgs,
+    /// Hide status messages (errors, warnings and the command's output still show).
+    #[arg(short, long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,13 +47,31 @@ enum Command {
     /// Read-only reports for auditors: password rotations, overdue terminals.
     #[command(subcommand)]
     Audit(cli::audit::AuditCommand),
+    /// How far a saved plan has got across its runs; exit status 3 while it is not complete.
+    Status(cli::status::StatusArgs),
+    /// Show terminals as seibi reads them, with where each variable comes from.
+    #[command(subcommand)]
+    Inventory(cli::inventory::InventoryCommand),
+    /// Recurring duties per occurrence and terminal: done, due, overdue or missed.
+    Duties(cli::duties::DutiesArgs),
+    /// Record work that was not done on a machine (inquiries, investigations, meetings).
+    #[command(subcommand)]
+    Log(cli::log::LogCommand),
     /// Disposable local SSH terminals to rehearse jobs on.
     #[command(subcommand)]
     Lab(cli::lab::LabCommand),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's own `exit` would panic writing help to a closed pipe: print, ignore, exit.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+        }
+    };
+    let printer = Printer::install(cli.quiet);
     let result = match cli.command {
         Command::Check(args) => cli::check::run(args, &cli.project),
         Command::Plan(args) => cli::plan::run(args, &cli.project),
@@ -63,12 +84,16 @@ fn main() -> ExitCode {
         Command::Journal(command) => cli::journal::run(command, &cli.project),
         Command::Roster(command) => cli::roster::run(command, &cli.project),
         Command::Audit(command) => cli::audit::run(command, &cli.project),
+        Command::Status(args) => cli::status::run(args, &cli.project),
         Command::Lab(command) => cli::lab::run(command, &cli.project),
+        Command::Inventory(command) => cli::inventory::run(command, &cli.project),
+        Command::Duties(args) => cli::duties::run(args, &cli.project),
+        Command::Log(command) => cli::log::run(command, &cli.project),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            printer.error(format_args!("error: {err:#}"));
             ExitCode::from(1)
         }
     }

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::lab::is_root;
+use common::lab::lab_available;
 use seibi::action::{ActionContext, ApplyEnv, Status, TaskOutcome, run_task};
 use seibi::lab::{Fleet, FleetSpec};
 use seibi::plan::{PlannedTask, PlannedTerminal};
@@ -603,8 +603,7 @@ type Case = fn(Arc<Host>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn command_file_and_template_on_lab_hosts() {
-    if !is_root() {
-        eprintln!("skipped: the lab fleet needs root (overlayfs in mount namespaces)");
+    if !lab_available() {
         return;
     }
     let state = tempfile::Builder::new()

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use common::lab::is_root;
+use common::lab::lab_available;
 use seibi::action::{
     ActionContext, ApplyEnv, LocalArtifact, Status, TaskOutcome, reboot, run_task,
 };
@@ -608,8 +608,7 @@ async fn reboot_issues_command_and_asks_to_reconnect(host: &Host, work: &Path) {
 
 #[tokio::test]
 async fn package_patch_inspect_fetch_reboot_on_lab_hosts() {
-    if !is_root() {
-        eprintln!("skipped: the lab fleet needs root (overlayfs in mount namespaces)");
+    if !lab_available() {
         return;
     }
     let state = tempfile::Builder::new()

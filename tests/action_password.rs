@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::lab::is_root;
+use common::lab::lab_available;
 use seibi::action::{ActionContext, ApplyEnv, Status, TaskOutcome, password, run_task};
 use seibi::inventory::Platform;
 use seibi::lab::{Fleet, FleetSpec, LabHost};
@@ -35,8 +35,7 @@ const OPERATOR: &str = "山田";
 
 macro_rules! require_root {
     () => {
-        if !is_root() {
-            eprintln!("skipped: the lab fleet needs root (overlayfs in mount namespaces)");
+        if !lab_available() {
             return;
         }
     };
@@ -433,6 +432,7 @@ fn planned_for(
         user: "root".to_string(),
         become_method: seibi::inventory::Become::None,
         platform: Platform::Linux,
+        key_file: None,
         jobs: vec![task.job.clone()],
         tasks: vec![task.clone()],
         estimated_minutes: 1,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use common::Output;
 use common::lab::{
-    apply_rehearsal, build_deb, is_root, on_host, operator_and_secret, seibi, ssh_as,
+    apply_rehearsal, build_deb, lab_available, on_host, operator_and_secret, seibi, ssh_as,
 };
 use seibi::lab::{Fleet, FleetSpec, SUDO_LOG};
 
@@ -33,8 +33,7 @@ const TOKEN: &str = "tok-become-5d1e9b-never-print-me";
 
 macro_rules! require_root {
     () => {
-        if !is_root() {
-            eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+        if !lab_available() {
             return;
         }
     };
@@ -157,7 +156,7 @@ fn become_sudo_installs_writes_and_rotates_as_root_with_no_secret_on_a_command_l
     );
     assert_eq!(shadow_hash(&fleet, ADMIN), "*");
 
-    let plan = seibi(&root, &["plan"], None);
+    let plan = seibi(&root, &["plan", "--verbose"], None);
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert!(
         plan.stdout.contains(&format!(
@@ -412,6 +411,7 @@ fn a_command_left_running_under_sudo_is_waited_for_on_resume() {
         user: DEPUTY.to_string(),
         become_method: Become::Sudo,
         platform: Platform::Linux,
+        key_file: None,
         jobs: vec!["slow".to_string()],
         tasks: vec![task.clone()],
         estimated_minutes: 1,

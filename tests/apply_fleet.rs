@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use common::Output as Run;
-use common::lab::{apply_rehearsal, build_deb, is_root, on_host, operator_and_secret, seibi};
+use common::lab::{apply_rehearsal, build_deb, lab_available, on_host, operator_and_secret, seibi};
 use seibi::lab::{Fleet, FleetSpec};
 
 /// A project for the fleet: three sites (the third reached through a jump host), five jobs of
@@ -127,8 +127,7 @@ fn count(out: &str, word: &str) -> usize {
 
 #[test]
 fn batched_visit_applies_once_and_then_changes_nothing() {
-    if !is_root() {
-        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+    if !lab_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -242,8 +241,7 @@ fn batched_visit_applies_once_and_then_changes_nothing() {
 
 #[test]
 fn failures_stay_with_their_terminal() {
-    if !is_root() {
-        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+    if !lab_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -330,8 +328,7 @@ fn spawn_apply(root: &Path, fleet: &Fleet, dir: &Path, extra: &[&str]) -> std::p
 
 #[test]
 fn killed_sshd_mid_run_fails_that_terminal_only() {
-    if !is_root() {
-        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+    if !lab_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -369,8 +366,7 @@ fn killed_sshd_mid_run_fails_that_terminal_only() {
 
 #[test]
 fn interrupted_run_resumes_and_applies_each_task_once() {
-    if !is_root() {
-        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+    if !lab_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -504,8 +500,7 @@ impl seibi::report::Reporter for MinutePerUnit {
 #[test]
 fn apply_stops_at_closing_time_on_real_hosts() {
     use std::sync::Arc;
-    if !is_root() {
-        eprintln!("skipped: the lab fleet needs root (CI runs as root)");
+    if !lab_available() {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -542,6 +537,8 @@ fn apply_stops_at_closing_time_on_real_hosts() {
         retries: 1,
         known_hosts_path: fleet.known_hosts().to_path_buf(),
         lease: None,
+        key_dir: root.clone(),
+        key_passphrases: Default::default(),
     });
     let env = seibi::action::ApplyEnv {
         project_root: root.clone(),

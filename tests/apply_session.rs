@@ -19,6 +19,16 @@ use sha2::{Digest as _, Sha256};
 
 const ACCOUNTS: [&str; 2] = ["kanri", "hoshu"];
 
+/// How many times the timing trials repeat (`SEIBI_SESSION_TRIALS`, default 1): CI runs them
+/// once; a measurement runs them many times.
+fn repeats() -> usize {
+    std::env::var("SEIBI_SESSION_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
 macro_rules! require_root {
     () => {
         if !is_root() {
@@ -264,7 +274,14 @@ fn two_applies_of_one_project_at_once_lose_nothing_and_the_second_names_the_hold
     let root = dir.path().join("project");
     project(&fleet, &root, &[rotation_job()]);
     let mut refused = 0;
-    for (trial, gap_ms) in [0u64, 30, 60, 90, 120].into_iter().enumerate() {
+    let gaps = [0u64, 30, 60, 90, 120];
+    let gaps: Vec<u64> = gaps
+        .iter()
+        .copied()
+        .cycle()
+        .take(gaps.len() * repeats())
+        .collect();
+    for (trial, gap_ms) in gaps.into_iter().enumerate() {
         let first = spawn_apply(&root, &fleet, &[]);
         std::thread::sleep(Duration::from_millis(gap_ms));
         let second = spawn_apply(&root, &fleet, &[]);
@@ -296,6 +313,10 @@ fn two_applies_of_one_project_at_once_lose_nothing_and_the_second_names_the_hold
         );
     }
     assert!(refused >= 3, "most trials overlapped: {refused} refused");
+    eprintln!(
+        "{} trials of two applies at once: {refused} refused naming the holder, 0 lost",
+        5 * repeats()
+    );
     // Every run that ran rotated each account once: 4 terminals x 2 accounts per journal.
     for file in journals(&root) {
         let rotations = records(&file)
@@ -432,7 +453,14 @@ fn sigkill_at_every_phase_of_a_rotation_then_resume_loses_nothing() {
     project(&fleet, &root, &[rotation_job()]);
     let mut trials = 0;
     let mut resumed = 0;
-    for delay_ms in (100u64..=2200).step_by(150) {
+    let delays: Vec<u64> = (100u64..=2200).step_by(150).collect();
+    let delays: Vec<u64> = delays
+        .iter()
+        .copied()
+        .cycle()
+        .take(delays.len() * repeats())
+        .collect();
+    for delay_ms in delays {
         let before: BTreeSet<PathBuf> = journals(&root).into_iter().collect();
         let mut child = spawn_apply(&root, &fleet, &[]);
         std::thread::sleep(Duration::from_millis(delay_ms));
@@ -622,7 +650,7 @@ fn parts_of_an_approved_plan_are_applied_site_by_site_and_nothing_else_is_touche
     let s1_journal = journals(&root)
         .into_iter()
         .find(|p| {
-            records(p)[0]["selection"]["sites"] == serde_json::json!(["s1"])
+            records(p)[0]["selection"]["terminals"]["sites"] == serde_json::json!(["s1"])
                 && records(p)[0]["selection"]["jobs"].is_null()
         })
         .expect("run_start records the selection");
@@ -690,4 +718,97 @@ fn two_resumes_of_one_killed_run_at_once_lose_nothing() {
     for i in 0..3 {
         assert_eq!(on_host(&fleet, i, "cat /root/once.log"), "start\ndone\n");
     }
+}
+
+#[test]
+fn an_ansible_terminal_logs_in_with_its_own_key_file() {
+    require_root!();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fleet = fleet(dir.path(), 2, 106);
+    let root = dir.path().join("project");
+    project(&fleet, &root, &[slow_job(0)]);
+    // The same terminals from an Ansible inventory: t00 names the fleet's key as its own;
+    // t01 names none.
+    let key = fleet.client_key().to_str().expect("utf-8");
+    let hosts: Vec<String> = fleet
+        .hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let own = if i == 0 {
+                format!(", ansible_ssh_private_key_file: {key}")
+            } else {
+                String::new()
+            };
+            format!(
+                "    t{i:02}: {{ ansible_host: {}, ansible_port: {}, ansible_user: root, seibi_tags: [lab]{own} }}\n",
+                h.address(),
+                h.port()
+            )
+        })
+        .collect();
+    std::fs::write(
+        root.join("inventory/lab.yml"),
+        "sites:\n  s1: { name: Site 1, capacity: 4 }\n",
+    )
+    .expect("sites");
+    std::fs::write(
+        root.join("inventory/hosts.yml"),
+        format!(
+            "all:\n  vars: {{ seibi_site: s1 }}\n  hosts:\n{}",
+            hosts.concat()
+        ),
+    )
+    .expect("hosts");
+    // `--key` is a key the terminals do not know; the operator signs with the fleet's key.
+    let stranger = dir.path().join("stranger_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "stranger", "-f"])
+        .arg(&stranger)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let identity = identity(&root);
+    let out = seibi(
+        &root,
+        &[
+            "apply",
+            "--key",
+            stranger.to_str().expect("utf-8"),
+            "--sign-key",
+            key,
+            "--identity",
+            identity.to_str().expect("utf-8"),
+            "--progress",
+            "plain",
+            "--outside-window",
+            "--unapproved",
+            "--reason",
+            "lab rehearsal",
+        ],
+        None,
+    );
+    assert_eq!(out.code, 4, "{}\n{}", out.stdout, out.stderr);
+    let line = |t: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(t))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("t00").contains(" changed "), "{}", out.stdout);
+    assert!(
+        line("t01").contains("FAILED") && line("t01").contains("authenticat"),
+        "t01 has no key of its own: {}",
+        out.stdout
+    );
+    assert_eq!(on_host(&fleet, 0, "cat /root/once.log"), "start\ndone\n");
+    // The plan pins the key file's name, never its contents.
+    let plan = seibi(&root, &["plan", "--format", "json"], None);
+    assert!(
+        plan.stdout.contains(&format!("\"key_file\": \"{key}\"")),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("PRIVATE KEY"));
 }

@@ -50,6 +50,7 @@ title: 月次点検
 kind: inspection
 provenance: { source: contract, reference: 保守契約 第8条 }
 minutes_per_terminal: 2
+targets: { tags: [integrated] }
 tasks:
   - name: Uptime
     command: { cmd: uptime }

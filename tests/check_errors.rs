@@ -47,3 +47,14 @@ fn every_bad_case_is_reported_with_its_place() {
         insta::assert_snapshot!(name, out.stderr);
     }
 }
+
+#[test]
+fn symlink_loops_and_dangling_links_in_the_inventory_are_errors() {
+    let dir = overlay_project(None);
+    let inventory = dir.path().join("inventory");
+    std::os::unix::fs::symlink("loop.yml", inventory.join("loop.yml")).expect("loop");
+    std::os::unix::fs::symlink("gone.yml", inventory.join("dangling.yml")).expect("dangling");
+    let out = run_seibi(dir.path(), &["check"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!(out.stderr);
+}

@@ -328,7 +328,7 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
     assert!(
         lock[7]
             .text()
-            .starts_with("2 台（when `'counter' in terminal.groups` is false"),
+            .starts_with("1 台（when `'counter' in terminal.groups` is false"),
         "{:?}",
         lock[7]
     );

@@ -15,13 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::lab::is_root;
+use common::lab::lab_available;
 use seibi::lab::{Fleet, FleetSpec, LabError, LabHost};
 
 macro_rules! require_root {
     () => {
-        if !is_root() {
-            eprintln!("skipped: the lab fleet needs root (overlayfs in mount namespaces)");
+        if !lab_available() {
             return;
         }
     };

@@ -372,6 +372,9 @@ fn site(id: &str, capacity: u32) -> Site {
         hours: None,
         bandwidth_mbps: None,
         vars: Default::default(),
+        work: Default::default(),
+        travel: Default::default(),
+        approved_windows: Vec::new(),
     }
 }
 

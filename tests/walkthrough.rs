@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::lab::is_root;
+use common::lab::lab_available;
 use seibi::journal::Status;
 
 const MARKER: &str = "<!-- walkthrough:";
@@ -44,8 +44,7 @@ fn git_status(root: &Path) -> Option<String> {
 
 #[test]
 fn the_readme_walkthrough_runs_on_the_shipped_example() {
-    if !is_root() {
-        eprintln!("skipped: the walkthrough starts lab hosts, which needs root");
+    if !lab_available() {
         return;
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -125,7 +124,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
     assert!(numbers[2] > 0, "{recap}");
     assert_eq!(
         said.matches(": ok: run ").count(),
-        2,
+        4,
         "journal verify: {said}"
     );
     assert!(said.contains("no overdue terminals"), "audit: {said}");
@@ -152,6 +151,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         "作業手順書.xlsx",
         "作業報告書.xlsx",
         "月次報告書.md",
+        "セキュリティ保全状況報告書.md",
     ] {
         assert!(project.join(document).is_file(), "{document} was written");
     }
@@ -166,8 +166,31 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         .map(|e| e.expect("entry").path())
         .collect();
     journals.sort();
-    assert_eq!(journals.len(), 2, "the apply and the reveal: {journals:?}");
-    let reveal = seibi::journal::read_run(&journals[1]).expect("the reveal's journal reads");
+    assert_eq!(
+        journals.len(),
+        4,
+        "the two applies, the reveal and the work entry: {journals:?}"
+    );
+    assert!(
+        monthly.contains("rehearsal: 印刷不具合の問い合わせ対応"),
+        "the work entry: {monthly}"
+    );
+    let security =
+        fs::read_to_string(project.join("セキュリティ保全状況報告書.md")).expect("security report");
+    assert!(
+        security.contains("rehearsal on lab stand-ins") && security.contains("窓口端末の障害対応"),
+        "the out-of-hours reason and the reveal: {security}"
+    );
+    // The applies' run ids are the earliest; the reveal and the work entry follow in some order.
+    let text = |p: &PathBuf| fs::read_to_string(p).expect("journal");
+    let reveal_path = journals
+        .iter()
+        .find(|p| text(p).contains("\"kind\":\"reveal\""))
+        .expect("the reveal's journal")
+        .clone();
+    journals.retain(|p| !text(p).contains("\"kind\":\"work_log\""));
+    journals.sort_by_key(|p| *p == reveal_path);
+    let reveal = seibi::journal::read_run(&journals[2]).expect("the reveal's journal reads");
     assert_eq!(
         reveal.start.as_ref().map(|(_, s)| s.plan_digest.as_str()),
         Some(seibi::journal::NO_PLAN)
@@ -177,13 +200,52 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         "{:?}",
         reveal.events
     );
-    let reveal_text = fs::read_to_string(&journals[1]).expect("reveal journal");
+    let reveal_text = fs::read_to_string(&journals[2]).expect("reveal journal");
     assert!(reveal_text.contains("\"kind\":\"reveal\""), "{reveal_text}");
     assert!(
         !reveal_text.contains(revealed),
         "the value is never journaled"
     );
-    let run = seibi::journal::read_run(&journals[0]).expect("the journal reads");
+    // The first run applied the patch job alone (a part of the approved plan, recorded as
+    // such); the second, the whole plan. Together they did every unit.
+    let first = seibi::journal::read_run(&journals[0]).expect("the journal reads");
+    let part = first.start.as_ref().and_then(|(_, s)| s.selection.clone());
+    assert_eq!(
+        part.map(|p| p.jobs),
+        Some(vec!["2026-10-openssl-patch".to_string()]),
+        "the first run's part of the plan"
+    );
+    assert!(
+        first
+            .terminals
+            .values()
+            .flatten()
+            .all(|s| s.job == "2026-10-openssl-patch"),
+        "the first run touched nothing outside its part"
+    );
+    let mut run = seibi::journal::read_run(&journals[1]).expect("the journal reads");
+    for (terminal, steps) in first.terminals {
+        let mut all = steps;
+        let (again, rest): (Vec<_>, Vec<_>) = run
+            .terminals
+            .remove(&terminal)
+            .unwrap_or_default()
+            .into_iter()
+            .partition(|s| s.job == "2026-10-openssl-patch");
+        // The second run queried the patch again and found it installed, so its reboot
+        // handler was not notified.
+        let status = |task: &str| {
+            again
+                .iter()
+                .find(|s| s.task == task)
+                .and_then(|s| s.result.as_ref())
+                .map(|r| r.status)
+        };
+        assert_eq!(status("install-patch"), Some(Status::Ok), "{terminal}");
+        assert_eq!(status("reboot"), Some(Status::Skipped), "{terminal}");
+        all.extend(rest);
+        run.terminals.insert(terminal, all);
+    }
     let terminals: Vec<&str> = run.terminals.keys().map(String::as_str).collect();
     assert_eq!(
         terminals,
@@ -207,7 +269,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
             ("2026-10-openssl-patch", "install-patch"),
             ("2026-10-openssl-patch", "reboot"),
             ("2026-10-time-and-log-settings", "chrony"),
-            ("2026-admin-password-rotation", "rotate"),
+            ("2026-admin-password-rotation@2026", "rotate"),
             ("2026-annual-inspection", "inspect"),
         ] {
             assert!(done(job, task), "{terminal}: {job}/{task} in {steps:#?}");
@@ -225,7 +287,7 @@ fn the_readme_walkthrough_runs_on_the_shipped_example() {
         assert!(
             run.events.iter().any(|e| e.terminal.as_deref() == Some(terminal.as_str())
                 && e.what.starts_with(&format!(
-                    "rotated the credential of `admin` (now in secret `passwords/{terminal}/admin`): 2026-admin-password-rotation: "
+                    "rotated the credential of `admin` (now in secret `passwords/{terminal}/admin`): 2026-admin-password-rotation@2026: "
                 ))),
             "a rotation record for {terminal}: {:#?}",
             run.events

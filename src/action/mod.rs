@@ -469,6 +469,7 @@ mod tests {
             user: user.to_string(),
             become_method,
             platform: Platform::Linux,
+            key_file: None,
             jobs: Vec::new(),
             tasks: Vec::new(),
             estimated_minutes: 0,

@@ -213,9 +213,11 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
     let planned = Planned::from(ctx)?;
     let before = package_state(ctx, &planned.package).await?;
     let media = read_verified(ctx, &planned).await?;
-    if planned.scan {
-        scan(ctx, &planned, &media).await?;
-    }
+    let scan_report = if planned.scan {
+        Some(scan(ctx, &planned, &media).await?)
+    } else {
+        None
+    };
 
     // A private directory per upload (mktemp -d, mode 0700): two runs, or two terminals that
     // share /var/tmp, never touch each other's media.
@@ -269,8 +271,10 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
             "package": planned.package,
             "version": planned.version,
             "previous": previous,
+            "artifact": planned.artifact,
             "sha256": planned.sha256,
             "scanned": planned.scan,
+            "scan": scan_report,
         })),
         output: Some(output),
         reconnect: None,
@@ -380,12 +384,45 @@ async fn read_verified(ctx: &ActionContext<'_>, planned: &Planned) -> Result<Med
     })
 }
 
+/// What a clean virus scan of an artifact says, for the journal and the security report: the
+/// task's `facts` carry it under `scan`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScanReport {
+    /// The scanner run (`clamscan`, or the one named with `--scanner`).
+    pub scanner: String,
+    /// The first line of `<scanner> --version`: for ClamAV, `ClamAV <engine>/<signature
+    /// database version>/<its date>` (only the engine when no database is found).
+    pub version: String,
+    /// The signature database version, when the version line names one.
+    pub database: Option<String>,
+    /// Always `clean`: an infected or unscannable artifact fails the task.
+    pub result: &'static str,
+}
+
+/// The first line of `<scanner> --version`, or `unknown`.
+fn scanner_version(scanner: &str) -> String {
+    std::process::Command::new(scanner)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .map(|l| l.trim().to_string())
+        })
+        .filter(|l| !l.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
 /// Scans the verified bytes (written to a private temporary file) with the virus scanner.
 async fn scan(
     ctx: &ActionContext<'_>,
     planned: &Planned,
     media: &Media,
-) -> Result<(), ActionError> {
+) -> Result<ScanReport, ActionError> {
     let scanner = ctx
         .env
         .scanner
@@ -395,9 +432,19 @@ async fn scan(
     let shown = media.path.clone();
     let artifact = planned.artifact.clone();
     let job = ctx.task.job.clone();
-    tokio::task::spawn_blocking(move || run_scanner(&scanner, &bytes, &shown, &artifact, &job))
-        .await
-        .map_err(|e| ActionError::Local(format!("the virus scan did not finish: {e}")))?
+    tokio::task::spawn_blocking(move || {
+        run_scanner(&scanner, &bytes, &shown, &artifact, &job)?;
+        let version = scanner_version(&scanner);
+        let database = version.split('/').nth(1).map(str::to_string);
+        Ok(ScanReport {
+            scanner,
+            version,
+            database,
+            result: "clean",
+        })
+    })
+    .await
+    .map_err(|e| ActionError::Local(format!("the virus scan did not finish: {e}")))?
 }
 
 /// Writes `bytes` to a private temporary file and runs `<scanner> --no-summary <file>` on it.
@@ -503,6 +550,15 @@ mod tests {
         // The stub sees the media's bytes: it greps them, as a scanner reads the file.
         let clean = stub("clean", "grep -q MEDIA \"$2\" && [ \"$1\" = --no-summary ]");
         run_scanner(&clean, b"MEDIA", shown, "fix", "job").expect("clean media pass");
+        assert_eq!(scanner_version("/nonexistent/scanner"), "unknown");
+        let versioned = stub(
+            "versioned",
+            "echo 'ClamAV 1.4.6/27450/Mon Oct 12 09:12:01 2026'",
+        );
+        assert_eq!(
+            scanner_version(&versioned),
+            "ClamAV 1.4.6/27450/Mon Oct 12 09:12:01 2026"
+        );
         assert!(run_scanner(&clean, b"other", shown, "fix", "job").is_err());
 
         let infected = stub(

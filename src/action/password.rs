@@ -881,6 +881,7 @@ mod tests {
                 user: "root".to_string(),
                 become_method: crate::inventory::Become::None,
                 platform: Platform::Linux,
+                key_file: None,
                 jobs: vec!["rotate".to_string()],
                 tasks: vec![task.clone()],
                 estimated_minutes: 1,

@@ -8,7 +8,10 @@
 //! - [`rotations`]: per terminal and account, the last password rotation (when, by which
 //!   operator, in which run), versions kept, unfinished rotations, and which accounts are
 //!   overdue against their job's policy and the Japanese fiscal year.
+//! - [`duties`]: per occurrence of every recurring job and terminal, done (by which verified
+//!   run), upcoming, due, overdue or missed.
 
+pub mod duties;
 pub mod rotations;
 
 use std::fmt;

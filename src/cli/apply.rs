@@ -6,7 +6,7 @@
 //! (`--resume RUN`, exit status 6). `--outside-window --reason "..."` works regardless, and the
 //! reason is recorded in the journal. `--check` changes nothing and is not held to the hours.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,15 +16,17 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::plan::SelectionArgs;
+use super::printer::Printer;
 use super::{ProjectArgs, operator, print_diagnostics};
 use crate::action::{ApplyEnv, LocalArtifact};
 use crate::inventory::Selector;
 use crate::journal::read_run;
 use crate::journal::record::Selection;
-use crate::plan::subset::{self, Part};
+use crate::plan::subset;
 use crate::plan::{self, Plan};
 use crate::project::Project;
 use crate::report::{PlainReporter, Reporter, progress::ProgressReporter};
+use crate::run::connector::terminal_key_path;
 use crate::run::session::{self, RunKind, Session, SessionEnd, SessionError, SessionRequest};
 use crate::run::{ApplyOptions, RunExit, SshSettings, StopReason, WindowPolicy};
 use crate::schedule::Calendars;
@@ -122,7 +124,9 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     let (loaded, diags) = Project::load(project_args.paths());
     let Some(project) = loaded else {
         print_diagnostics(&diags);
-        eprintln!("nothing was changed: fix the problems above (`seibi check`) and try again");
+        Printer::get().error(format_args!(
+            "nothing was changed: fix the problems above (`seibi check`) and try again"
+        ));
         return Ok(ExitCode::from(1));
     };
     let logs = args.journal.logs_dir(&project.paths.root);
@@ -130,7 +134,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         Some(path) => match load_saved_plan(&project, path)? {
             Ok(plan) => plan,
             Err(message) => {
-                eprintln!("error: {message}");
+                Printer::get().error(format_args!("error: {message}"));
                 return Ok(ExitCode::from(1));
             }
         },
@@ -146,7 +150,9 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
         return Ok(ExitCode::from(1));
     };
     if plan.totals.terminals == 0 {
-        eprintln!("nothing to do: the selection matches no terminal");
+        Printer::get().status(format_args!(
+            "nothing to do: the selection matches no terminal"
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let window = window_policy(&project, &plan, &args)?;
@@ -162,12 +168,26 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     ) {
         Ok(authorization) => authorization,
         Err(e) => {
-            eprintln!("error: {e}\nnothing was changed");
+            Printer::get().error(format_args!("error: {e}\nnothing was changed"));
             return Ok(ExitCode::from(1));
         }
     };
-    eprintln!("{}", authorization.describe());
-    let passphrases = operator::ask_passphrases(args.keys.iter().chain(args.sign_key.iter()))?;
+    Printer::get().status(format_args!("{}", authorization.describe()));
+    // The terminals' own key files (Ansible's `ansible_ssh_private_key_file`), asked for with
+    // the others before anything connects.
+    let terminal_keys: BTreeSet<PathBuf> = plan
+        .sites
+        .iter()
+        .flat_map(|s| &s.terminals)
+        .filter_map(|t| t.key_file.as_deref())
+        .map(|k| terminal_key_path(&project.paths.root, k))
+        .collect();
+    let passphrases = operator::ask_passphrases(
+        args.keys
+            .iter()
+            .chain(args.sign_key.iter())
+            .chain(terminal_keys.iter()),
+    )?;
     let roster_path = args.journal.roster_path(&project.paths.root);
     let sign_key = args.sign_key.clone().or_else(|| args.keys.first().cloned());
     let (signer, operator_name) =
@@ -175,12 +195,12 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     // Everything that can refuse the run (secrets, keys, known_hosts) is checked before the
     // journal is created, so a refused run leaves no unfinished journal behind.
     let env = apply_env(&project, &plan, &args)?;
-    let ssh = ssh_settings(&project, &args, &passphrases)?;
+    let ssh = ssh_settings(&project, &plan, &args, &passphrases)?;
     let kind = match &args.resume {
         Some(run) => RunKind::Resume(run.clone()),
         None => RunKind::New(operator::run_id()),
     };
-    eprintln!("run {} by {operator_name}", kind.id());
+    Printer::get().status(format_args!("run {} by {operator_name}", kind.id()));
     let request = SessionRequest {
         project_root: project.paths.root.clone(),
         logs,
@@ -212,7 +232,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     let mut reporter: Box<dyn Reporter> = if bars {
         Box::new(ProgressReporter::new(args.diff))
     } else {
-        Box::new(PlainReporter::new(std::io::stdout(), args.diff))
+        Box::new(PlainReporter::new(Printer::get().stdout(), args.diff))
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -221,7 +241,7 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
     match runtime.block_on(Session::run(request, reporter.as_mut())) {
         Ok(end) => Ok(ExitCode::from(report_end(&end))),
         Err(SessionError::Locked(e)) => {
-            eprintln!("error: {e}");
+            Printer::get().error(format_args!("error: {e}"));
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
@@ -232,10 +252,10 @@ pub fn run(args: ApplyArgs, project_args: &ProjectArgs) -> anyhow::Result<ExitCo
 fn report_end(end: &SessionEnd) -> u8 {
     match end {
         SessionEnd::Sealed { run, journal, seq } => {
-            eprintln!(
+            Printer::get().status(format_args!(
                 "run {run} had ended but died before signing its last records: sealed them (checkpoint seq {seq}); verify with `seibi journal verify {}`",
                 journal.display()
-            );
+            ));
             0
         }
         SessionEnd::Ran {
@@ -247,24 +267,26 @@ fn report_end(end: &SessionEnd) -> u8 {
             let exit = summary.exit();
             if let Some(StopReason::Journal(_)) = &summary.stopped {
                 if let Some(why) = &summary.stopped {
-                    eprintln!("error: {why}\nresume with: seibi apply --resume {run}");
+                    Printer::get().error(format_args!(
+                        "error: {why}\nresume with: seibi apply --resume {run}"
+                    ));
                 }
             } else if *left_open {
-                eprintln!(
+                Printer::get().status(format_args!(
                     "journal: {} (left open: resume in the next window with `seibi apply --resume {run}`)",
                     journal.display()
-                );
+                ));
             } else {
-                eprintln!(
+                Printer::get().status(format_args!(
                     "journal: {} (verify with `seibi journal verify {}`)",
                     journal.display(),
                     journal.display()
-                );
+                ));
             }
             if exit == RunExit::Busy {
-                eprintln!(
+                Printer::get().error(format_args!(
                     "some terminals are busy with another run (see above); apply the plan again when it has finished: finished units are not repeated"
-                );
+                ));
             }
             exit.code()
         }
@@ -288,41 +310,31 @@ fn part_of_plan(
                 .with_context(|| format!("cannot read the journal {}", path.display()))?
                 .start
                 .and_then(|(_, s)| s.selection);
-            if args.plan.is_some() && !given.is_empty() && Some(&given) != recorded.as_ref() {
-                eprintln!(
+            if args.plan.is_some() && !given.is_whole() && Some(&given) != recorded.as_ref() {
+                Printer::get().error(format_args!(
                     "error: run {run} applied {}; resume it without selectors (or with the same ones)",
                     recorded
                         .as_ref()
                         .map_or("the whole plan".to_string(), |s| format!("the part {s:?}"))
-                );
+                ));
                 return Ok(None);
             }
             recorded
         }
         // Without --plan the selectors made the plan itself.
-        None if args.plan.is_none() || given.is_empty() => None,
+        None if args.plan.is_none() || given.is_whole() => None,
         None => Some(given),
     };
-    let Some(selection) = selection else {
+    let Some(part) = selection else {
         return Ok(Some((whole.clone(), None)));
     };
-    let part = Part {
-        jobs: selection.jobs.clone(),
-        terminals: Selector {
-            sites: selection.sites.clone(),
-            groups: selection.groups.clone(),
-            tags: selection.tags.clone(),
-            terminals: selection.terminals.clone(),
-            exclude: selection.exclude.clone(),
-        },
-    };
     match subset::project(whole, &part, &project.inventory) {
-        Ok(plan) => Ok(Some((plan, Some(selection)))),
+        Ok(plan) => Ok(Some((plan, Some(part)))),
         Err(diags) => {
             print_diagnostics(&diags);
-            eprintln!(
+            Printer::get().status(format_args!(
                 "nothing was changed: select only what the plan holds (`seibi plan` shows it)"
-            );
+            ));
             Ok(None)
         }
     }
@@ -332,11 +344,13 @@ fn part_of_plan(
 fn selection_of(args: &SelectionArgs) -> Selection {
     Selection {
         jobs: args.jobs.clone(),
-        sites: args.sites.clone(),
-        groups: args.groups.clone(),
-        tags: args.tags.clone(),
-        terminals: args.terminals.clone(),
-        exclude: args.exclude.clone(),
+        terminals: Selector {
+            sites: args.sites.clone(),
+            groups: args.groups.clone(),
+            tags: args.tags.clone(),
+            terminals: args.terminals.clone(),
+            exclude: args.exclude.clone(),
+        },
     }
 }
 
@@ -350,7 +364,10 @@ fn window_policy(
     if args.check || args.outside_window {
         return Ok(None);
     }
-    let policy = WindowPolicy::new(Calendars::from_inventory(&project.inventory)?);
+    // The plan's approved out-of-hours windows (with the city's prior consent) open the sites
+    // as their office hours do.
+    let policy = WindowPolicy::new(Calendars::from_inventory(&project.inventory)?)
+        .with_approved_windows(plan.approved_windows());
     let closed: Vec<(String, String)> = plan
         .sites
         .iter()
@@ -464,6 +481,7 @@ fn apply_env(project: &Project, plan: &Plan, args: &ApplyArgs) -> anyhow::Result
 
 fn ssh_settings(
     project: &Project,
+    plan: &Plan,
     args: &ApplyArgs,
     passphrases: &operator::Passphrases,
 ) -> anyhow::Result<SshSettings> {
@@ -485,7 +503,12 @@ fn ssh_settings(
         credentials = credentials.with_key_file(k, passphrase);
     }
     credentials = credentials.with_agent_from_env();
-    if credentials.is_empty() {
+    let every_terminal_has_its_key = plan
+        .sites
+        .iter()
+        .flat_map(|s| &s.terminals)
+        .all(|t| t.key_file.is_some());
+    if credentials.is_empty() && !every_terminal_has_its_key {
         bail!(
             "no SSH credentials: pass --key FILE (ed25519 or ECDSA) or start ssh-agent (SSH_AUTH_SOCK)"
         );
@@ -515,5 +538,7 @@ fn ssh_settings(
         retries: 2,
         known_hosts_path,
         lease: None,
+        key_dir: project.paths.root.clone(),
+        key_passphrases: passphrases.clone(),
     })
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use super::Printer;
 use super::journal::{load_roster, under};
 use super::{ProjectArgs, print_diagnostics};
 use crate::approval::{self, approvals_path};
@@ -34,7 +35,10 @@ pub fn run(args: ApproveArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode>
     let plan = match Plan::from_json(&text) {
         Ok(plan) => plan,
         Err(e) => {
-            eprintln!("error: {}: {e}\nnothing was signed", args.plan.display());
+            Printer::get().error(format_args!(
+                "error: {}: {e}\nnothing was signed",
+                args.plan.display()
+            ));
             return Ok(ExitCode::from(1));
         }
     };
@@ -48,15 +52,15 @@ pub fn run(args: ApproveArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode>
         let (loaded, diags) = Project::load(paths);
         let Some(loaded) = loaded else {
             print_diagnostics(&diags);
-            eprintln!(
+            Printer::get().error(format_args!(
                 "error: the project has problems, so whether the plan is current cannot be checked; nothing was signed"
-            );
+            ));
             return Ok(ExitCode::from(1));
         };
         match plan::build(&loaded, &plan.request) {
             Ok(fresh) if fresh.digest == plan.digest => {}
             Ok(fresh) => {
-                eprintln!(
+                Printer::get().error(format_args!(
                     "error: the plan {} is stale: its inputs changed since it was made\n{}\nhint: make a new plan (`seibi plan --format json -o {}`) and approve that; nothing was signed",
                     args.plan.display(),
                     plan::changed_inputs(&plan, &fresh)
@@ -65,24 +69,24 @@ pub fn run(args: ApproveArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode>
                         .collect::<Vec<_>>()
                         .join("\n"),
                     args.plan.display()
-                );
+                ));
                 return Ok(ExitCode::from(1));
             }
             Err(diags) => {
                 print_diagnostics(&diags);
-                eprintln!(
+                Printer::get().error(format_args!(
                     "error: the plan can no longer be made from this project; nothing was signed"
-                );
+                ));
                 return Ok(ExitCode::from(1));
             }
         }
     } else {
-        eprintln!(
+        Printer::get().status(format_args!(
             "note: no project at {}: the plan's digest is checked, but not whether the project still produces it",
             under(&project.project, "inventory").display()
-        );
+        ));
     }
-    eprintln!(
+    Printer::get().status(format_args!(
         "plan {}: {} ({} terminals at {} sites)",
         plan.digest,
         plan.jobs
@@ -92,7 +96,7 @@ pub fn run(args: ApproveArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode>
             .join(", "),
         plan.totals.terminals,
         plan.totals.sites
-    );
+    ));
     let now = jiff::Timestamp::now();
     let result = approval::approver_signer(&roster, args.key.as_deref(), now).and_then(
         |(signer, person)| approval::approve(&args.plan, &plan, &roster, &signer, &person, now),
@@ -100,7 +104,7 @@ pub fn run(args: ApproveArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode>
     let info = match result {
         Ok(info) => info,
         Err(e) => {
-            eprintln!("error: {e}");
+            Printer::get().error(format_args!("error: {e}"));
             return Ok(ExitCode::from(1));
         }
     };
@@ -110,7 +114,7 @@ pub fn run(args: ApproveArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode>
         .filter_map(|r| r.outcome.as_ref().ok().map(|a| a.approver.clone()))
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    println!(
+    Printer::get().out(format_args!(
         "approved plan {} as {} ({}) with key {}; {approvers} of {required} required approval{} in {}",
         plan.digest,
         info.name,
@@ -118,6 +122,6 @@ pub fn run(args: ApproveArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode>
         info.key,
         if required == 1 { "" } else { "s" },
         approvals_path(&args.plan).display()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, bail};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
+use super::Printer;
 use super::{ProjectArgs, print_diagnostics};
 use crate::audit::AsOf;
 use crate::audit::rotations::{self, Filter};
@@ -72,7 +73,7 @@ fn rotations(args: RotationsArgs, project: &ProjectArgs) -> anyhow::Result<ExitC
     let (loaded, diags) = Project::load(project.paths());
     let Some(loaded) = loaded else {
         print_diagnostics(&diags);
-        eprintln!("hint: run `seibi check` for the same report");
+        Printer::get().error(format_args!("hint: run `seibi check` for the same report"));
         return Ok(ExitCode::from(1));
     };
     let mut unknown = Vec::new();
@@ -112,9 +113,9 @@ fn rotations(args: RotationsArgs, project: &ProjectArgs) -> anyhow::Result<ExitC
         }
     };
     if scope.is_empty() {
-        eprintln!(
+        Printer::get().error(format_args!(
             "warning: no password_rotation job rotates any terminal; every store record is listed as outside the scope"
-        );
+        ));
     }
 
     let secrets = &loaded.paths.secrets;
@@ -142,8 +143,10 @@ fn rotations(args: RotationsArgs, project: &ProjectArgs) -> anyhow::Result<ExitC
         },
     );
     match args.format {
-        Format::Text => print!("{}", rotations::render_text(&report)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Text => Printer::get().out_str(format_args!("{}", rotations::render_text(&report))),
+        Format::Json => {
+            Printer::get().out(format_args!("{}", serde_json::to_string_pretty(&report)?))
+        }
     }
     Ok(if report.has_overdue() {
         ExitCode::from(EXIT_OVERDUE)

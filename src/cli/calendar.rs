@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 
+use super::Printer;
 use super::{ProjectArgs, print_diagnostics};
 use crate::calendar::{Calendar, OfficeHours, render_month};
 
@@ -50,6 +51,6 @@ pub fn run(args: CalendarArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode
             Calendar::for_site(site.closed_days.iter().copied(), hours)
         }
     };
-    print!("{}", render_month(&calendar, year, month)?);
+    Printer::get().out_str(format_args!("{}", render_month(&calendar, year, month)?));
     Ok(ExitCode::SUCCESS)
 }

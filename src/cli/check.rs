@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use super::Printer;
 use super::{ProjectArgs, print_diagnostics};
 use crate::project::Project;
 
@@ -20,14 +21,14 @@ pub fn run(_args: CheckArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> 
                 .iter()
                 .map(|j| j.tasks.len() + j.handlers.len())
                 .sum();
-            println!(
+            Printer::get().out(format_args!(
                 "ok: {} sites, {} terminals, {} groups, {} jobs, {} tasks",
                 p.inventory.sites.len(),
                 p.inventory.terminals.len(),
                 p.inventory.groups.len(),
                 p.jobs.len(),
                 tasks
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
         None => Ok(ExitCode::from(1)),

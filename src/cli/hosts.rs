@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 
+use super::Printer;
 use super::plan::SelectionArgs;
 use super::{ProjectArgs, print_diagnostics};
 use crate::inventory::{self, Terminal};
-use crate::transport::known_hosts::{HostKeyCheck, format_line};
+use crate::transport::known_hosts::{self, HostKeyCheck, format_line};
 use crate::transport::{ConnectSpec, Credentials, HostKey, KnownHosts, scan};
 
 /// Host-key subcommands.
@@ -86,7 +87,7 @@ fn scan_hosts(
     let problems = limit.problems(&inv, "the selection");
     if !problems.is_empty() {
         for d in problems {
-            eprintln!("{d}");
+            Printer::get().error(format_args!("{d}"));
         }
         return Ok(ExitCode::from(1));
     }
@@ -150,7 +151,7 @@ fn scan_hosts(
                     HostKeyCheck::Changed { .. } => "CHANGED from the pinned key",
                     HostKeyCheck::Revoked { .. } => "REVOKED",
                 };
-                println!("{id:<16} {} {status}", key.fingerprint());
+                Printer::get().out(format_args!("{id:<16} {} {status}", key.fingerprint()));
                 text.push_str(&format!(
                     "# {id} {} ({status})\n{}\n",
                     key.fingerprint(),
@@ -159,16 +160,16 @@ fn scan_hosts(
             }
             Err(e) => {
                 failures += 1;
-                eprintln!("{id:<16} not scanned: {e}");
+                Printer::get().error(format_args!("{id:<16} not scanned: {e}"));
             }
         }
     }
     std::fs::write(output, text).with_context(|| format!("cannot write {}", output.display()))?;
-    eprintln!(
+    Printer::get().status(format_args!(
         "{} keys written to {} for review; {failures} terminals not scanned",
         results.len() - failures,
         output.display()
-    );
+    ));
     Ok(if failures > 0 {
         ExitCode::from(5)
     } else {
@@ -223,28 +224,37 @@ fn trust(
         };
         let key = HostKey::from_openssh(&format!("{alg} {blob}"))
             .with_context(|| format!("bad key for {id} in {}", from.display()))?;
-        let same_host = |l: &String| l.split_whitespace().next() == Some(host);
-        if lines.iter().any(|l| l == line) {
-            println!("{id}: already pinned ({})", key.fingerprint());
+        // Hashed (`|1|salt|hash`) and plain lines alike: what each pins for this host.
+        let pinned = |l: &String| known_hosts::pinned_key(l, host);
+        if lines.iter().any(|l| pinned(l).as_ref() == Some(&key)) {
+            Printer::get().out(format_args!("{id}: already pinned ({})", key.fingerprint()));
             continue;
         }
-        if lines.iter().any(same_host) {
+        let others: Vec<String> = lines
+            .iter()
+            .filter_map(pinned)
+            .map(|k| format!("{} {}", k.algorithm(), k.fingerprint()))
+            .collect();
+        if !others.is_empty() {
             if !replace {
                 bail!(
-                    "{id} ({host}) already has a different pinned key in {}; if the terminal was reinstalled and you verified the new fingerprint {} at its console, run again with --replace",
+                    "{id} ({host}) already has a different pinned key in {}: {}; the scan found {} {}. If the terminal was reinstalled and you verified the new fingerprint at its console, run `seibi hosts trust {id} --replace`",
                     target.display(),
+                    others.join(", "),
+                    key.algorithm(),
                     key.fingerprint()
                 );
             }
-            lines.retain(|l| !same_host(l));
+            lines.retain(|l| pinned(l).is_none());
+            Printer::get().status(format_args!("{id}: replaced {}", others.join(", ")));
         }
         lines.push(line.clone());
         added += 1;
-        println!("{id}: pinned {}", key.fingerprint());
+        Printer::get().out(format_args!("{id}: pinned {}", key.fingerprint()));
     }
     let mut text = lines.join("\n");
     text.push('\n');
     std::fs::write(target, text).with_context(|| format!("cannot write {}", target.display()))?;
-    eprintln!("{added} keys added to {}", target.display());
+    Printer::get().status(format_args!("{added} keys added to {}", target.display()));
     Ok(ExitCode::SUCCESS)
 }

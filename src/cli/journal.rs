@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
+use super::Printer;
 use super::{ProjectArgs, print_diagnostics};
 use crate::journal::{self, VerifyReport};
 use crate::roster::{ROSTER_FILE, Roster};
@@ -134,7 +135,7 @@ fn verify(args: VerifyArgs, project: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     let reports: Vec<VerifyReport> = files.iter().map(|f| journal::verify(f, &roster)).collect();
-    let mut out = std::io::stdout().lock();
+    let mut out = Printer::get().stdout();
     match args.format {
         Format::Text => {
             for r in &reports {
@@ -188,7 +189,7 @@ fn show(args: ShowArgs, project: &Path) -> anyhow::Result<ExitCode> {
         journal::read_run(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let roster_path = args.roster.unwrap_or_else(|| under(project, ROSTER_FILE));
     let report = Roster::load(&roster_path).map(|r| journal::verify(&path, &r));
-    let mut out = std::io::stdout().lock();
+    let mut out = Printer::get().stdout();
     match args.format {
         Format::Text => {
             write!(out, "{}", journal::render_run(&run))?;
@@ -235,20 +236,20 @@ fn seal(args: SealArgs, project: &Path) -> anyhow::Result<ExitCode> {
     ) {
         Ok(lock) => lock,
         Err(e) => {
-            eprintln!("error: {e}");
+            Printer::get().error(format_args!("error: {e}"));
             return Ok(ExitCode::FAILURE);
         }
     };
     match journal::JournalWriter::seal(&path, signer) {
         Ok(seq) => {
-            eprintln!(
+            Printer::get().status(format_args!(
                 "sealed {} by {name} (checkpoint seq {seq}); `seibi journal verify` shows the late seal",
                 path.display()
-            );
+            ));
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error: {e}\nnothing was written");
+            Printer::get().error(format_args!("error: {e}\nnothing was written"));
             Ok(ExitCode::FAILURE)
         }
     }

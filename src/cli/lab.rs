@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::Printer;
 use super::{ProjectArgs, print_diagnostics};
 use crate::inventory::Selector;
 use crate::lab::{Fleet, FleetSpec, Mirror};
@@ -106,13 +107,19 @@ pub fn run(command: LabCommand, project: &ProjectArgs) -> anyhow::Result<ExitCod
             let site_refs: Vec<&str> = sites.iter().map(String::as_str).collect();
             fleet.write_inventory(&inventory, &site_refs)?;
             print_hosts(&fleet);
-            println!("inventory:   {}", inventory.display());
-            println!("known_hosts: {}", fleet.known_hosts().display());
-            println!("client key:  {}", fleet.client_key().display());
-            println!(
+            Printer::get().out(format_args!("inventory:   {}", inventory.display()));
+            Printer::get().out(format_args!(
+                "known_hosts: {}",
+                fleet.known_hosts().display()
+            ));
+            Printer::get().out(format_args!(
+                "client key:  {}",
+                fleet.client_key().display()
+            ));
+            Printer::get().out(format_args!(
                 "stop with:   seibi lab down --state-dir {}",
                 fleet.state_dir().display()
-            );
+            ));
             fleet.detach();
             Ok(ExitCode::SUCCESS)
         }
@@ -129,7 +136,9 @@ pub fn run(command: LabCommand, project: &ProjectArgs) -> anyhow::Result<ExitCod
             let (loaded, diags) = Project::load(project.paths());
             let Some(loaded) = loaded else {
                 print_diagnostics(&diags);
-                eprintln!("no lab host was started: fix the problems above (`seibi check`)");
+                Printer::get().error(format_args!(
+                    "no lab host was started: fix the problems above (`seibi check`)"
+                ));
                 return Ok(ExitCode::from(1));
             };
             let selector = Selector {
@@ -153,25 +162,25 @@ pub fn run(command: LabCommand, project: &ProjectArgs) -> anyhow::Result<ExitCod
             let fleet = Fleet::start(spec)?;
             mirror.write_project(&loaded.paths, &fleet, &dest)?;
             print_hosts(&fleet);
-            println!(
+            Printer::get().out(format_args!(
                 "rehearsal project: {} (inventory/{}, known_hosts pinning the hosts above, and copies of the playbooks, secrets and roster)",
                 dest.display(),
                 crate::lab::MIRROR_INVENTORY
-            );
-            println!(
+            ));
+            Printer::get().out(format_args!(
                 "log in with:       --key {} (root on every host)",
                 fleet.client_key().display()
-            );
-            println!(
+            ));
+            Printer::get().out(format_args!(
                 "stop with:         seibi lab down --state-dir {}",
                 fleet.state_dir().display()
-            );
+            ));
             fleet.detach();
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Down { fleet } => {
             let stopped = Fleet::stop_from_state(&fleet.state_dir)?;
-            println!("stopped {stopped} hosts");
+            Printer::get().out(format_args!("stopped {stopped} hosts"));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -188,14 +197,14 @@ impl AddressArgs {
 }
 
 fn print_hosts(fleet: &Fleet) {
-    println!("{} hosts up:", fleet.hosts().len());
+    Printer::get().out(format_args!("{} hosts up:", fleet.hosts().len()));
     for h in fleet.hosts() {
-        println!(
+        Printer::get().out(format_args!(
             "  {} {}:{} {}",
             h.name(),
             h.address(),
             h.port(),
             h.fingerprint()
-        );
+        ));
     }
 }

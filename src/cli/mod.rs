@@ -5,23 +5,34 @@
 //! (clap's own); 3 `plan --start` made a plan (printed or saved in full) whose schedule is not
 //! feasible; for `apply`, 4 some task failed, 5 some terminal was unreachable, 6 paused at the
 //! end of office hours with work left (resume in the next window with `--resume RUN`);
-//! for `audit rotations`, 3 some account is overdue.
+//! for `audit rotations`, 3 some account is overdue; for `status`, 3 the plan is not complete; for
+//! `duties`, 3 some duty is overdue or missed.
+//!
+//! Everything a subcommand prints goes through [`Printer`] ([`printer`]): no panic on a closed
+//! pipe, and `--quiet` hides status messages.
 
 pub mod apply;
 pub mod approve;
 pub mod audit;
 pub mod calendar;
 pub mod check;
+pub mod duties;
 pub mod hosts;
+pub mod inventory;
 pub mod journal;
 pub mod lab;
+pub mod log;
 pub mod operator;
 pub mod plan;
+pub mod printer;
 pub mod report;
 pub mod roster;
 pub mod secrets;
+pub mod status;
 
 use std::path::PathBuf;
+
+pub use printer::Printer;
 
 use crate::project::ProjectPaths;
 use crate::source::Diagnostics;
@@ -56,13 +67,14 @@ impl ProjectArgs {
 
 /// Prints diagnostics to standard error with a closing count line.
 pub fn print_diagnostics(diags: &Diagnostics) {
+    let printer = Printer::get();
     for d in diags.iter() {
-        eprintln!("{d}");
+        printer.error(d);
     }
     let errors = diags.error_count();
     let warnings = diags.iter().count() - errors;
     if errors > 0 {
-        eprintln!(
+        printer.error(format_args!(
             "error: {errors} problem{} found{}",
             if errors == 1 { "" } else { "s" },
             if warnings > 0 {
@@ -73,6 +85,6 @@ pub fn print_diagnostics(diags: &Diagnostics) {
             } else {
                 String::new()
             }
-        );
+        ));
     }
 }

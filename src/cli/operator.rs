@@ -1,6 +1,7 @@
 //! Who is at the keyboard: the operator's signing key (a file or one in ssh-agent) checked
-//! against the roster, the passphrases of protected key files, and run ids. Shared by the
-//! commands that write a signed journal: `apply` and `secrets reveal`.
+//! against the roster, the passphrases of protected key files, run ids, and the journal of a
+//! single record. Shared by the commands that write a signed journal: `apply`, `secrets
+//! reveal`, `journal seal` and `log work`.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
@@ -141,4 +142,23 @@ pub fn operator_signer(
 pub fn run_id() -> String {
     let now = jiff::Timestamp::now();
     format!("{}-{}", now.strftime("%Y%m%dT%H%M%SZ"), std::process::id())
+}
+
+/// Writes a journal of its own for one record that belongs to no plan (a reveal, a work entry):
+/// start (plan `none`), the record, end, signed. The caller holds the project lock.
+pub fn single_record_journal(
+    logs: &Path,
+    run: &str,
+    signer: crate::journal::Signer,
+    record: crate::journal::Record,
+) -> anyhow::Result<PathBuf> {
+    use crate::journal::{JournalWriter, NO_PLAN, RunEnd, RunStart, Tally};
+    let mut journal = JournalWriter::create(logs, RunStart::new(run, NO_PLAN), signer)?;
+    journal.append(record)?;
+    let path = journal.path().to_path_buf();
+    journal.finish(RunEnd {
+        tally: Tally::default(),
+        stopped: None,
+    })?;
+    Ok(path)
 }

@@ -11,11 +11,13 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use super::Printer;
 use super::{ProjectArgs, print_diagnostics};
 use crate::inventory::Selector;
 use crate::plan::{self, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, ScheduleRequest};
 use crate::project::Project;
 use crate::schedule::Canary;
+use crate::schedule::crew::CrewRequest;
 
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -84,6 +86,7 @@ impl SelectionArgs {
                 exclude: self.exclude.clone(),
             },
             schedule: None,
+            period: None,
         }
     }
 }
@@ -103,8 +106,17 @@ pub struct PlanArgs {
     /// Write to this file instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Text: every terminal with every step (by default terminals with the same steps are
+    /// listed once).
+    #[arg(long)]
+    verbose: bool,
     #[command(flatten)]
     schedule: ScheduleArgs,
+    /// The period the plan is for (2026-10, or 2026-10-01..2026-10-15): recurring jobs stand in
+    /// it as their occurrences due then; the schedule starts on its first day unless --start
+    /// says otherwise [default with --start: from that day to the end of its month].
+    #[arg(long, value_name = "PERIOD")]
+    period: Option<crate::playbook::DateRange>,
 }
 
 /// Exit status of `seibi plan` when the plan was made but its schedule misses the business-day
@@ -134,6 +146,12 @@ pub struct ScheduleArgs {
     /// At most this many terminals at once, all sites together.
     #[arg(long, value_name = "N", requires = "start")]
     pub global_limit: Option<u32>,
+    /// This many crews do the work [default: as many as are needed, which the plan says].
+    #[arg(long, value_name = "N", requires = "start", conflicts_with = "crew")]
+    pub crews: Option<u32>,
+    /// A crew of operators from the roster (repeatable; `tanaka+sato` is one crew of two).
+    #[arg(long = "crew", value_name = "NAME", requires = "start")]
+    pub crew: Vec<String>,
 }
 
 impl ScheduleArgs {
@@ -150,6 +168,11 @@ impl ScheduleArgs {
             },
             global_limit: self.global_limit,
             history: plan::finished_runs(logs),
+            crews: match (self.crews, self.crew.is_empty()) {
+                (Some(n), _) => Some(CrewRequest::Count(n)),
+                (None, false) => Some(CrewRequest::Named(self.crew.clone())),
+                (None, true) => None,
+            },
         })
     }
 }
@@ -159,18 +182,35 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
     let mut request = args.selection.request();
     // A plan of everything renders every task for every terminal, as the check does: the
     // check's rendering is left to it, and its errors are the check's.
-    let everything = request.jobs.is_empty() && request.limit.is_everything();
-    let (loaded, diags) = if everything {
+    let unrendered = request.jobs.is_empty() && request.limit.is_everything();
+    let (loaded, diags) = if unrendered {
         Project::load_unrendered(project.paths())
     } else {
         Project::load(project.paths())
     };
     let Some(loaded) = loaded else {
         print_diagnostics(&diags);
-        eprintln!("hint: run `seibi check` for the same report");
+        Printer::get().error(format_args!("hint: run `seibi check` for the same report"));
         return Ok(ExitCode::from(1));
     };
-    request.schedule = args.schedule.request(&loaded.paths.root.join("logs"));
+    let mut schedule = args.schedule.clone();
+    schedule.start = schedule.start.or(args.period.map(|p| p.first));
+    request.schedule = schedule.request(&loaded.paths.root.join("logs"));
+    request.period = plan::period_for(&loaded, args.period, schedule.start);
+    // With a period, the plan has the occurrences of recurring jobs, not the jobs as written:
+    // these are rendered here as the check renders them.
+    let everything = unrendered && request.period.is_none();
+    if unrendered
+        && !everything
+        && let Err(render_diags) = plan::validate(&loaded)
+    {
+        let mut all = diags;
+        all.extend(render_diags);
+        all.sort();
+        print_diagnostics(&all);
+        Printer::get().error(format_args!("hint: run `seibi check` for the same report"));
+        return Ok(ExitCode::from(1));
+    }
     let plan = match plan::build(&loaded, &request) {
         Ok(plan) => plan,
         Err(build_diags) => {
@@ -180,7 +220,7 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
                 all.extend(build_diags);
                 all.sort();
                 print_diagnostics(&all);
-                eprintln!("hint: run `seibi check` for the same report");
+                Printer::get().error(format_args!("hint: run `seibi check` for the same report"));
             } else {
                 print_diagnostics(&build_diags);
             }
@@ -195,7 +235,8 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
         .format
         .unwrap_or_else(|| Format::for_output(args.output.as_deref()));
     let text = match format {
-        Format::Text => plan::render_text(&plan),
+        Format::Text if args.verbose => plan::render_text(&plan),
+        Format::Text => plan::render_text_grouped(&plan),
         // Written as it is serialized: a large plan's JSON is not held in memory as well.
         Format::Json => String::new(),
         Format::Markdown => plan::render_markdown(&plan, lang),
@@ -207,30 +248,40 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
                 _ => std::fs::write(path, text),
             };
             written.with_context(|| format!("cannot write the plan to {}", path.display()))?;
-            eprintln!("plan {} written to {}", plan.digest, path.display());
+            Printer::get().status(format_args!(
+                "plan {} written to {}",
+                plan.digest,
+                path.display()
+            ));
+            if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+                Printer::get().status(crate::schedule::crew::verdict(
+                    crews,
+                    crate::language::Language::En,
+                ));
+            }
         }
         None if matches!(format, Format::Json) => plan
-            .write_json(std::io::stdout().lock())
+            .write_json(Printer::get().stdout())
             .context("cannot write the plan")?,
-        None => print!("{text}"),
+        None => Printer::get().out_str(format_args!("{text}")),
     }
-    if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.feasible) {
+    if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.is_feasible()) {
         // The plan is shown in full (the city must see the timetable); the status says that
         // it cannot be carried out as it stands.
-        eprintln!("error: the schedule is not feasible:");
+        Printer::get().error(format_args!("error: the schedule is not feasible:"));
         for problem in schedule.problems() {
-            eprintln!("  - {problem}");
+            Printer::get().error(format_args!("  - {problem}"));
         }
         for late in &schedule.late {
-            eprintln!(
+            Printer::get().error(format_args!(
                 "  - job {} at site {} is late before it starts: deadline {}, first business day {}",
                 late.job, late.site, late.deadline, late.earliest
-            );
+            ));
         }
-        eprintln!(
-            "hint: raise the capacities or the global limit as suggested, start earlier \
+        Printer::get().error(format_args!(
+            "hint: add crews or raise the capacities or the global limit as suggested, start earlier \
              (--start), or ask the city for more business days (--deadline-days)"
-        );
+        ));
         return Ok(ExitCode::from(EXIT_INFEASIBLE));
     }
     Ok(ExitCode::SUCCESS)

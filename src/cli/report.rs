@@ -1,15 +1,17 @@
-//! `seibi report`: the documents the city reads — 作業手順書 from a saved plan, 作業報告書 from a
-//! run's journal, 月次報告書 from a month of journals — as Markdown or `.xlsx`.
+//! `seibi report`: the documents the city reads — 作業手順書 from a saved plan, 作業報告書 from
+//! runs' journals (or every run of a plan), 進捗報告書 from a plan and its runs, 月次報告書 from a
+//! month of journals — as Markdown or `.xlsx`.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 
-use super::ProjectArgs;
 use super::journal::{find_journal, load_roster, under};
+use super::status::{progress_of, read_saved_plan};
+use super::{Printer, ProjectArgs};
 use crate::approval;
 use crate::documents::{self, Document, Language, Month};
 use crate::plan::Plan;
@@ -28,10 +30,24 @@ pub enum ReportCommand {
         #[command(flatten)]
         output: OutputArgs,
     },
-    /// 作業報告書 (result report) of one run, from its journal.
+    /// 作業報告書 (result report) of one run, several, or every run of a saved plan.
     Result {
-        /// A run id (`logs/<RUN>.jsonl`) or a journal file.
-        run: String,
+        /// Run ids (`logs/<RUN>.jsonl`), journal files, or a saved plan (`PLAN.json`: all its
+        /// runs in the logs).
+        #[arg(required = true, value_name = "RUN|JOURNAL|PLAN.json")]
+        runs: Vec<String>,
+        /// Where journals are [default: PROJECT/logs].
+        #[arg(long, value_name = "DIR")]
+        logs: Option<PathBuf>,
+        /// Format, file, language, roster.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// 進捗報告書 (progress report): how far a saved plan has got across its runs.
+    Progress {
+        /// The saved plan (`seibi plan --format json -o FILE`).
+        #[arg(value_name = "PLAN.json")]
+        plan: PathBuf,
         /// Where journals are [default: PROJECT/logs].
         #[arg(long, value_name = "DIR")]
         logs: Option<PathBuf>,
@@ -49,6 +65,18 @@ pub enum ReportCommand {
         /// Where fetched logs and inspection facts are [default: PROJECT/collected].
         #[arg(long, value_name = "DIR")]
         collect_dir: Option<PathBuf>,
+        /// Format, file, language, roster.
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// セキュリティ保全状況報告書 (security status report) of a month: roster, rotations and
+    /// reveals, unapproved and out-of-hours work, media scans, host-key changes, verification.
+    Security {
+        /// The month, `YYYY-MM`.
+        month: Month,
+        /// Where journals are [default: PROJECT/logs].
+        #[arg(long, value_name = "DIR")]
+        logs: Option<PathBuf>,
         /// Format, file, language, roster.
         #[command(flatten)]
         output: OutputArgs,
@@ -117,21 +145,22 @@ impl OutputArgs {
             Format::Md => documents::to_markdown(doc).into_bytes(),
             Format::Xlsx => documents::to_xlsx(doc)?,
         };
+        let printer = Printer::get();
         match &self.output {
             Some(path) => {
                 std::fs::write(path, &bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?;
-                eprintln!("{} written to {}", doc.title, path.display());
+                printer.status(format_args!("{} written to {}", doc.title, path.display()));
             }
             None => {
                 if self.format() == Format::Xlsx && std::io::stdout().is_terminal() {
                     bail!("an .xlsx document is binary: pass -o FILE.xlsx");
                 }
-                std::io::stdout().lock().write_all(&bytes)?;
+                printer.out_bytes(&bytes);
             }
         }
         for flag in &doc.flags {
-            eprintln!("warning: {flag}");
+            printer.error(format_args!("warning: {flag}"));
         }
         Ok(())
     }
@@ -149,6 +178,35 @@ fn job_titles(project: &ProjectArgs) -> BTreeMap<String, String> {
     }
 }
 
+/// The journals named by `runs`: run ids, journal files, or saved plans (each standing for the
+/// journals of its runs in `logs`), in the order given, each once.
+fn journal_paths(runs: &[String], logs: &Path, root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for run in runs {
+        let given = Path::new(run);
+        let found = if given.extension().is_some_and(|e| e == "json") && given.is_file() {
+            let plan = read_saved_plan(given)?;
+            let journals = documents::plan_journals(&plan.digest, logs)?;
+            if journals.is_empty() {
+                bail!(
+                    "no journal in {} applies the plan {run} ({}): it has not been applied yet",
+                    logs.display(),
+                    plan.digest
+                );
+            }
+            journals
+        } else {
+            vec![find_journal(run, root)?]
+        };
+        for path in found {
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    Ok(paths)
+}
+
 fn logs_dir(given: Option<PathBuf>, project: &Path) -> PathBuf {
     given.unwrap_or_else(|| under(project, "logs"))
 }
@@ -157,6 +215,7 @@ fn logs_dir(given: Option<PathBuf>, project: &Path) -> PathBuf {
 pub fn run(command: ReportCommand, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
     let root = &project.project;
     let now = jiff::Timestamp::now();
+    let printer = Printer::get();
     match command {
         ReportCommand::Procedure { plan, output } => {
             let text = std::fs::read_to_string(&plan)
@@ -164,7 +223,7 @@ pub fn run(command: ReportCommand, project: &ProjectArgs) -> anyhow::Result<Exit
             let saved = match Plan::from_json(&text) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("error: {}: {e}", plan.display());
+                    printer.error(format_args!("error: {}: {e}", plan.display()));
                     return Ok(ExitCode::from(1));
                 }
             };
@@ -175,9 +234,9 @@ pub fn run(command: ReportCommand, project: &ProjectArgs) -> anyhow::Result<Exit
             let roster = match Roster::load(&roster_path) {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    eprintln!(
+                    printer.error(format_args!(
                         "warning: operators and approvals are left out: cannot load the roster:\n{e}"
-                    );
+                    ));
                     None
                 }
             };
@@ -196,18 +255,27 @@ pub fn run(command: ReportCommand, project: &ProjectArgs) -> anyhow::Result<Exit
             );
             output.write(&doc)?;
         }
-        ReportCommand::Result { run, logs, output } => {
+        ReportCommand::Result { runs, logs, output } => {
             let Some(roster) = load_roster(output.roster.clone(), root) else {
                 return Ok(ExitCode::from(1));
             };
-            let path = find_journal(&run, root)?;
-            let doc = documents::result(
-                &path,
-                &logs_dir(logs, root),
+            let logs = logs_dir(logs, root);
+            let paths = journal_paths(&runs, &logs, root)?;
+            let doc = documents::result_of_runs(
+                &paths,
+                &logs,
                 &roster,
                 &job_titles(project),
                 output.language(),
             )?;
+            output.write(&doc)?;
+        }
+        ReportCommand::Progress { plan, logs, output } => {
+            let Some(roster) = load_roster(output.roster.clone(), root) else {
+                return Ok(ExitCode::from(1));
+            };
+            let progress = progress_of(&plan, logs, root)?;
+            let doc = progress.report(&roster, &job_titles(project), output.language());
             output.write(&doc)?;
         }
         ReportCommand::Monthly {
@@ -226,6 +294,23 @@ pub fn run(command: ReportCommand, project: &ProjectArgs) -> anyhow::Result<Exit
                 &roster,
                 &job_titles(project),
                 collected.is_dir().then_some(collected.as_path()),
+                output.language(),
+                now,
+            )?;
+            output.write(&doc)?;
+        }
+        ReportCommand::Security {
+            month,
+            logs,
+            output,
+        } => {
+            let Some(roster) = load_roster(output.roster.clone(), root) else {
+                return Ok(ExitCode::from(1));
+            };
+            let doc = documents::security(
+                &logs_dir(logs, root),
+                month,
+                &roster,
                 output.language(),
                 now,
             )?;

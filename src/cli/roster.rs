@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::Printer;
 use super::ProjectArgs;
 use super::journal::load_roster;
 
@@ -57,12 +58,12 @@ pub fn run(command: RosterCommand, project: &ProjectArgs) -> anyhow::Result<Exit
             match output {
                 Some(file) => std::fs::write(&file, text)
                     .with_context(|| format!("cannot write {}", file.display()))?,
-                None => std::io::stdout().lock().write_all(text.as_bytes())?,
+                None => Printer::get().stdout().write_all(text.as_bytes())?,
             }
         }
         RosterCommand::Check { .. } => {
             let now = jiff::Timestamp::now();
-            let mut out = std::io::stdout().lock();
+            let mut out = Printer::get().stdout();
             writeln!(
                 out,
                 "{}: {} entries",

@@ -12,8 +12,9 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use zeroize::Zeroizing;
 
+use super::Printer;
 use super::operator;
-use crate::journal::{self, JournalWriter, Record, Reveal, RunEnd, RunStart, Signer, Tally};
+use crate::journal::{Record, Reveal};
 use crate::secrets::{
     Account, EditOutcome, Identity, PasswordStore, PublicKey, Secret, SecretsStore, lint,
 };
@@ -125,7 +126,7 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
             None => Ok(None),
         }
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = Printer::get().stdout();
     match args.command {
         SecretsCommand::Init {
             name,
@@ -283,41 +284,24 @@ pub fn run(args: SecretsArgs, project: &Path) -> anyhow::Result<ExitCode> {
                 &LockHolder::this_process(&run, &name, "secrets reveal"),
             )?;
             let value = store.reveal(&account, &id, &name, &reason)?;
+            let reveal = Record::Reveal(Reveal {
+                terminal: Some(account.terminal().to_string()),
+                secret: account.secret_name(),
+                reason: reason.clone(),
+            });
             let journal =
-                journal_reveal(&journal.logs_dir(project), &run, signer, &account, &reason)
+                operator::single_record_journal(&journal.logs_dir(project), &run, signer, reveal)
                     .context("the reveal could not be journaled, so the password is not shown")?;
             let mut line = Zeroizing::new(value.expose().clone());
             line.push('\n');
             stdout.write_all(line.as_bytes())?;
-            eprintln!(
+            Printer::get().status(format_args!(
                 "reveal of {account} by {name} recorded in {} (signed; check with `seibi journal verify`)",
                 journal.display()
-            );
+            ));
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes a journal of its own for one reveal: start, the reveal (never the value), end, signed.
-fn journal_reveal(
-    logs: &Path,
-    run: &str,
-    signer: Signer,
-    account: &Account,
-    reason: &str,
-) -> anyhow::Result<PathBuf> {
-    let mut journal = JournalWriter::create(logs, RunStart::new(run, journal::NO_PLAN), signer)?;
-    journal.append(Record::Reveal(Reveal {
-        terminal: Some(account.terminal().to_string()),
-        secret: account.secret_name(),
-        reason: reason.to_string(),
-    }))?;
-    let path = journal.path().to_path_buf();
-    journal.finish(RunEnd {
-        tally: Tally::default(),
-        stopped: None,
-    })?;
-    Ok(path)
 }
 
 /// The one `.age` file, when `edit` is not told which.
@@ -375,7 +359,7 @@ fn recipient_key(arg: &str) -> anyhow::Result<PublicKey> {
 fn read_value_from_stdin() -> anyhow::Result<Secret<String>> {
     let mut stdin = std::io::stdin().lock();
     if stdin.is_terminal() {
-        eprintln!("type the value, then Enter and Ctrl-D:");
+        Printer::get().error(format_args!("type the value, then Enter and Ctrl-D:"));
     }
     let mut text = Zeroizing::new(String::new());
     stdin
@@ -404,9 +388,9 @@ fn write_new_identity(path: &Path) -> anyhow::Result<PublicKey> {
     file.write_all(text.expose().as_bytes())
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    eprintln!(
+    Printer::get().status(format_args!(
         "wrote a new identity to {}; back it up and keep it out of the project",
         path.display()
-    );
+    ));
     Ok(public)
 }

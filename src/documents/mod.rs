@@ -1,10 +1,15 @@
 //! The documents the city reads: 作業手順書 (work procedure, from a plan), 作業報告書 (result
-//! report, from a run's journal) and 月次報告書 (monthly report, from a month of journals).
+//! report, from a run's journal or all the runs of a plan), 進捗報告書 (progress report: how far a
+//! plan has got across its runs, [`PlanProgress`]), 月次報告書 (monthly report, from a month of
+//! journals, with the work not done on a machine and, from inspection facts, disk trends and
+//! version drift) and セキュリティ保全状況報告書 (security status report, from the roster and a
+//! month of journals).
 //!
 //! This module owns the layout of those documents. Each builder ([`procedure()`], [`result()`],
-//! [`monthly()`]) is a plain function from data (plan, approvals, journals, roster) to a
-//! [`Document`]: a title, a summary of label/value pairs, flags that must not be missed
-//! (unapproved work, a journal that does not verify) and sections, each one table. Writers turn a
+//! [`monthly()`], [`security()`]) is a plain function from data (plan, approvals, journals,
+//! roster) to a [`Document`]: a title, a summary of label/value pairs, flags that must not be
+//! missed (unapproved work, a journal that does not verify) and sections, each one table (and
+//! charts drawn from them, in the workbook). Writers turn a
 //! [`Document`] into Markdown ([`to_markdown`]) or an Excel workbook ([`to_xlsx`], one sheet for
 //! the summary and one per section, in [`xlsx`], the only file naming `rust_xlsxwriter`).
 //! Japanese is the default language of the command line; English is there for vendors.
@@ -14,15 +19,25 @@ mod journals;
 mod markdown;
 mod monthly;
 mod procedure;
+mod procedure_sections;
+mod progress;
 mod result;
+mod security;
+pub mod trends;
 mod words;
+mod work;
 pub mod xlsx;
 
 pub use crate::language::Language;
 pub use markdown::to_markdown;
 pub use monthly::{Month, monthly};
 pub use procedure::procedure;
-pub use result::result;
+pub use progress::{
+    PlanProgress, RunInfo, SiteProgress, StateCounts, TerminalProgress, UnitProgress, UnitState,
+    plan_journals,
+};
+pub use result::{result, result_of_runs};
+pub use security::security;
 pub use xlsx::{XlsxError, to_xlsx};
 
 /// A document that could not be made.
@@ -168,6 +183,22 @@ pub struct Document {
     pub flags: Vec<String>,
     /// The sections, in order.
     pub sections: Vec<Section>,
+    /// Charts drawn from sections' tables (in the workbook only; Markdown shows the tables).
+    pub charts: Vec<Chart>,
+}
+
+/// A line chart of a section's table: one series per row, named by the text of two columns,
+/// over a run of numeric columns whose headings are the categories (months).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chart {
+    /// The id of the section whose table it draws.
+    pub section: &'static str,
+    /// Its title.
+    pub title: String,
+    /// The columns that name a series (joined with a space).
+    pub name_columns: (usize, usize),
+    /// The first and last value columns.
+    pub values: (usize, usize),
 }
 
 impl Document {
@@ -207,5 +238,6 @@ pub(crate) fn document(lang: Language, title: String) -> Document {
         summary: Vec::new(),
         flags: Vec::new(),
         sections: Vec::new(),
+        charts: Vec::new(),
     }
 }

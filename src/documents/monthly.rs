@@ -238,7 +238,12 @@ pub fn monthly(
             .start
             .as_ref()
             .is_some_and(|(_, s)| s.plan_digest == crate::journal::NO_PLAN);
+        let work_only = reveal_only
+            && j.lines
+                .iter()
+                .any(|l| matches!(l.record, crate::journal::Record::WorkLog(_)));
         let approval = match j.unapproved_reason() {
+            _ if work_only => tr(lang, "不要（業務の記録）", "not needed (a work entry)"),
             _ if reveal_only => tr(
                 lang,
                 "不要（パスワード開示の記録）",
@@ -565,6 +570,18 @@ pub fn monthly(
         ),
         (tr(lang, "実行数", "Runs"), now.runs.to_string()),
         (
+            tr(lang, "端末作業以外の業務", "Work not on a machine"),
+            {
+                let work = super::work::entries(&all, month);
+                let minutes: u32 = work.iter().map(|(_, _, w)| w.minutes).sum();
+                tr(
+                    lang,
+                    &format!("{} 件（{minutes} 分）", work.len()),
+                    &format!("{} entries ({minutes} min)", work.len()),
+                )
+            },
+        ),
+        (
             tr(lang, "作業", "Jobs"),
             now.jobs.iter().cloned().collect::<Vec<_>>().join(", "),
         ),
@@ -609,6 +626,7 @@ pub fn monthly(
             notes: runs.note_if_empty(lang, "当月の実行はありません。", "No runs this month."),
             table: runs,
         },
+        super::work::section(&all, month, roster, lang),
         Section {
             id: "jobs",
             title: tr(lang, "作業別実績", "Jobs"),
@@ -662,6 +680,15 @@ pub fn monthly(
             table: trend,
         },
     ];
+    if let Some(dir) = collected {
+        let facts = super::trends::Facts::read_dir(dir);
+        let (disks, chart, problems) = super::trends::disk_section(&facts, month, lang);
+        doc.flags.extend(problems);
+        doc.sections.push(disks);
+        doc.sections
+            .push(super::trends::drift_section(&facts, month, lang));
+        doc.charts.push(chart);
+    }
     Ok(doc)
 }
 

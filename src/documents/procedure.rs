@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 
 use super::words::{jst, kind, rollback};
-use super::{Cell, Document, Language, Section, Table, document, headings, tr};
+use super::{Cell, Document, Language, Section, Table, document, headings, procedure_sections, tr};
 use crate::approval::ReviewedApproval;
 use crate::plan::{Plan, PlannedSite, PlannedTask, task_summary};
 use crate::roster::{Roster, japan_time_zone};
@@ -212,238 +212,34 @@ pub fn procedure(
         ),
         ("seibi".to_string(), plan.seibi_version.clone()),
     ];
-
-    // Jobs: purpose and provenance.
-    let mut jobs = Table::new(&headings(
-        lang,
-        &[
-            ("作業ID", "Job"),
-            ("件名", "Title"),
-            ("種別", "Kind"),
-            ("根拠", "Provenance"),
-            ("根拠の日付", "Dated"),
-            ("目的・備考", "Purpose / note"),
-            ("緊急度", "Urgency"),
-            ("着手可能日", "Not before"),
-            ("期限", "Deadline"),
-            ("他作業との同時実施", "Batchable"),
-            ("端末数", "Terminals"),
-            ("拠点", "Sites"),
-            ("端末あたり(分)", "Min/terminal"),
-            ("作業量(端末・分)", "Terminal-minutes"),
-        ],
-    ));
-    for j in &plan.jobs {
-        jobs.push(vec![
-            Cell::from(&j.id),
-            Cell::from(&j.title),
-            kind(j.kind, lang).into(),
+    if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+        doc.summary.push((
+            tr(lang, "日程と体制", "Timetable and crews"),
             format!(
                 "{} {}",
-                j.provenance.source.label(lang),
-                j.provenance.reference
-            )
-            .into(),
-            j.provenance
-                .date
-                .map_or(Cell::Empty, |d| d.to_string().into()),
-            j.provenance.note.as_ref().map_or(Cell::Empty, Cell::from),
-            j.urgency.label(lang).into(),
-            j.earliest_start
-                .map_or(Cell::Empty, |d| d.to_string().into()),
-            j.deadline.map_or(Cell::Empty, |d| d.to_string().into()),
-            if j.batchable {
-                tr(lang, "可", "yes")
-            } else {
-                tr(lang, "不可", "no")
-            }
-            .into(),
-            j.terminals.into(),
-            j.sites.join(", ").into(),
-            j.minutes_per_terminal.into(),
-            (u64::from(j.minutes_per_terminal) * j.terminals as u64).into(),
-        ]);
+                crate::schedule::crew::summary(crews, lang),
+                crate::schedule::crew::verdict(crews, lang)
+            ),
+        ));
     }
-    doc.sections.push(Section {
-        id: "jobs",
-        title: tr(lang, "作業一覧", "Jobs"),
-        table: jobs,
-        notes: Vec::new(),
-    });
 
-    // Targets per site.
-    let mut sites = Table::new(&headings(
-        lang,
-        &[
-            ("拠点ID", "Site"),
-            ("拠点名", "Name"),
-            ("台数", "Terminals"),
-            ("対象端末", "Terminal ids"),
-            ("同時作業数", "At once"),
-            ("作業量(端末・分)", "Terminal-minutes"),
-            ("見込み所要時間(分)", "Expected minutes"),
-            ("踏み台", "Jump host"),
-        ],
-    ));
-    for s in &plan.sites {
-        sites.push(vec![
-            Cell::from(&s.id),
-            Cell::from(&s.name),
-            s.terminals.len().into(),
-            s.terminals
-                .iter()
-                .map(|t| t.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-                .into(),
-            s.capacity.into(),
-            s.estimated_minutes.into(),
-            site_minutes(s).into(),
-            s.jump.as_ref().map_or(Cell::Empty, Cell::from),
-        ]);
-    }
-    doc.sections.push(Section {
-        id: "targets",
-        title: tr(lang, "拠点別対象", "Targets by site"),
-        table: sites,
-        notes: vec![tr(
-            lang,
-            "見込み所要時間は、同時作業数の範囲で端末を並行して作業した場合の目安です。",
-            "Expected minutes assume the site's terminals are worked on in parallel up to its capacity.",
-        )],
-    });
+    doc.sections.push(jobs_section(plan, lang));
 
-    // Terminals.
-    let mut terminals = Table::new(&headings(
-        lang,
-        &[
-            ("端末", "Terminal"),
-            ("拠点", "Site"),
-            ("アドレス", "Address"),
-            ("ユーザー", "User"),
-            ("OS", "Platform"),
-            ("作業", "Jobs"),
-            ("タスク数", "Tasks"),
-            ("対象外", "Skipped"),
-            ("予定(分)", "Minutes"),
-        ],
-    ));
-    for s in &plan.sites {
-        for term in &s.terminals {
-            terminals.push(vec![
-                Cell::from(&term.id),
-                Cell::from(&s.id),
-                format!("{}:{}", term.address, term.port).into(),
-                Cell::from(format!("{}{}", term.user, term.become_note())),
-                term.platform.to_string().into(),
-                term.jobs.join(", ").into(),
-                term.tasks.len().into(),
-                term.tasks
-                    .iter()
-                    .filter(|x| x.skip.is_some())
-                    .count()
-                    .into(),
-                term.estimated_minutes.into(),
-            ]);
-        }
-    }
-    doc.sections.push(Section {
-        id: "terminals",
-        title: tr(lang, "対象端末", "Terminals"),
-        table: terminals,
-        notes: Vec::new(),
-    });
+    doc.sections.push(targets_section(plan, lang));
 
-    // Ordered steps and their rollback.
-    let mut step_table = Table::new(&headings(
-        lang,
-        &[
-            ("作業ID", "Job"),
-            ("No.", "#"),
-            ("手順", "Step"),
-            ("操作", "Action"),
-            ("内容", "What it does"),
-            ("前提", "Needs"),
-            ("実施端末数", "Runs on"),
-            ("対象外", "Skipped on"),
-        ],
-    ));
-    let mut rollback_table = Table::new(&headings(
-        lang,
-        &[
-            ("作業ID", "Job"),
-            ("No.", "#"),
-            ("手順", "Step"),
-            ("操作", "Action"),
-            ("切り戻し方法", "How to undo"),
-        ],
-    ));
-    for j in &plan.jobs {
-        for (i, step) in steps(plan, &j.id).iter().enumerate() {
-            let name = if step.task.handler {
-                tr(
-                    lang,
-                    &format!("{}（通知時のみ）", step.task.name),
-                    &format!("{} (handler, only when notified)", step.task.name),
-                )
-            } else {
-                step.task.name.clone()
-            };
-            let skipped = if step.skipped == 0 {
-                Cell::Empty
-            } else {
-                let reasons = step
-                    .skip_reasons
-                    .iter()
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                tr(
-                    lang,
-                    &format!("{} 台（{reasons}）", step.skipped),
-                    &format!("{} ({reasons})", step.skipped),
-                )
-                .into()
-            };
-            step_table.push(vec![
-                Cell::from(&j.id),
-                (i + 1).into(),
-                Cell::from(&name),
-                Cell::from(&step.task.action),
-                task_summary(step.task, lang).into(),
-                step.task.needs.join(", ").into(),
-                step.runs_on.into(),
-                skipped,
-            ]);
-            rollback_table.push(vec![
-                Cell::from(&j.id),
-                (i + 1).into(),
-                Cell::from(&name),
-                Cell::from(&step.task.action),
-                rollback(step.task, lang).into(),
-            ]);
-        }
+    if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+        doc.sections.push(procedure_sections::crews(crews, lang));
+        doc.sections
+            .push(procedure_sections::schedule_by_crew(crews, lang));
+        doc.sections
+            .push(procedure_sections::schedule_by_site(crews, lang));
     }
-    doc.sections.push(Section {
-        id: "steps",
-        title: tr(lang, "作業手順", "Procedure"),
-        table: step_table,
-        notes: vec![tr(
-            lang,
-            "各端末では上から順に実施します。端末ごとの値（ファイルの内容など）は計画（JSON）に記載されています。",
-            "Each terminal runs the steps top to bottom; per-terminal values (file contents and so on) are in the JSON plan.",
-        )],
-    });
-    doc.sections.push(Section {
-        id: "rollback",
-        title: tr(lang, "切り戻し", "Rollback"),
-        table: rollback_table,
-        notes: vec![tr(
-            lang,
-            "<実行ID> は作業記録（logs/<実行ID>.jsonl）の実行IDです。",
-            "<run> is the run id of the journal (logs/<run>.jsonl).",
-        )],
-    });
+    doc.sections
+        .extend(procedure_sections::approved_windows(plan, lang));
+
+    doc.sections.push(terminals_section(plan, lang));
+
+    doc.sections.extend(steps_sections(plan, lang));
 
     // Operators from the roster.
     let mut operators = Table::new(&headings(
@@ -567,7 +363,172 @@ pub fn procedure(
         notes: vec![approval_note],
     });
 
-    // Pinned inputs.
+    doc.sections.push(inputs_section(plan, lang));
+
+    if !plan.warnings.is_empty() {
+        let mut warnings = Table::new(&headings(lang, &[("注意事項", "Warning")]));
+        for w in &plan.warnings {
+            warnings.push(vec![Cell::from(w)]);
+        }
+        doc.sections.push(Section {
+            id: "warnings",
+            title: tr(lang, "注意事項", "Warnings"),
+            table: warnings,
+            notes: Vec::new(),
+        });
+    }
+    doc
+}
+
+/// 作業一覧: each job, why (provenance), when and how long.
+fn jobs_section(plan: &Plan, lang: Language) -> Section {
+    let mut jobs = Table::new(&headings(
+        lang,
+        &[
+            ("作業ID", "Job"),
+            ("件名", "Title"),
+            ("種別", "Kind"),
+            ("根拠", "Provenance"),
+            ("根拠の日付", "Dated"),
+            ("目的・備考", "Purpose / note"),
+            ("緊急度", "Urgency"),
+            ("着手可能日", "Not before"),
+            ("期限", "Deadline"),
+            ("他作業との同時実施", "Batchable"),
+            ("端末数", "Terminals"),
+            ("拠点", "Sites"),
+            ("端末あたり(分)", "Min/terminal"),
+            ("作業量(端末・分)", "Terminal-minutes"),
+        ],
+    ));
+    for j in &plan.jobs {
+        jobs.push(vec![
+            Cell::from(&j.id),
+            Cell::from(&j.title),
+            kind(j.kind, lang).into(),
+            format!(
+                "{} {}",
+                j.provenance.source.label(lang),
+                j.provenance.reference
+            )
+            .into(),
+            j.provenance
+                .date
+                .map_or(Cell::Empty, |d| d.to_string().into()),
+            j.provenance.note.as_ref().map_or(Cell::Empty, Cell::from),
+            j.urgency.label(lang).into(),
+            j.earliest_start
+                .map_or(Cell::Empty, |d| d.to_string().into()),
+            j.deadline.map_or(Cell::Empty, |d| d.to_string().into()),
+            if j.batchable {
+                tr(lang, "可", "yes")
+            } else {
+                tr(lang, "不可", "no")
+            }
+            .into(),
+            j.terminals.into(),
+            j.sites.join(", ").into(),
+            j.minutes_per_terminal.into(),
+            (u64::from(j.minutes_per_terminal) * j.terminals as u64).into(),
+        ]);
+    }
+    Section {
+        id: "jobs",
+        title: tr(lang, "作業一覧", "Jobs"),
+        table: jobs,
+        notes: Vec::new(),
+    }
+}
+
+/// 拠点別対象: per site, its terminals, capacity and expected minutes.
+fn targets_section(plan: &Plan, lang: Language) -> Section {
+    let mut sites = Table::new(&headings(
+        lang,
+        &[
+            ("拠点ID", "Site"),
+            ("拠点名", "Name"),
+            ("台数", "Terminals"),
+            ("対象端末", "Terminal ids"),
+            ("同時作業数", "At once"),
+            ("作業量(端末・分)", "Terminal-minutes"),
+            ("見込み所要時間(分)", "Expected minutes"),
+            ("踏み台", "Jump host"),
+        ],
+    ));
+    for s in &plan.sites {
+        sites.push(vec![
+            Cell::from(&s.id),
+            Cell::from(&s.name),
+            s.terminals.len().into(),
+            s.terminals
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+                .into(),
+            s.capacity.into(),
+            s.estimated_minutes.into(),
+            site_minutes(s).into(),
+            s.jump.as_ref().map_or(Cell::Empty, Cell::from),
+        ]);
+    }
+    Section {
+        id: "targets",
+        title: tr(lang, "拠点別対象", "Targets by site"),
+        table: sites,
+        notes: vec![tr(
+            lang,
+            "見込み所要時間は、同時作業数の範囲で端末を並行して作業した場合の目安です。",
+            "Expected minutes assume the site's terminals are worked on in parallel up to its capacity.",
+        )],
+    }
+}
+
+/// 対象端末: each terminal, its site's name, login and jobs.
+fn terminals_section(plan: &Plan, lang: Language) -> Section {
+    let mut terminals = Table::new(&headings(
+        lang,
+        &[
+            ("端末", "Terminal"),
+            ("拠点", "Site"),
+            ("アドレス", "Address"),
+            ("ユーザー", "User"),
+            ("OS", "Platform"),
+            ("作業", "Jobs"),
+            ("タスク数", "Tasks"),
+            ("対象外", "Skipped"),
+            ("予定(分)", "Minutes"),
+        ],
+    ));
+    for s in &plan.sites {
+        for term in &s.terminals {
+            terminals.push(vec![
+                Cell::from(&term.id),
+                Cell::from(&s.name),
+                format!("{}:{}", term.address, term.port).into(),
+                Cell::from(format!("{}{}", term.user, term.become_note())),
+                term.platform.to_string().into(),
+                term.jobs.join(", ").into(),
+                term.tasks.len().into(),
+                term.tasks
+                    .iter()
+                    .filter(|x| x.skip.is_some())
+                    .count()
+                    .into(),
+                term.estimated_minutes.into(),
+            ]);
+        }
+    }
+    Section {
+        id: "terminals",
+        title: tr(lang, "対象端末", "Terminals"),
+        table: terminals,
+        notes: Vec::new(),
+    }
+}
+
+/// 固定された入力: the files and secrets the plan pins.
+fn inputs_section(plan: &Plan, lang: Language) -> Section {
     let mut inputs = Table::new(&headings(
         lang,
         &[
@@ -614,7 +575,7 @@ pub fn procedure(
             s.version.map_or(Cell::Empty, |v| format!("v{v}").into()),
         ]);
     }
-    doc.sections.push(Section {
+    Section {
         id: "inputs",
         title: tr(lang, "固定された入力", "Pinned inputs"),
         table: inputs,
@@ -623,19 +584,102 @@ pub fn procedure(
             "これらのいずれかが変わると計画ダイジェストが変わり、承認済みの計画は適用できなくなります。",
             "If any of these changes, the plan digest changes and an approved plan is refused.",
         )],
-    });
-
-    if !plan.warnings.is_empty() {
-        let mut warnings = Table::new(&headings(lang, &[("注意事項", "Warning")]));
-        for w in &plan.warnings {
-            warnings.push(vec![Cell::from(w)]);
-        }
-        doc.sections.push(Section {
-            id: "warnings",
-            title: tr(lang, "注意事項", "Warnings"),
-            table: warnings,
-            notes: Vec::new(),
-        });
     }
-    doc
+}
+
+/// 作業手順, 作業手順(まとめ), 端末ごとの差異 and 切り戻し: the ordered steps of each job, the steps grouped
+/// by terminals that share them, and how to undo each step.
+fn steps_sections(plan: &Plan, lang: Language) -> Vec<Section> {
+    let mut out = Vec::new();
+    let mut step_table = Table::new(&headings(
+        lang,
+        &[
+            ("作業ID", "Job"),
+            ("No.", "#"),
+            ("手順", "Step"),
+            ("操作", "Action"),
+            ("内容", "What it does"),
+            ("前提", "Needs"),
+            ("実施端末数", "Runs on"),
+            ("対象外", "Skipped on"),
+        ],
+    ));
+    let mut rollback_table = Table::new(&headings(
+        lang,
+        &[
+            ("作業ID", "Job"),
+            ("No.", "#"),
+            ("手順", "Step"),
+            ("操作", "Action"),
+            ("切り戻し方法", "How to undo"),
+        ],
+    ));
+    for j in &plan.jobs {
+        for (i, step) in steps(plan, &j.id).iter().enumerate() {
+            let name = if step.task.handler {
+                tr(
+                    lang,
+                    &format!("{}（通知時のみ）", step.task.name),
+                    &format!("{} (handler, only when notified)", step.task.name),
+                )
+            } else {
+                step.task.name.clone()
+            };
+            let skipped = if step.skipped == 0 {
+                Cell::Empty
+            } else {
+                let reasons = step
+                    .skip_reasons
+                    .iter()
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                tr(
+                    lang,
+                    &format!("{} 台（{reasons}）", step.skipped),
+                    &format!("{} ({reasons})", step.skipped),
+                )
+                .into()
+            };
+            step_table.push(vec![
+                Cell::from(&j.id),
+                (i + 1).into(),
+                Cell::from(&name),
+                Cell::from(&step.task.action),
+                task_summary(step.task, lang).into(),
+                step.task.needs.join(", ").into(),
+                step.runs_on.into(),
+                skipped,
+            ]);
+            rollback_table.push(vec![
+                Cell::from(&j.id),
+                (i + 1).into(),
+                Cell::from(&name),
+                Cell::from(&step.task.action),
+                rollback(step.task, lang).into(),
+            ]);
+        }
+    }
+    out.push(Section {
+        id: "steps",
+        title: tr(lang, "作業手順", "Procedure"),
+        table: step_table,
+        notes: vec![tr(
+            lang,
+            "各端末では上から順に実施します。端末ごとの値（ファイルの内容など）は計画（JSON）に記載されています。",
+            "Each terminal runs the steps top to bottom; per-terminal values (file contents and so on) are in the JSON plan.",
+        )],
+    });
+    out.extend(procedure_sections::grouped_steps(plan, lang));
+    out.push(Section {
+        id: "rollback",
+        title: tr(lang, "切り戻し", "Rollback"),
+        table: rollback_table,
+        notes: vec![tr(
+            lang,
+            "<実行ID> は作業記録（logs/<実行ID>.jsonl）の実行IDです。",
+            "<run> is the run id of the journal (logs/<run>.jsonl).",
+        )],
+    });
+    out
 }

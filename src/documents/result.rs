@@ -541,3 +541,82 @@ pub fn result(
     ];
     Ok(doc)
 }
+
+/// The 作業報告書 of several runs (those of one plan, or the journals given): each run's report
+/// as [`result()`] makes it, in one document. Every table gains a first column naming the run;
+/// summary entries that differ between runs list each run's value; flags name their run. One
+/// run gives exactly [`result()`]'s document.
+pub fn result_of_runs(
+    journal_paths: &[std::path::PathBuf],
+    logs: &Path,
+    roster: &Roster,
+    job_titles: &BTreeMap<String, String>,
+    lang: Language,
+) -> Result<Document, DocumentError> {
+    let mut docs = Vec::new();
+    for path in journal_paths {
+        let doc = result(path, logs, roster, job_titles, lang)?;
+        let run = doc
+            .summary_value(&tr(lang, "実行ID", "Run"))
+            .unwrap_or_default()
+            .to_string();
+        docs.push((run, doc));
+    }
+    if docs.len() == 1 {
+        return Ok(docs.remove(0).1);
+    }
+    let mut out = document(lang, tr(lang, "作業報告書", "Work result report"));
+    let run_heading = tr(lang, "実行ID", "Run");
+    let Some((_, first)) = docs.first() else {
+        return Ok(out);
+    };
+    for (i, (label, _)) in first.summary.iter().enumerate() {
+        let values: Vec<(&str, &str)> = docs
+            .iter()
+            .filter_map(|(run, d)| d.summary.get(i).map(|(_, v)| (run.as_str(), v.as_str())))
+            .collect();
+        let value = if *label == run_heading {
+            values
+                .iter()
+                .map(|(run, _)| *run)
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else if values.iter().all(|(_, v)| *v == values[0].1) {
+            values[0].1.to_string()
+        } else {
+            values
+                .iter()
+                .map(|(run, v)| format!("{run}: {v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        out.summary.push((label.clone(), value));
+    }
+    for (run, doc) in &docs {
+        out.flags
+            .extend(doc.flags.iter().map(|f| format!("{run}: {f}")));
+    }
+    for (index, section) in first.sections.iter().enumerate() {
+        let mut columns = vec![run_heading.clone()];
+        columns.extend(section.table.columns.iter().cloned());
+        let mut table = Table::new(&columns);
+        for (run, doc) in &docs {
+            for row in doc.sections.get(index).map_or(&[][..], |s| &s.table.rows) {
+                let mut cells = vec![Cell::from(run)];
+                cells.extend(row.iter().cloned());
+                table.push(cells);
+            }
+        }
+        out.sections.push(Section {
+            id: section.id,
+            title: section.title.clone(),
+            notes: if table.rows.is_empty() || section.id == "verification" {
+                section.notes.clone()
+            } else {
+                Vec::new()
+            },
+            table,
+        });
+    }
+    Ok(out)
+}

@@ -34,6 +34,11 @@ const MAX_HEADING_WIDTH: usize = 16;
 const MAX_CELL_CHARS: usize = 32_767;
 /// A4 in Excel's paper-size numbering.
 const PAPER_A4: u8 = 9;
+/// The widest a table gets, in character widths (the sum of its columns): a sheet printed
+/// fit-to-width on landscape A4 (about 988 px between the default margins) then keeps a scale
+/// of 988 / (170 x 7 + 5 per column) >= 0.76, so the 10.5 pt text prints at 8 pt or larger.
+/// Wider tables get their widest columns narrowed, and their text wraps.
+const PRINT_WIDTH_BUDGET: usize = 170;
 
 struct Formats {
     title: Format,
@@ -155,10 +160,27 @@ fn column_widths(table: &Table) -> Vec<usize> {
             widths[c] = widths[c].max(display_width(&cell.text()) + 2);
         }
     }
-    widths
+    let mut widths: Vec<usize> = widths
         .into_iter()
         .map(|w| w.clamp(MIN_WIDTH, MAX_WIDTH))
-        .collect()
+        .collect();
+    fit_budget(&mut widths, PRINT_WIDTH_BUDGET);
+    widths
+}
+
+/// Narrows the widest columns, one character at a time, until the widths sum to `budget` (or
+/// every column is at [`MIN_WIDTH`]).
+fn fit_budget(widths: &mut [usize], budget: usize) {
+    while widths.iter().sum::<usize>() > budget {
+        let Some(widest) = widths
+            .iter_mut()
+            .filter(|w| **w > MIN_WIDTH)
+            .max_by_key(|w| **w)
+        else {
+            break;
+        };
+        *widest -= 1;
+    }
 }
 
 /// Lines a wrapped text takes in a column `width` characters wide.
@@ -225,6 +247,30 @@ fn write_table(
     Ok(top + 1 + table.rows.len())
 }
 
+/// An Excel line chart of `table` as it is written on the sheet `sheet` (headings on row 0):
+/// one series per row. None for an empty table.
+fn line_chart(chart: &super::Chart, table: &Table, sheet: &str) -> Option<rust_xlsxwriter::Chart> {
+    if table.rows.is_empty() {
+        return None;
+    }
+    let mut drawn = rust_xlsxwriter::Chart::new(rust_xlsxwriter::ChartType::Line);
+    drawn.title().set_name(&chart.title);
+    let (first, last) = (col(chart.values.0), col(chart.values.1));
+    for (i, cells) in table.rows.iter().enumerate() {
+        let name = [chart.name_columns.0, chart.name_columns.1]
+            .iter()
+            .filter_map(|c| cells.get(*c).map(Cell::text))
+            .collect::<Vec<_>>()
+            .join(" ");
+        drawn
+            .add_series()
+            .set_name(name.as_str())
+            .set_categories((sheet, 0, first, 0, last))
+            .set_values((sheet, row(i + 1), first, row(i + 1), last));
+    }
+    Some(drawn)
+}
+
 /// The document as the bytes of an `.xlsx` file.
 pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
     let formats = Formats::new();
@@ -249,7 +295,8 @@ pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
             .map(|(k, v)| vec![Cell::from(k), Cell::from(v)])
             .collect(),
     };
-    write_table(sheet, &summary, top, &formats)?;
+    let end = write_table(sheet, &summary, top, &formats)?;
+    sheet.set_print_area(0, 0, row(end), 1)?;
 
     for section in &doc.sections {
         let sheet = workbook.add_worksheet();
@@ -258,6 +305,12 @@ pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
         let end = write_table(sheet, &section.table, 0, &formats)?;
         sheet.set_freeze_panes(1, 0)?;
         sheet.set_repeat_rows(0, 0)?;
+        sheet.set_print_area(
+            0,
+            0,
+            row(end + section.notes.len()),
+            col(section.table.columns.len().max(1) - 1),
+        )?;
         if !section.table.rows.is_empty() && !section.table.columns.is_empty() {
             sheet.autofilter(
                 0,
@@ -270,6 +323,12 @@ pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
             // Notes run across the page: they do not widen the first column.
             sheet.write_string_with_format(row(end + 1 + i), 0, clip(note), &formats.note)?;
         }
+        let name = sheet.name();
+        for chart in doc.charts.iter().filter(|c| c.section == section.id) {
+            if let Some(drawn) = line_chart(chart, &section.table, &name) {
+                sheet.insert_chart(row(end + 2 + section.notes.len()), 0, &drawn)?;
+            }
+        }
     }
     Ok(workbook.save_to_buffer()?)
 }
@@ -277,6 +336,17 @@ pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wide_tables_are_narrowed_to_the_print_budget() {
+        let mut widths = vec![60, 60, 60, 10, 6];
+        fit_budget(&mut widths, PRINT_WIDTH_BUDGET);
+        assert_eq!(widths.iter().sum::<usize>(), PRINT_WIDTH_BUDGET);
+        assert_eq!(widths[3..], [10, 6], "narrow columns keep their width");
+        let mut narrow = vec![MIN_WIDTH; 40];
+        fit_budget(&mut narrow, PRINT_WIDTH_BUDGET);
+        assert!(narrow.iter().all(|&w| w == MIN_WIDTH));
+    }
 
     #[test]
     fn widths_count_full_width_characters_double() {

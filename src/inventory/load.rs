@@ -5,7 +5,7 @@
 //! collected, so one `seibi check` shows them all.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::raw::{RawDefaults, RawGroup, RawSite, RawTerminal, TOP_LEVEL_KEYS};
 use super::{
@@ -23,41 +23,140 @@ pub(super) struct Fragment {
     pub terminals: Vec<(String, RawTerminal, Location)>,
     /// Ids of sites and groups whose definitions have errors (already reported).
     pub broken: Vec<String>,
+    /// What Ansible hosts bring beyond a seibi terminal, by terminal id.
+    pub ansible: HashMap<String, AnsibleExtras>,
+    /// Ids of terminals and groups named in Ansible files (Ansible's naming rules apply).
+    pub ansible_ids: BTreeSet<String>,
 }
 
-/// Loads an inventory from a directory of `*.yml` files or from one file. Returns what could be
-/// loaded and every problem found; the inventory is usable only when there are no errors.
+/// What an Ansible host brings beyond a seibi terminal.
+#[derive(Debug, Clone, Default)]
+pub(super) struct AnsibleExtras {
+    /// `ansible_ssh_private_key_file`.
+    pub key_file: Option<PathBuf>,
+    /// Where each of its variables was set.
+    pub origins: indexmap::IndexMap<String, Location>,
+}
+
+/// Which reader a file in the inventory goes to.
+enum FileFormat {
+    Yaml,
+    Ini,
+}
+
+/// The inventory files of a directory: `*.yml`, `*.yaml` and `*.ini`, in name order. Dangling
+/// symbolic links and link loops are errors naming the path (never skipped silently).
+fn inventory_files(dir: &Path, diags: &mut Diagnostics) -> Vec<(PathBuf, FileFormat)> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(err) => {
+            diags.push(Diagnostic::error(format!(
+                "cannot read directory {}: {err}",
+                dir.display()
+            )));
+            return Vec::new();
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    let mut files = Vec::new();
+    for path in paths {
+        let format = match path.extension().and_then(|e| e.to_str()) {
+            Some("yml" | "yaml") => FileFormat::Yaml,
+            Some("ini") => FileFormat::Ini,
+            _ => continue,
+        };
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => files.push((path, format)),
+            Ok(_) => {}
+            Err(err) => diags.push(
+                Diagnostic::error(format!(
+                    "inventory file {} cannot be opened: {}",
+                    path.display(),
+                    if path
+                        .symlink_metadata()
+                        .is_ok_and(|m| m.file_type().is_symlink())
+                    {
+                        format!("it is a symbolic link that leads nowhere or to itself ({err})")
+                    } else {
+                        err.to_string()
+                    }
+                ))
+                .hint("fix or remove the link"),
+            ),
+        }
+    }
+    files
+}
+
+/// Whether a YAML document is an Ansible inventory: it has `all:`, or no seibi key and every
+/// top-level entry looks like an Ansible group (empty, or only `hosts`/`children`/`vars`).
+fn is_ansible(root: &Node<'_>) -> bool {
+    let Some(entries) = root.entries() else {
+        return false;
+    };
+    if root.get("all").is_some() {
+        return true;
+    }
+    !entries.is_empty()
+        && entries.iter().all(|(key, node)| {
+            !TOP_LEVEL_KEYS.contains(&key.as_str())
+                && (node.is_null()
+                    || node.entries().is_some_and(|e| {
+                        e.iter()
+                            .all(|(k, _)| matches!(k.as_str(), "hosts" | "children" | "vars"))
+                    }))
+        })
+}
+
+/// Loads an inventory from a directory of `*.yml`/`*.yaml` (seibi or Ansible format) and
+/// `*.ini` (Ansible) files, or from one file. Returns what could be loaded and every problem
+/// found; the inventory is usable only when there are no errors.
 pub fn load(path: &Path) -> (Inventory, Diagnostics) {
     let mut diags = Diagnostics::new();
-    let files = if path.is_dir() {
-        match crate::source::yaml_files_in(path) {
-            Ok(files) if files.is_empty() => {
-                diags.push(Diagnostic::error(format!(
-                    "no inventory files (*.yml) in {}",
-                    path.display()
-                )));
-                Vec::new()
-            }
-            Ok(files) => files,
-            Err(d) => {
-                diags.push(d);
-                Vec::new()
-            }
+    let (files, base) = if path.is_dir() {
+        let files = inventory_files(path, &mut diags);
+        if files.is_empty() && !diags.has_errors() {
+            diags.push(Diagnostic::error(format!(
+                "no inventory files (*.yml, *.ini) in {}",
+                path.display()
+            )));
         }
+        (files, path.to_path_buf())
     } else {
-        vec![path.to_path_buf()]
+        let format = match path.extension().and_then(|e| e.to_str()) {
+            Some("yml" | "yaml" | "json") => FileFormat::Yaml,
+            _ => FileFormat::Ini,
+        };
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        (vec![(path.to_path_buf(), format)], base)
     };
     let mut fragments = Vec::new();
-    for file in files {
+    let mut ansible_sources = Vec::new();
+    let mut unreadable = Vec::new();
+    for (file, format) in files {
         let Some(source) = diags.take(SourceFile::read(&file)) else {
+            unreadable.push(file);
             continue;
         };
+        if let FileFormat::Ini = format {
+            ansible_sources.push(ansible::Source::Ini(source));
+            continue;
+        }
         let Some(doc) = diags.take(YamlDocument::parse(source)) else {
+            unreadable.push(file);
             continue;
         };
-        fragments.push(read_fragment(&doc, &mut diags));
+        if is_ansible(&doc.root()) {
+            ansible_sources.push(ansible::Source::Yaml(Box::new(doc)));
+        } else {
+            fragments.push(read_fragment(&doc, &mut diags));
+        }
     }
-    let inventory = merge(fragments, &mut diags);
+    if !ansible_sources.is_empty() {
+        fragments.push(ansible::fragment(&ansible_sources, Some(&base), &mut diags));
+    }
+    let inventory = merge(fragments, !unreadable.is_empty(), &mut diags);
     (inventory, diags)
 }
 
@@ -74,16 +173,11 @@ fn read_fragment(doc: &YamlDocument, diags: &mut Diagnostics) -> Fragment {
         );
         return Fragment::default();
     };
-    if root.get("all").is_some() {
-        return ansible::read(&root, diags);
-    }
     let mut fragment = Fragment::default();
     for (key, node) in entries {
         match key.as_str() {
             "defaults" => {
-                if let Some(d) = diags.take(node.deserialize::<RawDefaults>()) {
-                    fragment.defaults = Some((d, node.key_location()));
-                }
+                fragment.defaults = Some((read_defaults(&node, diags), node.key_location()));
             }
             "vars" => {
                 for (name, value) in mapping(&node, "vars", diags) {
@@ -131,6 +225,33 @@ fn read_fragment(doc: &YamlDocument, diags: &mut Diagnostics) -> Fragment {
     fragment
 }
 
+/// `defaults:` key by key, so that one bad value (`port: 70000`) costs that value only and the
+/// others (`user:`) still apply to every terminal.
+fn read_defaults(node: &Node<'_>, diags: &mut Diagnostics) -> RawDefaults {
+    let mut defaults = RawDefaults::default();
+    let Some(entries) = node.entries() else {
+        if !node.is_null() {
+            diags.take(node.deserialize::<RawDefaults>());
+        }
+        return defaults;
+    };
+    for (key, value) in entries {
+        match key.as_str() {
+            "port" => defaults.port = diags.take(value.deserialize()),
+            "user" => defaults.user = diags.take(value.deserialize()),
+            "platform" => defaults.platform = diags.take(value.deserialize()),
+            "become" => defaults.become_method = diags.take(value.deserialize()),
+            other => diags.push(
+                Diagnostic::error(format!("unknown key `{other}` in `defaults`"))
+                    .at(Some(value.key_location()))
+                    .did_you_mean(other, ["port", "user", "platform", "become"])
+                    .hint("expected one of: port, user, platform, become"),
+            ),
+        }
+    }
+    defaults
+}
+
 /// The entries of a mapping node, or an error saying it should be one.
 pub(super) fn mapping<'a>(
     node: &Node<'a>,
@@ -161,6 +282,17 @@ pub fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Ansible names (hosts and groups from Ansible files) may use any letters, as Ansible's do;
+/// only what would break seibi's own references and file names is refused.
+fn valid_ansible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id != "."
+        && id != ".."
+        && !id
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_whitespace() || c.is_control())
 }
 
 fn check_id(kind: &str, id: &str, at: &Location, diags: &mut Diagnostics) {
@@ -194,8 +326,10 @@ fn duplicate(kind: &str, id: &str, at: &Location, first: &Location) -> Diagnosti
         .hint(format!("first defined at {first}"))
 }
 
-fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
+fn merge(fragments: Vec<Fragment>, some_file_unread: bool, diags: &mut Diagnostics) -> Inventory {
     let mut inv = Inventory::default();
+    let mut ansible: HashMap<String, AnsibleExtras> = HashMap::new();
+    let mut ansible_ids: BTreeSet<String> = BTreeSet::new();
     let mut origins = Origins::default();
     let mut var_origin: HashMap<String, Location> = HashMap::new();
     let mut defaults: Option<(RawDefaults, Location)> = None;
@@ -204,6 +338,8 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
 
     for fragment in fragments {
         broken.extend(fragment.broken);
+        ansible.extend(fragment.ansible);
+        ansible_ids.extend(fragment.ansible_ids);
         if let Some((d, at)) = fragment.defaults {
             match &defaults {
                 Some((_, first)) => diags.push(
@@ -269,11 +405,16 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
                     hours: raw.hours.map(Into::into),
                     bandwidth_mbps: raw.bandwidth_mbps,
                     vars: raw.vars,
+                    work: raw.work,
+                    travel: raw.travel,
+                    approved_windows: raw.approved_windows,
                 },
             );
         }
         for (id, raw, at) in fragment.groups {
-            check_id("group", &id, &at, diags);
+            if !ansible_ids.contains(&id) || !valid_ansible_id(&id) {
+                check_id("group", &id, &at, diags);
+            }
             if let Some(first) = origins.groups.get(&id) {
                 diags.push(duplicate("group", &id, &at, first));
                 continue;
@@ -292,7 +433,9 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
             );
         }
         for (id, raw, at) in fragment.terminals {
-            check_id("terminal", &id, &at, diags);
+            if !ansible_ids.contains(&id) || !valid_ansible_id(&id) {
+                check_id("terminal", &id, &at, diags);
+            }
             if let Some(first) = origins.terminals.get(&id) {
                 diags.push(duplicate("terminal", &id, &at, first));
                 continue;
@@ -308,7 +451,9 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
     let mut endpoints: BTreeMap<(Option<String>, String, u16), String> = BTreeMap::new();
     let mut terminals = Vec::new();
     for (id, raw, at) in raw_terminals {
-        if !inv.sites.contains_key(&raw.site) && !broken.contains(&raw.site) {
+        // A file that could not be read may define the site: its own error says so, and the
+        // terminals that name its sites are not reported again one by one.
+        if !inv.sites.contains_key(&raw.site) && !broken.contains(&raw.site) && !some_file_unread {
             let mut d =
                 Diagnostic::error(format!("terminal `{id}` is in unknown site `{}`", raw.site))
                     .at(Some(at.clone()))
@@ -319,7 +464,7 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
             diags.push(d);
         }
         for g in &raw.groups {
-            if !inv.groups.contains_key(g) && !broken.contains(g) {
+            if !inv.groups.contains_key(g) && !broken.contains(g) && !some_file_unread {
                 diags.push(
                     Diagnostic::error(format!("terminal `{id}` names unknown group `{g}`"))
                         .at(Some(at.clone()))
@@ -330,6 +475,7 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
         }
         let user = match raw.user.or_else(|| defaults.user.clone()) {
             Some(u) => u,
+            None if some_file_unread => String::new(),
             None => {
                 diags.push(
                     Diagnostic::error(format!("terminal `{id}` has no login user"))
@@ -340,6 +486,16 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
             }
         };
         check_reserved(&raw.vars, &format!("terminal `{id}`"), &at, diags);
+        if let Some(problem) = address_problem(&raw.address) {
+            diags.push(
+                Diagnostic::error(format!(
+                    "terminal `{id}` has address `{}`, which {problem}",
+                    raw.address
+                ))
+                .at(Some(at.clone()))
+                .hint("an address is a host name (`kiosk01.city.example`) or an IP address (`10.1.0.12`, `2001:db8::12`)"),
+            );
+        }
         let port = raw.port.or(defaults.port).unwrap_or(22);
         let jump = inv
             .sites
@@ -375,6 +531,13 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
             (Platform::Windows, _) => Become::None,
             (Platform::Linux, own) => own.or(defaults.become_method).unwrap_or_default(),
         };
+        let extras = ansible.remove(&id).unwrap_or_default();
+        if !extras.origins.is_empty() {
+            origins.terminal_vars.insert(id.clone(), extras.origins);
+        }
+        if let Some(key) = extras.key_file {
+            inv.key_files.insert(id.clone(), key);
+        }
         terminals.push(Terminal {
             id,
             site: raw.site,
@@ -396,7 +559,7 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
     for group in inv.groups.values() {
         let at = origins.groups.get(&group.id).cloned();
         for m in &group.members {
-            if !inv.terminals.contains_key(m) {
+            if !inv.terminals.contains_key(m) && !some_file_unread {
                 diags.push(
                     Diagnostic::error(format!("group `{}` lists unknown terminal `{m}`", group.id))
                         .at(at.clone())
@@ -427,6 +590,32 @@ fn merge(fragments: Vec<Fragment>, diags: &mut Diagnostics) -> Inventory {
     }
     inv.origins = origins;
     inv
+}
+
+/// What is wrong with an address, if anything: it must be an IP literal or a host name
+/// (labels of letters, digits, `-` and `_`), never an option such as `-oProxyCommand=...`.
+pub fn address_problem(address: &str) -> Option<&'static str> {
+    if address.is_empty() {
+        return Some("is empty");
+    }
+    if address.parse::<std::net::IpAddr>().is_ok() {
+        return None;
+    }
+    if address.starts_with('-') {
+        return Some("starts with `-` (it would be read as an SSH option)");
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+    };
+    let name = address.strip_suffix('.').unwrap_or(address);
+    if name.len() > 253 || !name.split('.').all(label_ok) {
+        return Some("is neither a host name nor an IP address");
+    }
+    None
 }
 
 /// A cycle in group `children`, as a path that starts and ends with the same group.

@@ -3,7 +3,9 @@
 //! Raw serde types (module `raw`) become the validated types here; a [`Terminal`] that exists names a
 //! site that exists, has an address, a port, a user and a platform. [`load`] reads a directory of
 //! `*.yml` files (seibi's own format, or Ansible's YAML inventory format detected per file) and
-//! merges them, reporting every problem at once.
+//! `*.ini` files (Ansible's INI format) and merges them, reporting every problem at once. The
+//! Ansible files are read together, as Ansible reads them ([`ansible`]); [`explain`] says where
+//! each of a terminal's variables comes from.
 //!
 //! # Connection settings
 //! A terminal's `port`, `user`, `platform` and `become` come from the terminal itself, else from
@@ -17,10 +19,12 @@
 //! `vars`. [`Inventory::vars_for`] applies it; [`Inventory::var_layers`] says where each value
 //! came from. The names `terminal`, `site`, `job` and `secret` are reserved for built-ins.
 
-mod ansible;
+pub mod ansible;
+pub mod explain;
 mod load;
 mod raw;
 mod selector;
+mod travel;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -30,8 +34,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::Location;
 
-pub use load::{load, valid_id as load_valid_id};
+pub use load::{address_problem, load, valid_id as load_valid_id};
 pub use selector::Selector;
+pub use travel::{ApprovedWindow, Travel, WorkMode};
 
 /// Variables: names to JSON-like values, in definition order.
 pub type Vars = IndexMap<String, serde_json::Value>;
@@ -192,6 +197,15 @@ pub struct Site {
     pub bandwidth_mbps: Option<f64>,
     /// Site variables.
     pub vars: Vars,
+    /// Whether a crew must travel there (default) or works remotely.
+    #[serde(skip_serializing_if = "WorkMode::is_on_site")]
+    pub work: WorkMode,
+    /// Travel times from the base office and to other sites.
+    #[serde(skip_serializing_if = "Travel::is_empty")]
+    pub travel: Travel,
+    /// Out-of-hours work the city approved.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approved_windows: Vec<ApprovedWindow>,
 }
 
 /// An endpoint reached over SSH.
@@ -244,6 +258,8 @@ pub struct Origins {
     pub terminals: BTreeMap<String, Location>,
     /// Group id to its definition.
     pub groups: BTreeMap<String, Location>,
+    /// For terminals from Ansible inventories: where each of its variables was set.
+    pub terminal_vars: BTreeMap<String, IndexMap<String, Location>>,
 }
 
 /// The merged, validated inventory.
@@ -257,6 +273,10 @@ pub struct Inventory {
     pub groups: IndexMap<String, Group>,
     /// Terminals by id, in definition order.
     pub terminals: IndexMap<String, Terminal>,
+    /// SSH private key files of terminals that have their own (Ansible's
+    /// `ansible_ssh_private_key_file`), by terminal id; others use the keys given to `apply`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub key_files: BTreeMap<String, std::path::PathBuf>,
     /// Where things were defined.
     #[serde(skip)]
     pub origins: Origins,
@@ -320,7 +340,7 @@ impl Inventory {
     }
 
     /// The layers that define variables for a terminal, lowest precedence first.
-    fn layers<'a>(&'a self, terminal: &'a Terminal) -> Vec<(String, &'a Vars)> {
+    pub(crate) fn layers<'a>(&'a self, terminal: &'a Terminal) -> Vec<(String, &'a Vars)> {
         let mut layers = vec![("global".to_string(), &self.vars)];
         for g in self.groups_of(terminal) {
             layers.push((format!("group:{}", g.id), &g.vars));

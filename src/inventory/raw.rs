@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Become, Hours, JumpHost, Platform, SiteKind, Vars};
+use super::{ApprovedWindow, Become, Hours, JumpHost, Platform, SiteKind, Travel, Vars, WorkMode};
 
 /// The keys a seibi inventory file may have at its top level.
 pub const TOP_LEVEL_KEYS: &[&str] = &["vars", "defaults", "sites", "groups", "terminals"];
@@ -33,6 +33,12 @@ pub struct RawSite {
     pub bandwidth_mbps: Option<f64>,
     #[serde(default)]
     pub vars: Vars,
+    #[serde(default)]
+    pub work: WorkMode,
+    #[serde(default)]
+    pub travel: Travel,
+    #[serde(default)]
+    pub approved_windows: Vec<ApprovedWindow>,
 }
 
 #[derive(Debug, Deserialize)]

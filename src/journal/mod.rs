@@ -30,8 +30,9 @@ use sha2::{Digest, Sha256};
 pub use crate::roster::JOURNAL_NAMESPACE;
 pub use agent::{Agent, AgentError, AgentIdentity};
 pub use record::{
-    Approval, Checkpoint, Intent, Line, NO_PLAN, OutputDigest, OutsideWindow, Record, Resume,
-    Reveal, Rotation, RunEnd, RunStart, Seq, Status, Tally, TaskResult, checkpoint_message,
+    Approval, Checkpoint, Intent, Line, MediaScan, NO_PLAN, OutputDigest, OutsideWindow, Record,
+    Resume, Reveal, Rotation, RunEnd, RunStart, Seq, Status, Tally, TaskResult, WorkKind, WorkLog,
+    checkpoint_message,
 };
 pub use show::{Event, Run, Step, StepResult, read_run, render_run};
 pub use signer::{Signer, SignerError};

@@ -66,6 +66,10 @@ pub enum Record {
     LockTakeOver(LockTakeOver),
     /// An operator signed the unsigned tail of a journal whose run died (`seibi journal seal`).
     Seal(Seal),
+    /// Work that was not done on a machine (an inquiry, an investigation, a meeting).
+    WorkLog(WorkLog),
+    /// Media were virus-scanned before upload: which scanner, its database, the result.
+    MediaScan(MediaScan),
 }
 
 impl Record {
@@ -84,6 +88,8 @@ impl Record {
             Record::OutsideWindow(_) => "outside_window",
             Record::LockTakeOver(_) => "lock_take_over",
             Record::Seal(_) => "seal",
+            Record::WorkLog(_) => "work_log",
+            Record::MediaScan(_) => "media_scan",
         }
     }
 }
@@ -109,36 +115,8 @@ pub struct RunStart {
     pub selection: Option<Selection>,
 }
 
-/// The part of a plan a run applies: the selectors given on the command line, as given.
-/// Entries within one field are alternatives; fields combine with AND; `exclude` removes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Selection {
-    /// Job ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub jobs: Vec<String>,
-    /// Site ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sites: Vec<String>,
-    /// Group ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub groups: Vec<String>,
-    /// Tags.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<String>,
-    /// Terminal ids.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub terminals: Vec<String>,
-    /// Terminal ids left out.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub exclude: Vec<String>,
-}
-
-impl Selection {
-    /// Whether nothing was selected (the whole plan).
-    pub fn is_empty(&self) -> bool {
-        self == &Selection::default()
-    }
-}
+/// The part of a plan a run applies (see [`crate::plan::subset`]).
+pub use crate::plan::subset::Part as Selection;
 
 /// The `plan_digest` of a run that applies no plan: one that only records a password reveal.
 pub const NO_PLAN: &str = "none";
@@ -480,6 +458,107 @@ pub struct Seal {
     pub note: String,
 }
 
+/// What sort of work a [`WorkLog`] records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// Answering a question from the city (問い合わせ対応).
+    Inquiry,
+    /// Looking into a problem (調査).
+    Investigation,
+    /// A meeting (打合せ).
+    Meeting,
+    /// Anything else.
+    Other,
+}
+
+impl WorkKind {
+    /// The words for people, in `lang`.
+    pub fn label(self, lang: crate::language::Language) -> &'static str {
+        match self {
+            WorkKind::Inquiry => lang.pick("問い合わせ対応", "inquiry"),
+            WorkKind::Investigation => lang.pick("調査", "investigation"),
+            WorkKind::Meeting => lang.pick("打合せ", "meeting"),
+            WorkKind::Other => lang.pick("その他", "other"),
+        }
+    }
+}
+
+/// Work that was not done on a machine, signed into a journal of its own by the operator
+/// (`seibi log work`), for the monthly report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkLog {
+    /// What sort of work.
+    pub work: WorkKind,
+    /// The day it was done (Japan), `YYYY-MM-DD`.
+    pub date: String,
+    /// How long it took.
+    pub minutes: u32,
+    /// What was done, for the report (never a secret).
+    pub summary: String,
+    /// The site it concerned, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// The terminal it concerned, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminal: Option<String>,
+}
+
+/// A virus scan of an artifact before it was sent to a terminal: written by `apply` after the
+/// task's result, from the `scan` object of the `patch`/`package` task's facts
+/// ([`crate::action::package::ScanReport`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MediaScan {
+    /// Terminal the media were for.
+    pub terminal: String,
+    /// Job id.
+    pub job: String,
+    /// Task id.
+    pub task: String,
+    /// The artifact's name in the job.
+    pub artifact: String,
+    /// Its SHA-256.
+    pub sha256: String,
+    /// The scanner run.
+    pub scanner: String,
+    /// The first line of `<scanner> --version`.
+    pub version: String,
+    /// The signature database version, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// `clean` (an infected artifact is never sent; its task fails).
+    pub result: String,
+}
+
+impl MediaScan {
+    /// The record for a `patch`/`package` task's outcome `facts`, when they hold a `scan`
+    /// object (media scanned before upload): what `apply` appends after the task's result.
+    pub fn from_facts(
+        terminal: &str,
+        job: &str,
+        task: &str,
+        facts: &serde_json::Value,
+    ) -> Option<MediaScan> {
+        let scan = facts.get("scan").filter(|s| s.is_object())?;
+        let text = |v: &serde_json::Value, key: &str| {
+            v.get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        Some(MediaScan {
+            terminal: terminal.to_string(),
+            job: job.to_string(),
+            task: task.to_string(),
+            artifact: text(facts, "artifact").unwrap_or_default(),
+            sha256: text(facts, "sha256").unwrap_or_default(),
+            scanner: text(scan, "scanner")?,
+            version: text(scan, "version").unwrap_or_else(|| "unknown".to_string()),
+            database: text(scan, "database"),
+            result: text(scan, "result")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,6 +586,22 @@ mod tests {
         );
         let back: Line = serde_json::from_str(&text).expect("parses");
         assert_eq!(back, line);
+    }
+
+    #[test]
+    fn a_scan_in_the_facts_becomes_a_media_scan_record() {
+        let facts = serde_json::json!({
+            "package": "openssl-fix", "version": "3.0.15-1", "artifact": "openssl-fix",
+            "sha256": "59ee", "scanned": true,
+            "scan": { "scanner": "clamscan", "version": "ClamAV 1.4.6/27450/Mon Oct 12 2026",
+                      "database": "27450", "result": "clean" }
+        });
+        let record = MediaScan::from_facts("kita-t02", "patch", "install", &facts).expect("scan");
+        assert_eq!(record.artifact, "openssl-fix");
+        assert_eq!(record.database.as_deref(), Some("27450"));
+        assert_eq!(record.result, "clean");
+        let unscanned = serde_json::json!({ "package": "x", "scanned": false, "scan": null });
+        assert!(MediaScan::from_facts("t", "j", "k", &unscanned).is_none());
     }
 
     #[test]

@@ -237,6 +237,23 @@ pub fn read_run(path: &Path) -> std::io::Result<Run> {
                 None,
                 format!("sealed by {}: {}", line.operator, s.note),
             )),
+            Record::MediaScan(m) => run.events.push(event(
+                Some(m.terminal.clone()),
+                format!(
+                    "media `{}` of {} scanned with {} ({}): {}",
+                    m.artifact, m.job, m.scanner, m.version, m.result
+                ),
+            )),
+            Record::WorkLog(w) => run.events.push(event(
+                w.terminal.clone(),
+                format!(
+                    "work not on a machine ({}, {}, {} min): {}",
+                    w.work.label(crate::language::Language::En),
+                    w.date,
+                    w.minutes,
+                    w.summary
+                ),
+            )),
         }
     }
     Ok(run)

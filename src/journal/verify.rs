@@ -524,204 +524,333 @@ pub(crate) fn analyse(
     bytes: &[u8],
     roster: Option<&Roster>,
 ) -> (VerifyReport, ChainTail) {
-    let mut problems = Vec::new();
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut torn = None;
-    let mut offset = 0u64;
-    for (i, chunk) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
-        let line = i + 1;
-        match chunk.strip_suffix(b"\n") {
-            Some(content) => {
-                let envelope = serde_json::from_slice::<Envelope>(content)
-                    .ok()
-                    .filter(|e| (1..=MAX_SEQ).contains(&e.seq));
-                let mut canonical = true;
-                let record = match serde_json::from_slice::<Line>(content) {
-                    Ok(l) if envelope.is_none() => {
-                        problems.push(Problem::Malformed {
-                            line,
-                            error: format!("seq {} is out of range (1 to {MAX_SEQ})", l.seq),
-                        });
-                        None
-                    }
-                    Ok(l) => {
-                        if matches!(l.record, Record::Checkpoint(_)) {
-                            canonical = serde_json::to_vec(&l).is_ok_and(|b| b == content);
-                        }
-                        Some(l.record)
-                    }
-                    Err(err) => {
-                        problems.push(Problem::Malformed {
-                            line,
-                            error: err.to_string(),
-                        });
-                        None
-                    }
-                };
-                entries.push(Entry {
-                    line,
-                    hash: line_hash(content),
-                    envelope,
-                    record,
-                    canonical,
-                });
-            }
-            None => {
-                torn = Some(Torn { line, offset });
-                problems.push(Problem::TornTail {
-                    line,
-                    offset,
-                    bytes: chunk.len() as u64,
-                });
-            }
-        }
-        offset += chunk.len() as u64;
-    }
-    if entries.is_empty() && torn.is_none() {
-        problems.push(Problem::Empty);
-    }
-
-    // Order in the file, and every line holding each seq.
-    let mut by_seq: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
-    let mut max_seen: Option<u64> = None;
-    for (i, e) in entries.iter().enumerate() {
-        let Some(env) = &e.envelope else { continue };
-        if let Some(copies) = by_seq.get_mut(&env.seq) {
-            copies.push(i);
-            continue;
-        }
-        if let Some(m) = max_seen
-            && env.seq < m
-        {
-            problems.push(Problem::Reordered {
-                seq: env.seq,
-                line: e.line,
-                after_seq: m,
-            });
-        }
-        max_seen = Some(max_seen.map_or(env.seq, |m| m.max(env.seq)));
-        by_seq.insert(env.seq, vec![i]);
-    }
-
-    let prev_of = |i: usize| entries[i].envelope.as_ref().map(|e| e.prev.as_str());
-
-    // Pick one line per seq, lowest seq first so each pick can look at the previous one.
-    let mut chosen: BTreeMap<u64, usize> = BTreeMap::new();
-    for (&seq, copies) in &by_seq {
-        let pick = if copies.len() == 1 {
-            copies[0]
-        } else {
-            let back_hash: Option<&str> = if seq == 1 {
-                Some(GENESIS)
-            } else {
-                chosen.get(&(seq - 1)).map(|&j| entries[j].hash.as_str())
-            };
-            let next: Vec<usize> = by_seq.get(&(seq + 1)).cloned().unwrap_or_default();
-            let score = |i: usize| {
-                let fwd = next
-                    .iter()
-                    .any(|&n| prev_of(n) == Some(entries[i].hash.as_str()));
-                let back = back_hash.is_some() && prev_of(i) == back_hash;
-                u8::from(fwd) * 2 + u8::from(back)
-            };
-            // The first line with the best score; `max_by_key` would keep the last.
-            let best = copies.iter().map(|&i| score(i)).max().unwrap_or(0);
-            let pick = copies
-                .iter()
-                .copied()
-                .find(|&i| score(i) == best)
-                .unwrap_or(copies[0]);
-            for &i in copies.iter().filter(|&&i| i != pick) {
-                problems.push(Problem::Inserted {
-                    seq,
-                    line: entries[i].line,
-                    original_line: entries[pick].line,
-                });
-            }
-            pick
-        };
-        chosen.insert(seq, pick);
-    }
-
-    // Gaps.
-    let unreadable_lines: Vec<usize> = entries
-        .iter()
-        .filter(|e| e.envelope.is_none())
-        .map(|e| e.line)
-        .collect();
-    let mut expected = 1u64;
-    let mut previous_line = 0usize;
-    for (&seq, &i) in &chosen {
-        if seq > expected {
-            let here = entries[i].line;
-            let explained = unreadable_lines
-                .iter()
-                .any(|&l| l > previous_line.min(here) && l < previous_line.max(here));
-            if !explained {
-                problems.push(Problem::Deleted {
-                    from: expected,
-                    to: seq - 1,
-                });
-            }
-        }
-        expected = seq + 1;
-        previous_line = entries[i].line;
-    }
-
-    // Links, in seq order.
-    let mut linked: BTreeSet<u64> = BTreeSet::new(); // seqs whose `prev` matches seq-1's hash
-    for (&seq, &i) in &chosen {
-        let prev = prev_of(i).unwrap_or_default();
-        if seq == 1 {
-            if prev == GENESIS {
-                linked.insert(seq);
-            } else {
-                problems.push(Problem::BadStart {
-                    line: entries[i].line,
-                });
-            }
-        } else if let Some(&j) = chosen.get(&(seq - 1)) {
-            if prev == entries[j].hash {
-                linked.insert(seq);
-            } else {
-                problems.push(Problem::Modified {
-                    seq: seq - 1,
-                    line: entries[j].line,
-                });
-            }
-        }
-    }
-
-    // The run.
-    let run_id = match chosen.get(&1).and_then(|&i| entries[i].record.as_ref()) {
-        Some(Record::RunStart(start)) => Some(start.run.clone()),
-        Some(other) => {
-            problems.push(Problem::NoRunStart {
-                kind: other.kind().to_string(),
-            });
-            None
-        }
-        None => None,
-    };
-    let finished = chosen
+    let mut chain = Chain::parse(bytes);
+    chain.choose_lines();
+    chain.find_gaps();
+    let linked = chain.check_links();
+    let run_id = chain.run_id();
+    let finished = chain
+        .chosen
         .values()
-        .any(|&i| matches!(entries[i].record, Some(Record::RunEnd(_))));
+        .any(|&i| matches!(chain.entries[i].record, Some(Record::RunEnd(_))));
+    let (valid, signers) = chain.check_checkpoints(run_id.as_deref(), roster);
+    let covered = chain.coverage(&linked, &valid);
+    if !finished && !chain.entries.is_empty() {
+        chain.problems.push(Problem::Unfinished);
+    }
+    let Chain {
+        entries,
+        torn,
+        chosen,
+        problems,
+        ..
+    } = chain;
+    let last = chosen.iter().next_back();
+    let tail = ChainTail {
+        last_seq: last.map(|(&s, _)| s),
+        head: last.map_or_else(|| GENESIS.to_string(), |(_, &i)| entries[i].hash.clone()),
+        torn,
+    };
+    let report = VerifyReport {
+        path: path.to_path_buf(),
+        run_id,
+        records: entries.len(),
+        valid_checkpoints: valid.len(),
+        signed_through: covered.iter().next_back().copied(),
+        signers,
+        finished,
+        head: last.map(|(_, &i)| entries[i].hash.clone()),
+        problems,
+        seals: chosen
+            .iter()
+            .filter_map(
+                |(&seq, &i)| match (&entries[i].record, &entries[i].envelope) {
+                    (Some(Record::Seal(seal)), Some(env)) => Some(LateSeal {
+                        seq,
+                        operator: env.operator.clone(),
+                        time: env.time.clone(),
+                        note: seal.note.clone(),
+                    }),
+                    _ => None,
+                },
+            )
+            .collect(),
+    };
+    (report, tail)
+}
 
-    // Checkpoints.
-    let mut valid: Vec<u64> = Vec::new();
-    let mut signers: Vec<String> = Vec::new();
-    for (&seq, &i) in &chosen {
+/// A journal's lines on their way through the checks, one method per check, in order: parse,
+/// choose one line per seq, gaps, links, the run, checkpoints, coverage.
+struct Chain {
+    entries: Vec<Entry>,
+    torn: Option<Torn>,
+    /// Every line index holding each seq.
+    by_seq: BTreeMap<u64, Vec<usize>>,
+    /// The line index chosen for each seq.
+    chosen: BTreeMap<u64, usize>,
+    problems: Vec<Problem>,
+}
+
+impl Chain {
+    /// Reads the lines: complete ones become entries, a last line without a newline is torn.
+    fn parse(bytes: &[u8]) -> Chain {
+        let mut problems = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut torn = None;
+        let mut offset = 0u64;
+        for (i, chunk) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+            let line = i + 1;
+            match chunk.strip_suffix(b"\n") {
+                Some(content) => {
+                    let envelope = serde_json::from_slice::<Envelope>(content)
+                        .ok()
+                        .filter(|e| (1..=MAX_SEQ).contains(&e.seq));
+                    let mut canonical = true;
+                    let record = match serde_json::from_slice::<Line>(content) {
+                        Ok(l) if envelope.is_none() => {
+                            problems.push(Problem::Malformed {
+                                line,
+                                error: format!("seq {} is out of range (1 to {MAX_SEQ})", l.seq),
+                            });
+                            None
+                        }
+                        Ok(l) => {
+                            if matches!(l.record, Record::Checkpoint(_)) {
+                                canonical = serde_json::to_vec(&l).is_ok_and(|b| b == content);
+                            }
+                            Some(l.record)
+                        }
+                        Err(err) => {
+                            problems.push(Problem::Malformed {
+                                line,
+                                error: err.to_string(),
+                            });
+                            None
+                        }
+                    };
+                    entries.push(Entry {
+                        line,
+                        hash: line_hash(content),
+                        envelope,
+                        record,
+                        canonical,
+                    });
+                }
+                None => {
+                    torn = Some(Torn { line, offset });
+                    problems.push(Problem::TornTail {
+                        line,
+                        offset,
+                        bytes: chunk.len() as u64,
+                    });
+                }
+            }
+            offset += chunk.len() as u64;
+        }
+        if entries.is_empty() && torn.is_none() {
+            problems.push(Problem::Empty);
+        }
+        Chain {
+            entries,
+            torn,
+            by_seq: BTreeMap::new(),
+            chosen: BTreeMap::new(),
+            problems,
+        }
+    }
+
+    fn prev_of(&self, i: usize) -> Option<&str> {
+        self.entries[i].envelope.as_ref().map(|e| e.prev.as_str())
+    }
+
+    /// Order in the file and every line holding each seq (reordered lines), then one line per
+    /// seq, lowest seq first so each pick can look at the previous one (inserted lines).
+    fn choose_lines(&mut self) {
+        let entries = &self.entries;
+        let problems = &mut self.problems;
+        let mut by_seq: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        let mut max_seen: Option<u64> = None;
+        for (i, e) in entries.iter().enumerate() {
+            let Some(env) = &e.envelope else { continue };
+            if let Some(copies) = by_seq.get_mut(&env.seq) {
+                copies.push(i);
+                continue;
+            }
+            if let Some(m) = max_seen
+                && env.seq < m
+            {
+                problems.push(Problem::Reordered {
+                    seq: env.seq,
+                    line: e.line,
+                    after_seq: m,
+                });
+            }
+            max_seen = Some(max_seen.map_or(env.seq, |m| m.max(env.seq)));
+            by_seq.insert(env.seq, vec![i]);
+        }
+
+        self.by_seq = by_seq;
+        let by_seq = &self.by_seq;
+        let prev_of = |i: usize| entries[i].envelope.as_ref().map(|e| e.prev.as_str());
+        let mut chosen: BTreeMap<u64, usize> = BTreeMap::new();
+        for (&seq, copies) in by_seq {
+            let pick = if copies.len() == 1 {
+                copies[0]
+            } else {
+                let back_hash: Option<&str> = if seq == 1 {
+                    Some(GENESIS)
+                } else {
+                    chosen.get(&(seq - 1)).map(|&j| entries[j].hash.as_str())
+                };
+                let next: Vec<usize> = by_seq.get(&(seq + 1)).cloned().unwrap_or_default();
+                let score = |i: usize| {
+                    let fwd = next
+                        .iter()
+                        .any(|&n| prev_of(n) == Some(entries[i].hash.as_str()));
+                    let back = back_hash.is_some() && prev_of(i) == back_hash;
+                    u8::from(fwd) * 2 + u8::from(back)
+                };
+                // The first line with the best score; `max_by_key` would keep the last.
+                let best = copies.iter().map(|&i| score(i)).max().unwrap_or(0);
+                let pick = copies
+                    .iter()
+                    .copied()
+                    .find(|&i| score(i) == best)
+                    .unwrap_or(copies[0]);
+                for &i in copies.iter().filter(|&&i| i != pick) {
+                    problems.push(Problem::Inserted {
+                        seq,
+                        line: entries[i].line,
+                        original_line: entries[pick].line,
+                    });
+                }
+                pick
+            };
+            chosen.insert(seq, pick);
+        }
+
+        self.chosen = chosen;
+    }
+
+    /// Seqs missing between present ones, unless an unreadable line stands there.
+    fn find_gaps(&mut self) {
+        let (entries, chosen, problems) = (&self.entries, &self.chosen, &mut self.problems);
+        let unreadable_lines: Vec<usize> = entries
+            .iter()
+            .filter(|e| e.envelope.is_none())
+            .map(|e| e.line)
+            .collect();
+        let mut expected = 1u64;
+        let mut previous_line = 0usize;
+        for (&seq, &i) in chosen {
+            if seq > expected {
+                let here = entries[i].line;
+                let explained = unreadable_lines
+                    .iter()
+                    .any(|&l| l > previous_line.min(here) && l < previous_line.max(here));
+                if !explained {
+                    problems.push(Problem::Deleted {
+                        from: expected,
+                        to: seq - 1,
+                    });
+                }
+            }
+            expected = seq + 1;
+            previous_line = entries[i].line;
+        }
+    }
+
+    /// The seqs whose `prev` matches the hash of seq - 1 (or the genesis for seq 1).
+    fn check_links(&mut self) -> BTreeSet<u64> {
+        let mut linked: BTreeSet<u64> = BTreeSet::new(); // seqs whose `prev` matches seq-1's hash
+        for (&seq, &i) in &self.chosen {
+            let prev = self.prev_of(i).unwrap_or_default();
+            if seq == 1 {
+                if prev == GENESIS {
+                    linked.insert(seq);
+                } else {
+                    self.problems.push(Problem::BadStart {
+                        line: self.entries[i].line,
+                    });
+                }
+            } else if let Some(&j) = self.chosen.get(&(seq - 1)) {
+                if prev == self.entries[j].hash {
+                    linked.insert(seq);
+                } else {
+                    self.problems.push(Problem::Modified {
+                        seq: seq - 1,
+                        line: self.entries[j].line,
+                    });
+                }
+            }
+        }
+
+        linked
+    }
+
+    /// The run id from `run_start` on line 1.
+    fn run_id(&mut self) -> Option<String> {
+        match self
+            .chosen
+            .get(&1)
+            .and_then(|&i| self.entries[i].record.as_ref())
+        {
+            Some(Record::RunStart(start)) => Some(start.run.clone()),
+            Some(other) => {
+                self.problems.push(Problem::NoRunStart {
+                    kind: other.kind().to_string(),
+                });
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Every checkpoint: the seqs of the valid ones, and who signed them (roster ids).
+    fn check_checkpoints(
+        &mut self,
+        run_id: Option<&str>,
+        roster: Option<&Roster>,
+    ) -> (Vec<u64>, Vec<String>) {
+        let mut valid: Vec<u64> = Vec::new();
+        let mut signers: Vec<String> = Vec::new();
+        let seqs: Vec<(u64, usize)> = self.chosen.iter().map(|(&s, &i)| (s, i)).collect();
+        for (seq, i) in seqs {
+            if let Some(signer) = self.check_checkpoint(seq, i, run_id, roster) {
+                valid.push(seq);
+                if let Some(id) = signer
+                    && !signers.contains(&id)
+                {
+                    signers.push(id);
+                }
+            }
+        }
+        (valid, signers)
+    }
+
+    /// One checkpoint (if line `i`, seq `seq`, is one): `Some` when it is valid, with its
+    /// signer's roster id when a roster was given.
+    fn check_checkpoint(
+        &mut self,
+        seq: u64,
+        i: usize,
+        run_id: Option<&str>,
+        roster: Option<&Roster>,
+    ) -> Option<Option<String>> {
+        let entries = &self.entries;
         let (Some(Record::Checkpoint(cp)), Some(env)) = (&entries[i].record, &entries[i].envelope)
         else {
-            continue;
+            return None;
         };
+        let problems = &mut self.problems;
+        let chosen = &self.chosen;
         let line = entries[i].line;
         let mut mismatches = Vec::new();
-        if Some(&cp.run) != run_id.as_ref() {
+        if Some(cp.run.as_str()) != run_id {
             mismatches.push(format!(
                 "it names run `{}`, the journal is run `{}`",
                 cp.run,
-                run_id.as_deref().unwrap_or("?")
+                run_id.unwrap_or("?")
             ));
         }
         if cp.covers.checked_add(1) != Some(seq) {
@@ -787,7 +916,7 @@ pub(crate) fn analyse(
                     line,
                     reason: err.to_string(),
                 });
-                continue;
+                return None;
             }
         };
         if let Err(err) = signature.verify(JOURNAL_NAMESPACE, message.as_bytes()) {
@@ -796,7 +925,7 @@ pub(crate) fn analyse(
                 line,
                 reason: err.to_string(),
             });
-            continue;
+            return None;
         }
         let signing_key = signature.public_key().fingerprint();
         if cp.key != signing_key {
@@ -805,9 +934,10 @@ pub(crate) fn analyse(
                 cp.key
             );
             problems.push(Problem::CheckpointMismatch { seq, line, detail });
-            continue;
+            return None;
         }
         let mut ok = mismatches.is_empty();
+        let mut signer = None;
         if let (Some(roster), Ok(at)) = (roster, time) {
             match roster.authorize_operator(signature.public_key(), at) {
                 Ok(person) => {
@@ -819,124 +949,88 @@ pub(crate) fn analyse(
                             operator: env.operator.clone(),
                         });
                     }
-                    if ok && !signers.contains(&person.id) {
-                        signers.push(person.id.clone());
-                    }
+                    signer = Some(person.id.clone());
                 }
                 Err(err) => {
                     ok = false;
-                    problems.push(match err {
-                        RosterError::NotOnRoster { fingerprint, .. } => {
-                            Problem::SignerNotOnRoster {
-                                seq,
-                                line,
-                                fingerprint,
-                            }
-                        }
-                        RosterError::Expired { id, until, on, .. } => Problem::SignerExpired {
-                            seq,
-                            line,
-                            person: id,
-                            until,
-                            on,
-                        },
-                        RosterError::NotYetValid { id, from, on, .. } => {
-                            Problem::SignerNotYetValid {
-                                seq,
-                                line,
-                                person: id,
-                                from,
-                                on,
-                            }
-                        }
-                        RosterError::NotAnOperator { id, role, .. }
-                        | RosterError::NotAnApprover { id, role, .. } => {
-                            Problem::SignerNotOperator {
-                                seq,
-                                line,
-                                person: id,
-                                role,
-                            }
-                        }
-                    });
+                    problems.push(roster_problem(err, seq, line));
                 }
             }
         }
-        if ok {
-            valid.push(seq);
-        }
+        ok.then_some(signer)
     }
 
-    // Coverage: a valid checkpoint vouches for itself and back along intact links.
-    let mut covered: BTreeSet<u64> = BTreeSet::new();
-    for &c in valid.iter().rev() {
-        covered.insert(c);
-        let mut s = c;
-        while s > 1 && linked.contains(&s) && covered.insert(s - 1) {
-            s -= 1;
-        }
-    }
-    let last_valid = valid.last().copied();
-    let mut run: Option<(u64, u64)> = None;
-    let mut ranges: Vec<(u64, u64)> = Vec::new();
-    for &seq in chosen.keys() {
-        if covered.contains(&seq) {
-            if let Some(r) = run.take() {
-                ranges.push(r);
+    /// Coverage: a valid checkpoint vouches for itself and back along intact links; what no
+    /// valid checkpoint covers is unsigned (after the last one: an unsigned tail).
+    fn coverage(&mut self, linked: &BTreeSet<u64>, valid: &[u64]) -> BTreeSet<u64> {
+        let (chosen, problems) = (&self.chosen, &mut self.problems);
+        let mut covered: BTreeSet<u64> = BTreeSet::new();
+        for &c in valid.iter().rev() {
+            covered.insert(c);
+            let mut s = c;
+            while s > 1 && linked.contains(&s) && covered.insert(s - 1) {
+                s -= 1;
             }
-        } else {
-            run = match run {
-                Some((from, _)) => Some((from, seq)),
-                None => Some((seq, seq)),
-            };
         }
-    }
-    if let Some(r) = run {
-        ranges.push(r);
-    }
-    for (from, to) in ranges {
-        if last_valid.is_none_or(|v| from > v) {
-            problems.push(Problem::UnsignedTail { from, to });
-        } else {
-            problems.push(Problem::Unsigned { from, to });
+        let last_valid = valid.last().copied();
+        let mut run: Option<(u64, u64)> = None;
+        let mut ranges: Vec<(u64, u64)> = Vec::new();
+        for &seq in chosen.keys() {
+            if covered.contains(&seq) {
+                if let Some(r) = run.take() {
+                    ranges.push(r);
+                }
+            } else {
+                run = match run {
+                    Some((from, _)) => Some((from, seq)),
+                    None => Some((seq, seq)),
+                };
+            }
         }
+        if let Some(r) = run {
+            ranges.push(r);
+        }
+        for (from, to) in ranges {
+            if last_valid.is_none_or(|v| from > v) {
+                problems.push(Problem::UnsignedTail { from, to });
+            } else {
+                problems.push(Problem::Unsigned { from, to });
+            }
+        }
+        covered
     }
-    if !finished && !entries.is_empty() {
-        problems.push(Problem::Unfinished);
-    }
+}
 
-    let last = chosen.iter().next_back();
-    let tail = ChainTail {
-        last_seq: last.map(|(&s, _)| s),
-        head: last.map_or_else(|| GENESIS.to_string(), |(_, &i)| entries[i].hash.clone()),
-        torn,
-    };
-    let report = VerifyReport {
-        path: path.to_path_buf(),
-        run_id,
-        records: entries.len(),
-        valid_checkpoints: valid.len(),
-        signed_through: covered.iter().next_back().copied(),
-        signers,
-        finished,
-        head: last.map(|(_, &i)| entries[i].hash.clone()),
-        problems,
-        seals: chosen
-            .iter()
-            .filter_map(
-                |(&seq, &i)| match (&entries[i].record, &entries[i].envelope) {
-                    (Some(Record::Seal(seal)), Some(env)) => Some(LateSeal {
-                        seq,
-                        operator: env.operator.clone(),
-                        time: env.time.clone(),
-                        note: seal.note.clone(),
-                    }),
-                    _ => None,
-                },
-            )
-            .collect(),
-    };
-    (report, tail)
+/// The problem a checkpoint's signer has with the roster.
+fn roster_problem(err: RosterError, seq: u64, line: usize) -> Problem {
+    match err {
+        RosterError::NotOnRoster { fingerprint, .. } => Problem::SignerNotOnRoster {
+            seq,
+            line,
+            fingerprint,
+        },
+        RosterError::Expired { id, until, on, .. } => Problem::SignerExpired {
+            seq,
+            line,
+            person: id,
+            until,
+            on,
+        },
+        RosterError::NotYetValid { id, from, on, .. } => Problem::SignerNotYetValid {
+            seq,
+            line,
+            person: id,
+            from,
+            on,
+        },
+        RosterError::NotAnOperator { id, role, .. }
+        | RosterError::NotAnApprover { id, role, .. } => Problem::SignerNotOperator {
+            seq,
+            line,
+            person: id,
+            role,
+        },
+    }
 }
 
 fn short(hash: &str) -> String {

@@ -125,6 +125,21 @@ impl<'a> Mirror<'a> {
             if !site.vars.is_empty() {
                 entry.insert("vars".into(), json!(site.vars));
             }
+            // What the crew plan reads: travel (to the sites the copy has), the work mode and
+            // the approved out-of-hours windows.
+            if !site.work.is_on_site() {
+                entry.insert("work".into(), json!(site.work));
+            }
+            let mut travel = site.travel.clone();
+            travel
+                .sites
+                .retain(|other, _| self.terminals.iter().any(|t| &t.site == other));
+            if !travel.is_empty() {
+                entry.insert("travel".into(), json!(travel));
+            }
+            if !site.approved_windows.is_empty() {
+                entry.insert("approved_windows".into(), json!(site.approved_windows));
+            }
             sites.insert(site.id.clone(), Value::Object(entry));
         }
         let mut groups = Map::new();

@@ -4,11 +4,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest as _, Sha256};
 
-use super::schedule;
 use super::{
     ArtifactPin, HostKeyPin, InputFile, Inputs, Plan, PlanRequest, PlannedJob, PlannedSite,
     PlannedTask, PlannedTerminal, SCHEMA, SecretPin, TaskGraph, TaskKey, Totals, canonical_sha256,
 };
+use super::{occurrences, schedule};
 use crate::inventory::Terminal;
 use crate::playbook::{Action, Job, Task};
 use crate::project::Project;
@@ -23,11 +23,63 @@ fn job_order<'a>(jobs: impl IntoIterator<Item = &'a Job>) -> Vec<&'a Job> {
     v
 }
 
+/// seibi's actions are POSIX shell: a job whose targets include Windows terminals would fail on
+/// each of them. The error names the job, its first action and the terminals.
+fn windows_refusal(job: &Job, terminals: &[&Terminal]) -> Option<Diagnostic> {
+    let windows: Vec<&str> = terminals
+        .iter()
+        .filter(|t| t.platform == crate::inventory::Platform::Windows)
+        .map(|t| t.id.as_str())
+        .collect();
+    let task = job.tasks.first()?;
+    if windows.is_empty() {
+        return None;
+    }
+    let shown = windows
+        .iter()
+        .take(5)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = if windows.len() > 5 {
+        format!(" and {} more", windows.len() - 5)
+    } else {
+        String::new()
+    };
+    Some(
+        Diagnostic::error(format!(
+            "job `{}` targets Windows terminal{} {shown}{more}, but its `{}` action (task `{}`) runs POSIX shell commands",
+            job.id,
+            if windows.len() == 1 { "" } else { "s" },
+            task.action.name(),
+            task.id
+        ))
+        .at(Some(job.targets_location.clone()))
+        .hint("narrow `targets:` to Linux terminals (a tag, group or site they share, or `exclude:`); seibi does not work on Windows terminals yet"),
+    )
+}
+
 /// Builds the plan. Every problem (unknown job, undefined variable on some terminal) is
 /// collected and returned together. It does no I/O: every file it needs was read when the
 /// project loaded (the schedule's run history aside, see [`schedule::build_schedule`]).
+///
+/// With a period in the request, recurring jobs stand in the plan as their occurrences due
+/// then.
 pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnostics> {
-    let selection = Selection::new(project, request)?;
+    match request.period {
+        Some(period) => build_from(&occurrences::expand(project, period), project, request),
+        None => build_from(project, project, request),
+    }
+}
+
+/// [`build`] of `project` (the written project with recurring jobs expanded for the request's
+/// period, or the written project itself).
+fn build_from(
+    project: &Project,
+    written: &Project,
+    request: &PlanRequest,
+) -> Result<Plan, Diagnostics> {
+    let selection = Selection::new(project, written, request)?;
     let mut planner = TerminalPlanner::new(project, &selection);
     let mut planned_terminals: BTreeMap<&str, PlannedTerminal> = BTreeMap::new();
     for (terminal, here) in selection.terminals_with_work(&project.inventory) {
@@ -56,7 +108,7 @@ pub fn build(project: &Project, request: &PlanRequest) -> Result<Plan, Diagnosti
 /// targets, so that an undefined variable or a bad `when:` is found, without keeping the
 /// rendered tasks or assembling the document. Returns the plan's warnings.
 pub fn validate(project: &Project) -> Result<Vec<String>, Diagnostics> {
-    let selection = Selection::new(project, &PlanRequest::default())?;
+    let selection = Selection::new(project, project, &PlanRequest::default())?;
     let mut planner = TerminalPlanner::new(project, &selection);
     for (terminal, here) in selection.terminals_with_work(&project.inventory) {
         planner.plan_terminal(terminal, &here);
@@ -77,15 +129,31 @@ struct Selection<'p> {
 }
 
 impl<'p> Selection<'p> {
-    fn new(project: &'p Project, request: &PlanRequest) -> Result<Self, Diagnostics> {
+    /// `written` is the project as written (before recurring jobs were expanded into
+    /// `project`'s occurrences): it tells a recurring job with nothing due from a typo.
+    fn new(
+        project: &'p Project,
+        written: &Project,
+        request: &PlanRequest,
+    ) -> Result<Self, Diagnostics> {
         let mut diags = Diagnostics::new();
         let inventory = &project.inventory;
         let mut warnings = Vec::new();
 
         let mut selected: Vec<&Job> = Vec::new();
         for id in &request.jobs {
+            // A recurring job's id selects its occurrences in the period.
+            let occurrences: Vec<&Job> = project
+                .jobs
+                .iter()
+                .filter(|j| j.occurrence.is_some() && occurrences::base_job_id(&j.id) == id)
+                .collect();
             match project.job(id) {
                 Some(job) => selected.push(job),
+                None if !occurrences.is_empty() => selected.extend(occurrences),
+                None if written.job(id).is_some_and(|j| j.recurrence.is_some()) => {
+                    warnings.push(format!("job `{id}` has no occurrence due in this period"));
+                }
                 None => diags.push(
                     Diagnostic::error(format!("no job `{id}`"))
                         .did_you_mean(id, project.jobs.iter().map(|j| j.id.as_str()))
@@ -120,7 +188,13 @@ impl<'p> Selection<'p> {
                     job.id
                 ));
             }
+            if let Some(d) = windows_refusal(job, &these) {
+                diags.push(d);
+            }
             terminals.push(these);
+        }
+        if diags.has_errors() {
+            return Err(diags);
         }
         for (task, needs) in &project.needs {
             if !selected_ids.contains(task.job.as_str()) {
@@ -253,6 +327,12 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
             user: terminal.user.clone(),
             become_method: terminal.become_method,
             platform: terminal.platform,
+            key_file: self
+                .project
+                .inventory
+                .key_files
+                .get(&terminal.id)
+                .map(|p| p.display().to_string()),
             jobs: here.iter().map(|&ji| jobs[ji].id.clone()).collect(),
             tasks,
             estimated_minutes: here
@@ -590,13 +670,10 @@ fn assemble(
     };
     let inputs = Inputs {
         inventory_sha256: inventory_digest(project, &sites),
-        playbooks: jobs
-            .iter()
-            .map(|j| InputFile {
-                path: relative(&project.paths.root, &j.file),
-                sha256: j.file_sha256.clone(),
-            })
-            .collect(),
+        playbooks: occurrences::each_file_once(jobs.iter().map(|j| InputFile {
+            path: relative(&project.paths.root, &j.file),
+            sha256: j.file_sha256.clone(),
+        })),
         templates: rendered.template_inputs.into_iter().collect(),
         artifacts: jobs
             .iter()

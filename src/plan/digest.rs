@@ -1,5 +1,6 @@
-//! Canonical JSON and its SHA-256: object keys sorted, no insignificant white space, so the same
-//! content always hashes the same whatever order it was built in.
+//! Canonical JSON and its SHA-256: object keys sorted, no insignificant white space, whole
+//! numbers without a fraction, so the same content always hashes the same whatever order it was
+//! built in, and `jq -cS` (docs/verify-plan-digest.sh) writes the same bytes.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -12,7 +13,8 @@ pub fn canonical_sha256<T: Serialize>(value: &T) -> String {
     hex::encode(Sha256::digest(out.as_bytes()))
 }
 
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
+/// Writes `value` in canonical form to `out`.
+pub(super) fn write_canonical(value: &serde_json::Value, out: &mut String) {
     match value {
         serde_json::Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
@@ -38,6 +40,14 @@ fn write_canonical(value: &serde_json::Value, out: &mut String) {
             }
             out.push(']');
         }
+        // A whole number held as a float (`20.0`) is written as an integer (`20`), as JSON
+        // canonicalization (RFC 8785) and jq do, so `jq -cS` reproduces the digest.
+        serde_json::Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                out.push_str(&format!("{}", f as i64));
+            }
+            _ => out.push_str(&n.to_string()),
+        },
         other => out.push_str(&other.to_string()),
     }
 }
@@ -56,5 +66,15 @@ mod tests {
             serde_json::from_str(r#"{"a":{"x":"s","y":[2,1]},"b":1}"#).expect("json");
         assert_eq!(canonical_sha256(&a), canonical_sha256(&b));
         assert_ne!(canonical_sha256(&a), canonical_sha256(&c));
+    }
+
+    #[test]
+    fn whole_floats_are_written_as_integers() {
+        let mut out = String::new();
+        write_canonical(
+            &serde_json::json!({"b": 20.0, "a": [1.5, -3.0, 7]}),
+            &mut out,
+        );
+        assert_eq!(out, r#"{"a":[1.5,-3,7],"b":20}"#);
     }
 }

@@ -23,22 +23,12 @@ impl HashWriter {
         self.0.update(bytes);
     }
 
-    /// `value` in canonical form: its objects sorted by key, written compactly.
-    fn write_canonical(&mut self, mut value: serde_json::Value) {
-        value.sort_all_objects();
-        // Writing into a hasher cannot fail, and a JSON tree always serializes.
-        let _ = serde_json::to_writer(&mut *self, &value);
-    }
-}
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    /// `value` in canonical form (as [`canonical_sha256`] writes it: objects sorted by key,
+    /// written compactly, whole numbers without a fraction).
+    fn write_canonical(&mut self, value: &serde_json::Value) {
+        let mut out = String::new();
+        super::digest::write_canonical(value, &mut out);
+        self.0.update(out.as_bytes());
     }
 }
 
@@ -56,6 +46,10 @@ pub struct PlanRequest {
     /// Batch the jobs into visits and place them into office hours (absent: no schedule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleRequest>,
+    /// The days the plan is for: recurring jobs stand in it as their occurrences due then
+    /// (absent: recurring jobs as they are written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<crate::playbook::DateRange>,
 }
 
 /// The plan document.
@@ -226,6 +220,12 @@ pub struct PlannedTerminal {
     pub become_method: Become,
     /// Platform.
     pub platform: Platform,
+    /// The SSH private key this terminal logs in with (Ansible's
+    /// `ansible_ssh_private_key_file`), tried before the keys given to `apply`; relative to the
+    /// project directory, `~/` for the home directory. Left out when none, so that plans
+    /// without one keep their digests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
     /// Jobs that run here.
     pub jobs: Vec<String>,
     /// Tasks in the order they run.
@@ -359,7 +359,7 @@ impl Plan {
                 hasher.write_bytes(b",");
             }
             let is_sites = key == "sites";
-            hasher.write_canonical(serde_json::Value::String(key));
+            hasher.write_canonical(&serde_json::Value::String(key));
             hasher.write_bytes(b":");
             if is_sites {
                 hasher.write_bytes(b"[");
@@ -367,11 +367,11 @@ impl Plan {
                     if j > 0 {
                         hasher.write_bytes(b",");
                     }
-                    hasher.write_canonical(serde_json::to_value(site).unwrap_or_default());
+                    hasher.write_canonical(&serde_json::to_value(site).unwrap_or_default());
                 }
                 hasher.write_bytes(b"]");
             } else {
-                hasher.write_canonical(value);
+                hasher.write_canonical(&value);
             }
         }
         hasher.write_bytes(b"}");
@@ -401,20 +401,41 @@ mod tests {
     use crate::project::{Project, ProjectPaths};
 
     /// The streamed digest is the canonical SHA-256 of the whole plan with an empty digest, as
-    /// it was when the digest was computed over a copy.
+    /// it was when the digest was computed over a copy; also for a scheduled plan of a period
+    /// (recurring jobs' occurrences, and float bandwidths that the canonical form writes as
+    /// whole numbers).
     #[test]
     fn streamed_digest_is_the_canonical_digest_of_a_copy() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let (project, diags) = Project::load(ProjectPaths::new(root));
         let project = project.unwrap_or_else(|| panic!("the example loads: {diags:?}"));
-        let mut plan = build(&project, &PlanRequest::default()).expect("the example plans");
-        assert!(plan.sites.len() > 1 && !plan.inputs.templates.is_empty());
-        let mut copy = plan.clone();
-        copy.digest = String::new();
-        let expected = format!("sha256:{}", canonical_sha256(&copy));
-        assert_eq!(plan.digest, expected);
-        // A change in one site's task changes it.
-        plan.sites[1].terminals[0].tasks[0].name.push('!');
-        assert_ne!(plan.compute_digest(), expected);
+        let start = jiff::civil::date(2026, 10, 1);
+        let scheduled = PlanRequest {
+            schedule: Some(ScheduleRequest {
+                start,
+                deadline_business_days: super::super::DEFAULT_DEADLINE_BUSINESS_DAYS,
+                canary: None,
+                global_limit: None,
+                history: Vec::new(),
+                crews: None,
+            }),
+            period: super::super::period_for(&project, None, Some(start)),
+            ..PlanRequest::default()
+        };
+        assert!(
+            scheduled.period.is_some(),
+            "the example has a recurring job"
+        );
+        for request in [PlanRequest::default(), scheduled] {
+            let mut plan = build(&project, &request).expect("the example plans");
+            assert!(plan.sites.len() > 1 && !plan.inputs.templates.is_empty());
+            let mut copy = plan.clone();
+            copy.digest = String::new();
+            let expected = format!("sha256:{}", canonical_sha256(&copy));
+            assert_eq!(plan.digest, expected);
+            // A change in one site's task changes it.
+            plan.sites[1].terminals[0].tasks[0].name.push('!');
+            assert_ne!(plan.compute_digest(), expected);
+        }
     }
 }

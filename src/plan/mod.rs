@@ -12,6 +12,9 @@
 //! The JSON form of [`Plan`] is a stable, documented schema (`docs/plan.schema.json`,
 //! `schema: "seibi.plan/v1"`); [`Plan::from_json`] reads it back and re-checks the digest.
 //!
+//! With a period in the [`PlanRequest`], recurring jobs stand in the plan as their occurrences
+//! due in it (`occurrences.rs`, [`period_for`]).
+//!
 //! The document's types are in `document.rs`, the builder (and [`validate`], what `seibi
 //! check` renders) in `build.rs`, and the staleness check [`changed_inputs`] in `staleness.rs`.
 
@@ -19,6 +22,8 @@ mod build;
 mod digest;
 mod document;
 mod graph;
+pub mod groups;
+mod occurrences;
 mod render;
 pub mod schedule;
 mod staleness;
@@ -33,6 +38,9 @@ pub use document::{
     PlannedTask, PlannedTerminal, SCHEMA, SecretPin, Totals,
 };
 pub use graph::{Priority, TaskGraph, TaskKey};
-pub use render::{render_markdown, render_text, task_summary};
-pub use schedule::{DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, ScheduleRequest, finished_runs};
+pub use occurrences::period_for;
+pub use render::{render_markdown, render_text, render_text_grouped, task_summary};
+pub use schedule::{
+    DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, PlannedWindow, ScheduleRequest, finished_runs,
+};
 pub use staleness::changed_inputs;

@@ -171,8 +171,29 @@ fn date_or_dash(d: Option<jiff::civil::Date>) -> String {
     d.map_or_else(|| "-".to_string(), |d| d.to_string())
 }
 
-/// The plan for an engineer: per site, per terminal, the ordered tasks.
+/// The plan for an engineer: per site, per terminal, the ordered tasks (every terminal in full;
+/// [`render_text_grouped`] lists each distinct step list once).
 pub fn render_text(plan: &Plan) -> String {
+    render_text_with(plan, Listing::Full)
+}
+
+/// The plan for an engineer with the steps grouped: terminals whose steps are the same are
+/// listed once with the step list, and a step whose rendered arguments differ shows each
+/// terminal's (`seibi plan --verbose` prints [`render_text`] instead).
+pub fn render_text_grouped(plan: &Plan) -> String {
+    render_text_with(plan, Listing::Grouped)
+}
+
+/// How the text plan lists the terminals' steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listing {
+    /// Every terminal with every step.
+    Full,
+    /// Each distinct step list once.
+    Grouped,
+}
+
+fn render_text_with(plan: &Plan, listing: Listing) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Plan {}", plan.digest);
     if let Some(warning) = schedule_view(plan).and_then(|s| banner(&s, Language::En)) {
@@ -204,6 +225,28 @@ pub fn render_text(plan: &Plan) -> String {
         out.push('\n');
         out.push_str(&crate::schedule::render_text(&schedule));
     }
+    if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+        let _ = writeln!(out, "\nCrews");
+        for line in crate::schedule::crew::crew_lines(crews, Language::En) {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    for (n, w) in plan.approved_windows().iter().enumerate() {
+        if n == 0 {
+            let _ = writeln!(
+                out,
+                "\nApproved out-of-hours windows (covered by this plan's approval):"
+            );
+        }
+        let _ = writeln!(out, "  {}", w.describe(Language::En));
+    }
+    let groups = super::groups::step_groups(plan);
+    let group_of = |id: &str| {
+        groups
+            .iter()
+            .position(|g| g.terminals.iter().any(|t| t.id == id))
+            .map_or(String::new(), |g| format!("  [G{}]", g + 1))
+    };
     for site in &plan.sites {
         let _ = writeln!(
             out,
@@ -229,6 +272,11 @@ pub fn render_text(plan: &Plan) -> String {
                 t.become_note(),
                 t.platform
             );
+            if listing == Listing::Grouped {
+                out.truncate(out.trim_end_matches('\n').len());
+                let _ = writeln!(out, "{}", group_of(&t.id));
+                continue;
+            }
             for (i, task) in t.tasks.iter().enumerate() {
                 let marker = if task.handler { "handler " } else { "" };
                 let _ = writeln!(
@@ -244,6 +292,9 @@ pub fn render_text(plan: &Plan) -> String {
                 }
             }
         }
+    }
+    if listing == Listing::Grouped {
+        grouped_steps(&mut out, plan, &groups);
     }
     let t = &plan.totals;
     let _ = writeln!(
@@ -262,6 +313,63 @@ pub fn render_text(plan: &Plan) -> String {
         let _ = writeln!(out, "warning: {w}");
     }
     out
+}
+
+/// Each group's steps once; a step whose rendered arguments differ lists each terminal's.
+fn grouped_steps(out: &mut String, plan: &Plan, groups: &[super::groups::StepGroup<'_>]) {
+    let _ = writeln!(
+        out,
+        "\nSteps, grouped ({} terminals, {} distinct step lists; `seibi plan --verbose` lists every terminal):",
+        plan.totals.terminals,
+        groups.len()
+    );
+    for (g, group) in groups.iter().enumerate() {
+        let ids: Vec<&str> = group.terminals.iter().map(|t| t.id.as_str()).collect();
+        let first = group.terminals[0];
+        let _ = writeln!(
+            out,
+            "\n  G{}: {} ({} terminals): the same {} steps",
+            g + 1,
+            super::groups::terminal_ranges(&ids),
+            ids.len(),
+            first.tasks.iter().filter(|t| t.skip.is_none()).count()
+        );
+        for (i, task) in first.tasks.iter().filter(|t| t.skip.is_none()).enumerate() {
+            let marker = if task.handler { "handler " } else { "" };
+            let summaries: Vec<String> = group
+                .terminals
+                .iter()
+                .map(|t| {
+                    t.tasks
+                        .iter()
+                        .find(|x| x.key == task.key)
+                        .map(|x| task_summary(x, Language::En))
+                        .unwrap_or_default()
+                })
+                .collect();
+            if summaries.iter().all(|x| *x == summaries[0]) {
+                let _ = writeln!(
+                    out,
+                    "    {:>2}. {marker}{} ({}): {}",
+                    i + 1,
+                    task.name,
+                    task.key,
+                    summaries[0]
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "    {:>2}. {marker}{} ({}), per terminal:",
+                    i + 1,
+                    task.name,
+                    task.key
+                );
+                for (t, summary) in group.terminals.iter().zip(&summaries) {
+                    let _ = writeln!(out, "          {}: {summary}", t.id);
+                }
+            }
+        }
+    }
 }
 
 struct Labels {
@@ -380,6 +488,23 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
     if let Some(schedule) = schedule_view(plan) {
         out.push('\n');
         out.push_str(&crate::schedule::render_markdown(&schedule, lang));
+    }
+    if let Some(crews) = plan.schedule.as_ref().and_then(|s| s.crews.as_ref()) {
+        out.push('\n');
+        out.push_str(&crate::schedule::crew::crew_markdown(crews, lang, 2));
+    }
+    for (n, w) in plan.approved_windows().iter().enumerate() {
+        if n == 0 {
+            let _ = writeln!(
+                out,
+                "\n{}\n",
+                lang.pick(
+                    "承認済みの時間外作業枠(本計画の承認に含まれる):",
+                    "Approved out-of-hours windows (covered by this plan's approval):"
+                )
+            );
+        }
+        let _ = writeln!(out, "- {}", w.describe(lang));
     }
     let _ = writeln!(out, "\n## {}", l.procedure);
     for j in &plan.jobs {

@@ -18,10 +18,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Plan;
+use crate::inventory::ApprovedWindow;
 use crate::journal::record::{CHECK_ONLY_CHANGE, Status};
 use crate::journal::{EXTENSION, read_run};
 use crate::playbook::Job;
 use crate::project::Project;
+use crate::schedule::crew::{
+    self, Crew, CrewInput, CrewMember, CrewPlan, CrewRequest, TravelTable,
+};
 use crate::schedule::{
     BatchOptions, Calendars, Canary, EstimateSummary, Estimates, History, JobDeadlineMiss, LateJob,
     PlaceInput, PlaceOptions, ScheduleSettings, ScheduleView, SiteMiss, SiteSchedule, Targets,
@@ -47,6 +51,9 @@ pub struct ScheduleRequest {
     pub global_limit: Option<u32>,
     /// Finished runs (`logs/<run>.jsonl`) whose task durations refine the estimates.
     pub history: Vec<String>,
+    /// The crews who do the work (absent: as many as are needed, which the plan says).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crews: Option<CrewRequest>,
 }
 
 /// The schedule of a plan: the estimates, visits and timetable with its deadline check, each in
@@ -76,6 +83,50 @@ pub struct PlanSchedule {
     pub suggestions: Vec<String>,
     /// Remarks (a canary site without a visit some day, an unusable bandwidth).
     pub notes: Vec<String>,
+    /// Who goes where and when, and whether every site of a round finishes in time with them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crews: Option<CrewPlan>,
+    /// Out-of-hours windows the city approved for the plan's sites (from the inventory), on or
+    /// after the start day: the plan's approval covers work in them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approved_windows: Vec<PlannedWindow>,
+}
+
+/// An approved out-of-hours window of one site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedWindow {
+    /// The site.
+    pub site: String,
+    /// The window.
+    pub window: ApprovedWindow,
+}
+
+impl PlannedWindow {
+    /// `chuo 2026-10-03 09:00-12:00 (approval)` for people.
+    pub fn describe(&self, lang: crate::language::Language) -> String {
+        let w = &self.window;
+        let mut out = format!(
+            "{} {} {}-{}",
+            self.site,
+            w.date,
+            w.start.strftime("%H:%M"),
+            w.end.strftime("%H:%M")
+        );
+        if let Some(approval) = &w.approval {
+            out.push_str(&format!(" ({}: {approval})", lang.pick("承認", "approved")));
+        }
+        out
+    }
+}
+
+impl Plan {
+    /// The out-of-hours windows the plan's approval covers (none without a schedule).
+    pub fn approved_windows(&self) -> &[PlannedWindow] {
+        self.schedule
+            .as_ref()
+            .map_or(&[], |s| s.approved_windows.as_slice())
+    }
 }
 
 impl PlanSchedule {
@@ -110,9 +161,25 @@ impl PlanSchedule {
             .map(|e| e.seconds_per_terminal)
     }
 
+    /// Whether the placement and the crews both meet every deadline.
+    pub fn is_feasible(&self) -> bool {
+        self.feasible && self.crews.as_ref().is_none_or(|c| c.feasible)
+    }
+
     /// One line per miss, for people: which site or job, by how much, what would fit.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
+        if let Some(crews) = self.crews.as_ref().filter(|c| !c.feasible) {
+            for m in &crews.misses {
+                out.push(format!(
+                    "with the crews: {}",
+                    crew::miss_text(m, crate::language::Language::En)
+                ));
+            }
+            for h in &crews.hints {
+                out.push(crew::hint_text(h, crate::language::Language::En));
+            }
+        }
         for m in &self.misses {
             out.push(format!(
                 "site {} (visit day {}) finishes {}, {} business day(s) after the limit ({} min \
@@ -233,7 +300,10 @@ pub fn build_schedule(
     )
     .map_err(failed)?;
     let logs = project.paths.root.join("logs");
-    let history = history_from_journals(&logs, &request.history)?;
+    let history = super::occurrences::history_for_occurrences(
+        history_from_journals(&logs, &request.history)?,
+        &jobs,
+    );
     let estimates = Estimates::from_jobs(&jobs, (!history.is_empty()).then_some(&history));
     let bytes = artifact_bytes(&jobs).map_err(failed)?;
     let schedule = place(
@@ -255,6 +325,23 @@ pub fn build_schedule(
     )
     .map_err(failed)?;
 
+    let crews = match &request.crews {
+        Some(asked) => Some(crews_of(project, asked)?),
+        None => None,
+    };
+    let travel = TravelTable::from_inventory(&project.inventory);
+    let crew_plan = crew::plan_crews(
+        &CrewInput {
+            waves: &schedule.sites,
+            inventory: &project.inventory,
+            calendars: &calendars,
+            travel: &travel,
+            deadline_business_days: request.deadline_business_days,
+        },
+        crews.as_deref(),
+    )
+    .map_err(|e| Diagnostic::error(format!("cannot plan the crews: {e}")))?;
+
     let estimates = jobs_in_plan_order(plan, &jobs)
         .into_iter()
         .filter_map(|job| estimates.summary(job, &history))
@@ -272,7 +359,86 @@ pub fn build_schedule(
         global_limit_needed: f.global_limit_needed,
         suggestions: f.suggestions,
         notes: schedule.notes,
+        crews: Some(crew_plan),
+        approved_windows: plan
+            .sites
+            .iter()
+            .filter_map(|s| project.inventory.sites.get(&s.id))
+            .flat_map(|site| {
+                site.approved_windows
+                    .iter()
+                    .filter(|w| w.date >= request.start)
+                    .map(|w| PlannedWindow {
+                        site: site.id.clone(),
+                        window: w.clone(),
+                    })
+            })
+            .collect(),
     })
+}
+
+/// The crews a request names: `N` anonymous crews, or operators from the roster (`a+b` is one
+/// crew of two), available on the days the roster says.
+fn crews_of(project: &Project, asked: &CrewRequest) -> Result<Vec<Crew>, Diagnostic> {
+    let names = match asked {
+        CrewRequest::Count(0) => {
+            return Err(
+                Diagnostic::error("`--crews 0` leaves nobody to do the work")
+                    .hint("give 1 or more, or leave --crews out to plan with the number needed"),
+            );
+        }
+        CrewRequest::Count(n) => return Ok(Crew::anonymous(*n)),
+        CrewRequest::Named(names) => names,
+    };
+    let path = project.paths.root.join(crate::roster::ROSTER_FILE);
+    let roster = crate::roster::Roster::load(&path).map_err(|e| {
+        Diagnostic::error(format!(
+            "crews named by roster id need the roster ({}): {e}",
+            path.display()
+        ))
+    })?;
+    let operators: Vec<&crate::roster::Person> = roster
+        .people()
+        .iter()
+        .filter(|p| p.role.is_operator())
+        .collect();
+    let mut crews = Vec::new();
+    for name in names {
+        let mut members = Vec::new();
+        let mut availability = crate::roster::Availability::always();
+        for id in name.split('+').map(str::trim) {
+            let entries: Vec<&&crate::roster::Person> =
+                operators.iter().filter(|p| p.id == id).collect();
+            let Some(first) = entries.first() else {
+                let mut d = Diagnostic::error(format!(
+                    "crew `{name}` names `{id}`, who is not an operator on the roster"
+                ));
+                if let Some(close) =
+                    crate::source::closest(id, operators.iter().map(|p| p.id.as_str()))
+                {
+                    d = d.hint(format!("did you mean `{close}`?"));
+                }
+                return Err(d.hint("a crew is roster ids joined by `+` (`--crew tanaka+sato`)"));
+            };
+            // Several entries of one person (a replaced key): available on any of their days.
+            let mut person = first.available();
+            if entries.len() > 1 {
+                person.from = entries.iter().map(|p| p.valid_from).min();
+                person.until = entries.iter().map(|p| p.valid_until).max();
+            }
+            availability = availability.and(&person);
+            members.push(CrewMember {
+                id: first.id.clone(),
+                name: first.name.clone(),
+            });
+        }
+        crews.push(Crew {
+            id: name.clone(),
+            members,
+            availability,
+        });
+    }
+    Ok(crews)
 }
 
 fn jobs_in_plan_order<'a>(plan: &Plan, jobs: &'a [Job]) -> Vec<&'a Job> {

@@ -11,12 +11,15 @@ use crate::source::{Diagnostic, Diagnostics};
 
 use super::Plan;
 
-/// The selectors of a part of a plan.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The selectors of a part of a plan, as given on the command line; the journal's `run_start`
+/// records them (`selection`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Part {
     /// Job ids (any of them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jobs: Vec<String>,
     /// Terminal selector (sites, groups, tags, terminals, exclude).
+    #[serde(default, skip_serializing_if = "Selector::is_everything")]
     pub terminals: Selector,
 }
 
@@ -34,7 +37,7 @@ pub fn project(plan: &Plan, part: &Part, inventory: &Inventory) -> Result<Plan, 
     let mut problems = Vec::new();
     let plan_jobs: Vec<&str> = plan.jobs.iter().map(|j| j.id.as_str()).collect();
     for job in &part.jobs {
-        if !plan_jobs.contains(&job.as_str()) {
+        if !plan_jobs.iter().any(|id| names(job, id)) {
             problems.push(
                 Diagnostic::error(format!("--job `{job}` is not a job of this plan"))
                     .did_you_mean(job, plan_jobs.clone()),
@@ -91,7 +94,7 @@ pub fn project(plan: &Plan, part: &Part, inventory: &Inventory) -> Result<Plan, 
         return Err(diags);
     }
     let mut out = plan.clone();
-    let in_part = |job: &str| part.jobs.is_empty() || part.jobs.iter().any(|j| j == job);
+    let in_part = |job: &str| part.jobs.is_empty() || part.jobs.iter().any(|j| names(j, job));
     out.jobs.retain(|j| in_part(&j.id));
     for site in &mut out.sites {
         let site_id = site.id.clone();
@@ -120,4 +123,13 @@ pub fn project(plan: &Plan, part: &Part, inventory: &Inventory) -> Result<Plan, 
         .map(|t| t.tasks.len())
         .sum();
     Ok(out)
+}
+
+/// Whether `--job given` names the plan's job `id`: the job itself or, for a recurring job, any
+/// of its occurrences in the plan (`monthly-inspection` names `monthly-inspection@2026-10`).
+fn names(given: &str, id: &str) -> bool {
+    id == given
+        || id
+            .strip_prefix(given)
+            .is_some_and(|rest| rest.starts_with('@'))
 }

@@ -35,6 +35,7 @@ struct RawJob {
     vars: Vars,
     #[serde(default)]
     artifacts: BTreeMap<String, RawArtifact>,
+    recurrence: Option<super::recurrence::RawRecurrence>,
     // Read on their own below, task by task, so every task's problems are reported.
     #[serde(default)]
     #[allow(dead_code)]
@@ -150,6 +151,40 @@ fn read_job(doc: &YamlDocument, file: &Path, sha: String, diags: &mut Diagnostic
                 raw.id
             ))
             .at(root.get("deadline").map(|n| n.location())),
+        );
+    }
+    let recurrence = match raw.recurrence {
+        Some(r) => {
+            let node = root.get("recurrence");
+            let at = |key: &str| match &node {
+                Some(n) => n
+                    .get(key)
+                    .map_or_else(|| n.location(), |k| k.key_location()),
+                None => root.location(),
+            };
+            match r.validate(at) {
+                Ok(r) => Some(r),
+                Err(problems) => {
+                    for d in problems {
+                        diags.push(d);
+                    }
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if recurrence.is_some() && (raw.earliest_start.is_some() || raw.deadline.is_some()) {
+        diags.push(
+            Diagnostic::error(format!(
+                "job `{}` has both `recurrence:` and `earliest_start`/`deadline`",
+                raw.id
+            ))
+            .at(root
+                .get("earliest_start")
+                .or_else(|| root.get("deadline"))
+                .map(|n| n.key_location()))
+            .hint("a recurring job's windows come from its recurrence; use `since`/`until` under `recurrence:` for the contract's days"),
         );
     }
     if raw.minutes_per_terminal == 0 {
@@ -280,6 +315,8 @@ fn read_job(doc: &YamlDocument, file: &Path, sha: String, diags: &mut Diagnostic
         file_sha256: sha,
         location,
         targets_location,
+        recurrence,
+        occurrence: None,
     })
 }
 

@@ -11,6 +11,7 @@
 
 mod action;
 mod load;
+pub mod recurrence;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,7 @@ pub use action::{
     PackageArgs, PasswordArgs, PasswordPolicy, PasswordStyle, RebootArgs, TemplateArgs,
 };
 pub use load::{LoadedJobs, load};
+pub use recurrence::{DateRange, Occurrence, Recurrence};
 
 /// What sort of upkeep a job is; also the default order of jobs within one visit.
 #[derive(
@@ -245,6 +247,10 @@ pub struct Job {
     pub location: Location,
     /// Where the `targets:` key is written.
     pub targets_location: Location,
+    /// When the job comes back (a recurring duty); none for one-off work.
+    pub recurrence: Option<Recurrence>,
+    /// The occurrence this job stands for in a plan (`2026-10`), when it is one.
+    pub occurrence: Option<Occurrence>,
 }
 
 impl Job {

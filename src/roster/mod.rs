@@ -31,6 +31,7 @@
 //!   required: 2
 //! ```
 
+pub mod availability;
 pub mod key;
 
 use std::fmt;
@@ -44,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::{Diagnostic, Diagnostics, Location, SourceFile, YamlDocument};
 
+pub use availability::{Availability, Day};
 pub use key::{KeyError, PublicKey, Signature, SigningKey};
 
 /// The SSHSIG namespace of journal checkpoint signatures. Written into `allowed_signers` for
@@ -116,6 +118,8 @@ pub struct Person {
     pub valid_from: Date,
     /// Last valid day (inclusive, Japan time).
     pub valid_until: Date,
+    /// The days an operator can be sent to the sites (every day when absent).
+    pub availability: Option<Availability>,
     /// Where the entry is in the roster file.
     pub location: Location,
 }
@@ -125,6 +129,18 @@ impl Person {
     pub fn is_valid_at(&self, at: Timestamp) -> bool {
         let day = at.to_zoned(TOKYO.clone()).date();
         self.valid_from <= day && day <= self.valid_until
+    }
+
+    /// The days the person can be sent: the roster's `availability`, within the validity dates.
+    pub fn available(&self) -> Availability {
+        let valid = Availability {
+            from: Some(self.valid_from),
+            until: Some(self.valid_until),
+            ..Availability::always()
+        };
+        self.availability
+            .as_ref()
+            .map_or_else(|| valid.clone(), |a| a.and(&valid))
     }
 
     /// The first instant of validity (00:00 JST on `valid_from`).
@@ -247,6 +263,8 @@ struct RawPerson {
     key: String,
     valid_from: Date,
     valid_until: Date,
+    #[serde(default)]
+    availability: Option<Availability>,
 }
 
 /// The validated roster.
@@ -396,6 +414,7 @@ impl Roster {
                     key,
                     valid_from: raw.valid_from,
                     valid_until: raw.valid_until,
+                    availability: raw.availability,
                     location: node.location(),
                 });
             }
@@ -710,5 +729,28 @@ mod tests {
         assert!(matches!(err, RosterError::NotOnRoster { .. }));
         assert!(err.to_string().contains(&other.fingerprint()));
         assert!(r.find_by_key(&other).is_none());
+    }
+
+    #[test]
+    fn availability_is_read_and_bounded_by_the_validity_dates() {
+        let base = format!(
+            "people:\n  - id: alice\n    name: 有栖 アリス\n    organisation: 中央区役所\n    role: operator\n    key: {ALICE}\n    valid_from: 2026-04-01\n    valid_until: 2027-03-31\n"
+        );
+        let with =
+            format!("{base}    availability: {{ weekdays: [mon, tue], except: [2026-10-05] }}\n");
+        let r = roster(&with).expect("roster");
+        let days = r.people()[0].available();
+        assert!(days.on(jiff::civil::date(2026, 10, 6)), "a Tuesday");
+        assert!(!days.on(jiff::civil::date(2026, 10, 5)), "a day off");
+        assert!(!days.on(jiff::civil::date(2026, 10, 7)), "a Wednesday");
+        assert!(
+            !days.on(jiff::civil::date(2027, 4, 5)),
+            "a Monday after the entry ends"
+        );
+        let typo = format!("{base}    availability: {{ weekday: [mon] }}\n");
+        let err = roster(&typo).expect_err("unknown key");
+        let text = err.to_string();
+        assert!(text.contains("roster.yml:9:21"), "{text}");
+        assert!(text.contains("did you mean `weekdays`?"), "{text}");
     }
 }

@@ -2,6 +2,7 @@
 //! [`Sudo`] when the terminal's plan says `become: sudo`, and holding the terminal's lease, see
 //! [`super::lease`]), from a script for the executor's own unit tests.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -12,7 +13,7 @@ use super::lease::{self, LeaseRefused, LeaseRequest, Leased};
 use crate::inventory::Become;
 use crate::plan::{PlannedSite, PlannedTerminal};
 use crate::transport::{
-    ConnectSpec, Credentials, KnownHosts, SshTransport, Sudo, Transport, TransportError,
+    ConnectSpec, Credentials, KnownHosts, Passphrase, SshTransport, Sudo, Transport, TransportError,
 };
 
 /// A future that yields a connected transport.
@@ -61,6 +62,43 @@ pub struct SshSettings {
     pub known_hosts_path: PathBuf,
     /// The terminal lease to take after connecting (`None`: none, as for `--check`).
     pub lease: Option<LeaseRequest>,
+    /// Where a terminal's own relative key file is (the project directory).
+    pub key_dir: PathBuf,
+    /// Passphrases of the terminals' own key files, by resolved path.
+    pub key_passphrases: BTreeMap<PathBuf, Passphrase>,
+}
+
+impl SshSettings {
+    /// A terminal's own key file ([`PlannedTerminal::key_file`]) as a path: `~/` is the home
+    /// directory, a relative path is relative to [`SshSettings::key_dir`].
+    pub fn terminal_key(&self, key_file: &str) -> PathBuf {
+        terminal_key_path(&self.key_dir, key_file)
+    }
+
+    /// The credentials for `terminal`: its own key file first, then the run's keys and agent.
+    pub fn credentials_for(&self, terminal: &PlannedTerminal) -> Credentials {
+        let Some(own) = &terminal.key_file else {
+            return self.credentials.clone();
+        };
+        let path = self.terminal_key(own);
+        let passphrase = self.key_passphrases.get(&path).cloned();
+        let mut credentials = Credentials::default().with_key_file(path, passphrase);
+        credentials
+            .key_files
+            .extend(self.credentials.key_files.iter().cloned());
+        credentials.agent_socket = self.credentials.agent_socket.clone();
+        credentials
+    }
+}
+
+/// `key_file` as a path: `~/` is `$HOME`, a relative path is relative to `dir`.
+pub fn terminal_key_path(dir: &std::path::Path, key_file: &str) -> PathBuf {
+    if let Some(rest) = key_file.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    dir.join(key_file)
 }
 
 /// Connects over SSH with strict host-key checking.
@@ -117,7 +155,7 @@ impl Connector for SshConnector {
             let spec = self.spec(site, terminal);
             let transport = SshTransport::connect(
                 &spec,
-                &self.settings.credentials,
+                &self.settings.credentials_for(terminal),
                 self.settings.known_hosts.clone(),
             )
             .await?;

@@ -2,7 +2,7 @@
 //!
 //! [`Coordinator`] holds which unit each terminal runs next, what failed, what is skipped and
 //! why, who may start under the limits, why the run stops, the journal writer and the reporter.
-//! Workers ([`super::worker`]) only run the units they are sent and send back events; the
+//! Workers (`super::worker`) only run the units they are sent and send back events; the
 //! coordinator is the only writer of the journal, so its order is the order of decisions.
 //!
 //! Per terminal the units go in plan order: each one is either counted as done (an interrupted
@@ -578,6 +578,12 @@ impl<'a> Coordinator<'a> {
             // record that auditors read without knowing which tasks rotate.
             if let Some(rotation) = rotation_record(&terminal, &task, &outcome) {
                 self.journal_append(rotation);
+            }
+            // Media virus-scanned before upload: which scanner, its database, the result.
+            if let Some(scan) = outcome.facts.as_ref().and_then(|facts| {
+                record::MediaScan::from_facts(&terminal, &task.job, &task.task, facts)
+            }) {
+                self.journal_append(Record::MediaScan(scan));
             }
         }
         let t = &mut self.terminals[ti];

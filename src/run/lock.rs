@@ -96,8 +96,17 @@ impl ProjectLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
+                // The holder writes who it is right after taking the lock: give it a moment.
+                let mut holder = read_holder(&mut file);
+                for _ in 0..50 {
+                    if holder.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    holder = read_holder(&mut file);
+                }
                 return Err(LockError::Held {
-                    holder: read_holder(&mut file).map(Box::new),
+                    holder: holder.map(Box::new),
                 });
             }
             Err(TryLockError::Error(e)) => return Err(io(e)),

@@ -3,7 +3,7 @@
 //! [`Coordinator`] ([`coordinator`]) owns all run state (which unit runs next, what failed,
 //! what is skipped and why, who may start) and is the only writer of the journal and the only
 //! caller of the reporter, so the order of events is deterministic per terminal. Workers
-//! ([`worker`]), one per connected terminal, hold that terminal's SSH connection and lease, run
+//! (`worker`), one per connected terminal, hold that terminal's SSH connection and lease, run
 //! the (terminal, task) units they are sent and send back outcomes. Each terminal goes through
 //! its own task list independently: a slow terminal never holds up the others. Limits: a global
 //! number of terminals at once, and each site's capacity.

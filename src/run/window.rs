@@ -22,7 +22,7 @@ use jiff::{SignedDuration, Timestamp, Zoned};
 
 use super::Finished;
 use crate::calendar::Window;
-use crate::plan::{Plan, PlannedTerminal};
+use crate::plan::{Plan, PlannedTerminal, PlannedWindow};
 use crate::schedule::Calendars;
 
 /// Where the coordinator reads the time from.
@@ -74,13 +74,15 @@ impl Clock for ManualClock {
     }
 }
 
-/// Keep to the sites' office hours.
+/// Keep to the sites' office hours (and the out-of-hours windows the plan's approval covers).
 #[derive(Debug, Clone)]
 pub struct WindowPolicy {
     /// Each site's business days and hours.
     pub calendars: Calendars,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Approved out-of-hours windows by site: instants `[start, end)`.
+    approved: BTreeMap<String, Vec<(Timestamp, Timestamp)>>,
 }
 
 /// Where a site stands with its office hours right now.
@@ -124,18 +126,93 @@ impl WindowPolicy {
         Self {
             calendars,
             clock: Arc::new(SystemClock),
+            approved: BTreeMap::new(),
         }
     }
 
     /// Office hours from the site calendars, on `clock`.
     pub fn with_clock(calendars: Calendars, clock: Arc<dyn Clock>) -> Self {
-        Self { calendars, clock }
+        Self {
+            calendars,
+            clock,
+            approved: BTreeMap::new(),
+        }
+    }
+
+    /// Also works in these approved out-of-hours windows (a plan's
+    /// [`crate::plan::PlanSchedule::approved_windows`], which its approval covers): a site is
+    /// open in them as in its office hours, and a window that touches the office hours extends
+    /// them. `apply --plan` passes the plan's own:
+    /// `WindowPolicy::new(calendars).with_approved_windows(plan.approved_windows())`.
+    pub fn with_approved_windows<'a>(
+        mut self,
+        windows: impl IntoIterator<Item = &'a PlannedWindow>,
+    ) -> Self {
+        for w in windows {
+            let tz = self.calendars.for_site(&w.site).time_zone().clone();
+            let at = |time| {
+                w.window
+                    .date
+                    .to_datetime(time)
+                    .to_zoned(tz.clone())
+                    .map(|z| z.timestamp())
+            };
+            if let (Ok(start), Ok(end)) = (at(w.window.start), at(w.window.end))
+                && start < end
+            {
+                self.approved
+                    .entry(w.site.clone())
+                    .or_default()
+                    .push((start, end));
+            }
+        }
+        self
+    }
+
+    /// The approved window containing `now` at `site`, joined with the office hours and other
+    /// approved windows it touches: `(start, end)`.
+    fn approved_span(&self, site: &str, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
+        let approved = self.approved.get(site)?;
+        let calendar = self.calendars.for_site(site);
+        let mut spans: Vec<(Timestamp, Timestamp)> = approved.clone();
+        let today = now.to_zoned(calendar.time_zone().clone()).date();
+        for day in [today.yesterday().ok(), Some(today), today.tomorrow().ok()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(w) = calendar.window(day) {
+                spans.push((w.start().timestamp(), w.end().timestamp()));
+            }
+        }
+        spans.sort();
+        let mut joined: Vec<(Timestamp, Timestamp)> = Vec::new();
+        for (a, b) in spans {
+            match joined.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => joined.push((a, b)),
+            }
+        }
+        // Only a span that includes an approved window counts (office hours alone are checked
+        // as before).
+        joined.into_iter().find(|&(a, b)| {
+            a <= now
+                && now < b
+                && approved
+                    .iter()
+                    .any(|&(x, y)| a <= x && y <= b && x < b && now < b)
+        })
     }
 
     /// Whether `site` is open now, and for how long.
     pub fn site_window(&self, site: &str) -> SiteWindow {
         let now = self.clock.now();
         let calendar = self.calendars.for_site(site);
+        if let Some((_, end)) = self.approved_span(site, now) {
+            return SiteWindow::Open {
+                left: Duration::try_from(now.duration_until(end)).unwrap_or_default(),
+                closes: end.to_zoned(calendar.time_zone().clone()),
+            };
+        }
         let today = now.to_zoned(calendar.time_zone().clone()).date();
         let Some(window) = calendar.window(today) else {
             let why = calendar

@@ -8,7 +8,10 @@
 //! 3. [`mod@place`] puts every terminal's share of each visit into office-hour windows under the
 //!    sites' capacities, a global limit and an optional canary, and checks the city's rule that
 //!    a site's work finishes within a number of business days (three by default), naming each
-//!    site that misses, by how much, and the capacity or global limit that would fit.
+//!    site that misses, by how much, and the capacity or global limit that would fit;
+//! 4. [`mod@crew`] gives the sites' work to crews (people who travel between the sites and work
+//!    at one at a time) and checks that **every** site of a round finishes within the limit,
+//!    with the smallest number of crews that would.
 //!
 //! The shared inputs live here: [`Calendars`] (the city calendar plus each site's own closed
 //! days and hours) and [`Targets`] (which terminals of which site each job reaches). Output is
@@ -17,6 +20,7 @@
 //! section (through a [`ScheduleView`]).
 
 pub mod batch;
+pub mod crew;
 pub mod estimate;
 pub mod place;
 mod render;

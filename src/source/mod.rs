@@ -7,6 +7,7 @@
 //! walks YAML through [`yaml::Node`], which always knows where it came from.
 
 pub mod yaml;
+pub mod yaml11;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

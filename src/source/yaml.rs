@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_yaml::Value;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::{Diagnostic, Location, SourceFile};
 
@@ -82,6 +82,11 @@ pub struct YamlDocument {
     file: Arc<SourceFile>,
     root: Value,
     index: HashMap<NodePath, Span>,
+    /// The text of every plain (unquoted, untagged) scalar value, for YAML 1.1 readings.
+    plain: HashMap<NodePath, String>,
+    /// Anchor ids to the node they name, and alias nodes to the anchor they repeat.
+    anchors: HashMap<usize, NodePath>,
+    aliases: HashMap<NodePath, usize>,
 }
 
 impl YamlDocument {
@@ -97,11 +102,31 @@ impl YamlDocument {
                     column: l.column(),
                 });
                 let message = strip_location_suffix(&err.to_string());
+                let tab = location
+                    .as_ref()
+                    .and_then(|l| file.line(l.line))
+                    .is_some_and(|line| line.contains('\t'));
+                let hint = if tab {
+                    "YAML does not allow tabs for indentation: indent with spaces"
+                } else if message.contains("repetition limit")
+                    || message.contains("recursion limit")
+                {
+                    "the file repeats YAML aliases (`*name`) too many times or nests too deeply; write the values out"
+                } else {
+                    "check the indentation and that every `key: value` pair is well formed"
+                };
+                // Errors without a place (resource limits such as an alias bomb) still name
+                // the file.
+                let location = location.or_else(|| {
+                    Some(Location {
+                        file: file.clone(),
+                        line: 1,
+                        column: 1,
+                    })
+                });
                 return Err(Diagnostic::error(format!("invalid YAML: {message}"))
                     .at(location)
-                    .hint(
-                        "check the indentation and that every `key: value` pair is well formed",
-                    ));
+                    .hint(hint));
             }
         };
         if root.is_null() {
@@ -122,6 +147,9 @@ impl YamlDocument {
             file,
             root,
             index: indexer.index,
+            plain: indexer.plain,
+            anchors: indexer.anchors,
+            aliases: indexer.aliases,
         })
     }
 
@@ -149,6 +177,44 @@ impl YamlDocument {
             }
             segments = segments.split_last()?.1;
         }
+    }
+
+    /// The text of the plain scalar at `path`, following aliases and merge keys (`<<: *base`)
+    /// back to where the scalar is written; `None` for quoted or tagged scalars.
+    fn plain_text(&self, path: &NodePath, depth: usize) -> Option<&str> {
+        if self.index.contains_key(path) {
+            return self.plain.get(path).map(String::as_str);
+        }
+        if depth > 16 {
+            return None;
+        }
+        for cut in (0..path.0.len()).rev() {
+            let prefix = NodePath(path.0[..cut].to_vec());
+            let rest = &path.0[cut..];
+            let via = |alias: &NodePath| {
+                let anchor = self.anchors.get(self.aliases.get(alias)?)?;
+                let mut target = anchor.clone();
+                target.0.extend_from_slice(rest);
+                self.plain_text(&target, depth + 1)
+            };
+            if let Some(text) = via(&prefix) {
+                return Some(text);
+            }
+            let merge = prefix.child(Segment::Key("<<".to_string()));
+            if let Some(text) = via(&merge) {
+                return Some(text);
+            }
+            for i in 0..16 {
+                let item = merge.child(Segment::Index(i));
+                if !self.aliases.contains_key(&item) {
+                    break;
+                }
+                if let Some(text) = via(&item) {
+                    return Some(text);
+                }
+            }
+        }
+        None
     }
 
     fn location(&self, pos: Position) -> Location {
@@ -302,6 +368,11 @@ impl<'a> Node<'a> {
                 .at(Some(at_path(&path)))
                 .hint(format!("add `{field}:`"));
         }
+        if let Some((wording, hint)) = reword(&message) {
+            return Diagnostic::error(format!("{} {wording}", describe(&path)))
+                .at(Some(at_path(&path)))
+                .hint(hint);
+        }
         Diagnostic::error(format!("{} at {}", message, describe(&path))).at(Some(at_path(&path)))
     }
 
@@ -345,6 +416,48 @@ impl<'a> Node<'a> {
     pub fn get(&self, key: &str) -> Option<Node<'a>> {
         let value = self.value.as_mapping()?.get(key)?;
         Some(self.child(value, Segment::Key(key.to_string())))
+    }
+
+    /// The node as JSON read the way YAML 1.1 (Ansible's loader) reads it: unquoted `yes`, `off`,
+    /// `0755`, `1_000` are a boolean and numbers (see [`super::yaml11`]). Mapping keys become
+    /// strings. A tag other than `!unsafe` is an error naming it (`!vault` values cannot be read).
+    pub fn to_json_yaml11(&self) -> Result<serde_json::Value, Diagnostic> {
+        use serde_json::Value as Json;
+        match self.value {
+            Value::Mapping(_) => {
+                let mut map = serde_json::Map::new();
+                for (key, child) in self.entries().unwrap_or_default() {
+                    map.insert(key, child.to_json_yaml11()?);
+                }
+                Ok(Json::Object(map))
+            }
+            Value::Sequence(_) => Ok(Json::Array(
+                self.items()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(Node::to_json_yaml11)
+                    .collect::<Result<_, _>>()?,
+            )),
+            Value::Tagged(tagged) => {
+                let tag = tagged.tag.to_string();
+                if tag == "!unsafe" {
+                    return Ok(serde_json::to_value(&tagged.value).unwrap_or(Json::Null));
+                }
+                let mut d = Diagnostic::error(format!(
+                    "the YAML tag `{tag}` at {} is not supported",
+                    describe(&self.path)
+                ))
+                .at(Some(self.location()));
+                if tag == "!vault" {
+                    d = d.hint("Ansible Vault values cannot be read by seibi: keep secrets in seibi's age store (`seibi secrets`)");
+                }
+                Err(d)
+            }
+            _ => match self.doc.plain_text(&self.path, 0) {
+                Some(text) => Ok(super::yaml11::resolve(text)),
+                None => Ok(self.to_json()),
+            },
+        }
     }
 
     /// The node as JSON (for digests and display of raw arguments).
@@ -397,6 +510,54 @@ fn describe(path: &NodePath) -> String {
     }
 }
 
+/// seibi's own wording for the errors that serde and jiff word for programmers ("expected
+/// u16", "failed to parse four digit integer as year"): what is wrong, and a hint.
+fn reword(message: &str) -> Option<(String, String)> {
+    if let Some(rest) = message.strip_prefix("invalid value: integer `") {
+        let (number, expected) = rest.split_once("`, expected ")?;
+        let max = match expected {
+            "u8" => u64::from(u8::MAX),
+            "u16" => u64::from(u16::MAX),
+            "u32" => u64::from(u32::MAX),
+            _ => return None,
+        };
+        return Some((
+            format!("is {number}, which is out of range"),
+            format!("use a whole number from 0 to {max} (a port is 1 to 65535)"),
+        ));
+    }
+    if message.starts_with("invalid type: ") && message.contains("expected u") {
+        return Some((
+            format!(
+                "is {}, not a whole number",
+                message
+                    .trim_start_matches("invalid type: ")
+                    .split(", expected")
+                    .next()?
+            ),
+            "use a whole number".to_string(),
+        ));
+    }
+    let jiff = message.starts_with("failed to parse") || message.contains("parameter '");
+    if jiff {
+        let time = ["hour", "minute", "second", "time"]
+            .iter()
+            .any(|w| message.contains(w));
+        return Some(if time {
+            (
+                "is not a valid time".to_string(),
+                "write a time as HH:MM, e.g. 08:45 or 17:15".to_string(),
+            )
+        } else {
+            (
+                "is not a valid date".to_string(),
+                "write a date as YYYY-MM-DD, e.g. 2026-10-16".to_string(),
+            )
+        });
+    }
+    None
+}
+
 fn backticked(text: &str) -> Vec<String> {
     text.split('`')
         .skip(1)
@@ -433,6 +594,9 @@ enum Frame {
 struct Indexer {
     stack: Vec<Frame>,
     index: HashMap<NodePath, Span>,
+    plain: HashMap<NodePath, String>,
+    anchors: HashMap<usize, NodePath>,
+    aliases: HashMap<NodePath, usize>,
 }
 
 impl Indexer {
@@ -499,11 +663,20 @@ impl MarkedEventReceiver for Indexer {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let pos = Position::from(mark);
         match ev {
-            Event::Scalar(value, ..) => {
-                self.place(pos, Some(&value));
+            Event::Scalar(value, style, anchor, tag) => {
+                if let Some(path) = self.place(pos, Some(&value)) {
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, path.clone());
+                    }
+                    if style == TScalarStyle::Plain && tag.is_none() {
+                        self.plain.insert(path, value);
+                    }
+                }
             }
-            Event::Alias(_) => {
-                self.place(pos, Some("*alias"));
+            Event::Alias(id) => {
+                if let Some(path) = self.place(pos, Some("*alias")) {
+                    self.aliases.insert(path, id);
+                }
             }
             Event::SequenceStart(..) | Event::MappingStart(..) => {
                 let is_map = matches!(ev, Event::MappingStart(..));
@@ -515,7 +688,17 @@ impl MarkedEventReceiver for Indexer {
                         ..
                     })
                 );
-                let frame = match self.place(pos, None) {
+                let anchor = match &ev {
+                    Event::MappingStart(a, _) | Event::SequenceStart(a, _) => *a,
+                    _ => 0,
+                };
+                let placed = self.place(pos, None);
+                if let Some(path) = &placed
+                    && anchor > 0
+                {
+                    self.anchors.insert(anchor, path.clone());
+                }
+                let frame = match placed {
                     Some(path) if is_map => Frame::Map {
                         path,
                         pending_key: None,

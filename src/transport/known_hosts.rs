@@ -461,8 +461,9 @@ pub enum HostKeyError {
     /// The host is known with other keys.
     #[error(
         "host key for {target} has CHANGED: offered {algorithm} {offered}, {expected_list}; \
-         if the terminal was reinstalled, verify the new key out of band, then run \
-         `seibi hosts trust {name}`",
+         if the terminal was reinstalled, compare the offered fingerprint with the one at its \
+         console, then pin it: `seibi hosts scan --terminal {name}` and \
+         `seibi hosts trust {name} --replace`",
         expected_list = expected
             .iter()
             .map(|e| format!("{} has {} {}", e.place, e.algorithm, e.fingerprint))
@@ -481,6 +482,11 @@ pub enum HostKeyError {
         /// What `known_hosts` has instead.
         expected: Vec<ExpectedKey>,
     },
+    /// The host is known only by keys of other types than the one it offers (the handshake
+    /// found no host-key type in common): a changed key as far as anyone can tell. Boxed: the
+    /// other variants stay small.
+    #[error("{0}")]
+    KeyTypeMismatch(Box<KeyTypeMismatch>),
     /// The key is revoked.
     #[error(
         "host key for {target} is REVOKED ({place}): offered {algorithm} {offered}; refusing to connect"
@@ -506,6 +512,45 @@ pub enum HostKeyError {
     },
 }
 
+/// A terminal that offers only a host-key type of which `known_hosts` pins none for it; see
+/// [`HostKeyError::KeyTypeMismatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTypeMismatch {
+    /// The terminal's name.
+    pub name: String,
+    /// Label of the hop.
+    pub target: String,
+    /// Type of the key the terminal offers.
+    pub algorithm: String,
+    /// Fingerprint of that key.
+    pub offered: String,
+    /// What `known_hosts` has instead.
+    pub expected: Vec<ExpectedKey>,
+}
+
+impl fmt::Display for KeyTypeMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let expected = self
+            .expected
+            .iter()
+            .map(|e| format!("{} has {} {}", e.place, e.algorithm, e.fingerprint))
+            .collect::<Vec<_>>()
+            .join(", ");
+        write!(
+            f,
+            "host key for {target} does not match known_hosts: the terminal offers only \
+             {algorithm} {offered}, but {expected} (no {algorithm} key is pinned); \
+             if the terminal was reinstalled or its keys changed, compare the offered fingerprint \
+             with the one at its console, then pin it: `seibi hosts scan --terminal {name}` and \
+             `seibi hosts trust {name} --replace`",
+            target = self.target,
+            algorithm = self.algorithm,
+            offered = self.offered,
+            name = self.name,
+        )
+    }
+}
+
 fn display_paths(paths: &[PathBuf]) -> String {
     if paths.is_empty() {
         return "no file loaded".to_string();
@@ -515,6 +560,23 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The key a `known_hosts` line pins for the host field name `name` (`host`, or `[host]:port`;
+/// see [`host_field_name`]): `Some` for an unmarked line naming it, hashed (`|1|salt|hash`) or
+/// plain, `None` for other hosts, `@revoked` and `@cert-authority` lines, comments and lines
+/// that do not parse. `seibi hosts trust` uses it to treat both forms alike.
+pub fn pinned_key(line: &str, name: &str) -> Option<HostKey> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') {
+        return None;
+    }
+    let place = Place {
+        path: PathBuf::new(),
+        line: 0,
+    };
+    let entry = parse_line(line, place).ok()?;
+    (entry.marker == Marker::None && entry.hosts.matches(name)).then_some(entry.key)
 }
 
 /// How a host appears in a `known_hosts` host field: `host` on port 22, `[host]:port` otherwise.
@@ -720,7 +782,12 @@ mod tests {
         assert!(message.contains(&offered.fingerprint()), "{message}");
         assert!(message.contains(&key(ED_A).fingerprint()), "{message}");
         assert!(message.contains("known_hosts:3"), "{message}");
-        assert!(message.contains("seibi hosts trust chuo-t01"), "{message}");
+        assert!(
+            message.contains(
+                "`seibi hosts scan --terminal chuo-t01` and `seibi hosts trust chuo-t01 --replace`"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

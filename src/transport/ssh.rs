@@ -24,7 +24,7 @@ use russh::keys::{
 };
 use russh::{ChannelMsg, Disconnect, Sig};
 
-use super::known_hosts::{HostKey, HostKeyError, KnownHosts};
+use super::known_hosts::{HostKey, HostKeyError, KeyTypeMismatch, KnownHosts};
 use super::{ConnectSpec, Credentials, ExecOutput, Transport, TransportError, TransportFuture};
 
 /// Host-key algorithms this build can verify, most preferred first.
@@ -486,6 +486,8 @@ enum AttemptFailure {
     /// A refusal or a misconfiguration: retrying would only repeat it.
     Fatal(TransportError),
     Captured,
+    /// The server offers no host-key type that `known_hosts` has for it.
+    KeyTypeMismatch,
 }
 
 /// Opens the byte stream to `spec` and runs the SSH handshake over it, with a timeout per attempt
@@ -508,6 +510,9 @@ async fn handshake(
             Ok(Ok(session)) => return Ok(Handshake::Connected(session, lost)),
             Ok(Err(AttemptFailure::Captured)) => return Ok(Handshake::Captured),
             Ok(Err(AttemptFailure::Fatal(error))) => return Err(error),
+            Ok(Err(AttemptFailure::KeyTypeMismatch)) => {
+                return Err(key_type_mismatch(spec, via, check).await);
+            }
             Ok(Err(AttemptFailure::Retry(reason))) => reason,
             Err(_) => format!("timed out after {:?}", spec.connect_timeout),
         };
@@ -567,6 +572,10 @@ async fn handshake_once(
     result.map_err(|error| match error {
         HandlerError::Captured => AttemptFailure::Captured,
         HandlerError::HostKey(error) => AttemptFailure::Fatal(error.into()),
+        HandlerError::Ssh(russh::Error::NoCommonAlgo {
+            kind: russh::AlgorithmKind::Key,
+            ..
+        }) if matches!(check, CheckMode::Verify(_)) => AttemptFailure::KeyTypeMismatch,
         HandlerError::Ssh(error) if is_connection_error(&error) => {
             AttemptFailure::Retry(describe_handler_error(&HandlerError::Ssh(error)))
         }
@@ -575,6 +584,49 @@ async fn handshake_once(
             reason: error.to_string(),
         }),
     })
+}
+
+/// The error for a host that offers no host-key type `known_hosts` has for it: the key it does
+/// offer is fetched with a second handshake that accepts any type (as a scan does), so the
+/// message shows both fingerprints, like a changed key.
+async fn key_type_mismatch(
+    spec: &ConnectSpec,
+    via: Option<&Chain>,
+    check: &CheckMode,
+) -> TransportError {
+    let no_common = || TransportError::Protocol {
+        target: spec.to_string(),
+        reason: "the terminal offers no host-key type that known_hosts has for it; \
+                 run `seibi hosts scan --terminal NAME` to see the key it offers"
+            .replace("NAME", &spec.name),
+    };
+    let CheckMode::Verify(known_hosts) = check else {
+        return no_common();
+    };
+    let slot = Arc::new(Mutex::new(None));
+    let capture = CheckMode::Capture(slot.clone());
+    let _ = tokio::time::timeout(
+        spec.connect_timeout,
+        handshake_once(spec, via, &capture, LostReason::default()),
+    )
+    .await;
+    let Some(offered) = slot.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+        return no_common();
+    };
+    match known_hosts.check(&spec.address, spec.port, &offered) {
+        crate::transport::known_hosts::HostKeyCheck::Changed {
+            offered: fp,
+            expected,
+        } => HostKeyError::KeyTypeMismatch(Box::new(KeyTypeMismatch {
+            name: spec.name.clone(),
+            target: spec.to_string(),
+            algorithm: offered.algorithm().to_string(),
+            offered: fp,
+            expected,
+        }))
+        .into(),
+        _ => no_common(),
+    }
 }
 
 fn tunnel_failure(jump: &Chain, spec: &ConnectSpec, error: russh::Error) -> AttemptFailure {

@@ -21,6 +21,41 @@ pub fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Whether a lab test can run here, and should. A lab test that cannot run (not root, no
+/// `sshd` or `unshare`) fails, saying what is missing, so that a green run proves the SSH paths
+/// were exercised; `SEIBI_SKIP_LAB=1` asks to skip lab tests instead (the test then returns).
+/// `scripts/test` installs what the lab needs.
+pub fn lab_available() -> bool {
+    if std::env::var_os("SEIBI_SKIP_LAB").is_some_and(|v| v == "1") {
+        eprintln!("lab test not run: SEIBI_SKIP_LAB=1");
+        return false;
+    }
+    let mut missing = Vec::new();
+    if !is_root() {
+        missing.push("root (the lab uses mount namespaces and overlayfs)".to_string());
+    }
+    for (tool, paths) in [
+        (
+            "sshd (apt-get install openssh-server)",
+            &["/usr/sbin/sshd"][..],
+        ),
+        (
+            "unshare (apt-get install util-linux)",
+            &["/usr/bin/unshare", "/bin/unshare"][..],
+        ),
+    ] {
+        if !paths.iter().any(|p| Path::new(p).exists()) {
+            missing.push(tool.to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "this lab test cannot run: it needs {}; run `scripts/test` as root, or set SEIBI_SKIP_LAB=1 to skip lab tests",
+        missing.join(", ")
+    );
+    true
+}
+
 /// Runs `seibi ARGS` in `project` with `stdin` (if any) and without an ssh-agent, so that only
 /// the keys the test names are used.
 pub fn seibi(project: &Path, args: &[&str], stdin: Option<&str>) -> Output {

@@ -60,6 +60,7 @@ fn plan_for(site: &str) -> Arc<Plan> {
             ..Default::default()
         },
         schedule: None,
+        period: None,
     };
     match crate::plan::build(&project(which), &request) {
         Ok(plan) => Arc::new(plan),
@@ -492,5 +493,57 @@ fn the_manual_clock_moves_only_when_told() {
     assert_eq!(
         policy.closed("chuo").as_deref(),
         Some("office hours at chuo begin at 08:45")
+    );
+}
+
+#[test]
+fn approved_out_of_hours_windows_open_the_site_and_extend_its_hours() {
+    use crate::inventory::ApprovedWindow;
+    use crate::plan::PlannedWindow;
+    let window = |day, start: (i8, i8), end: (i8, i8)| PlannedWindow {
+        site: "chuo".to_string(),
+        window: ApprovedWindow {
+            date: day,
+            start: jiff::civil::time(start.0, start.1, 0, 0),
+            end: jiff::civil::time(end.0, end.1, 0, 0),
+            approval: Some("情報政策課 2026-09-20".to_string()),
+        },
+    };
+    let approved = [
+        window(date(2026, 10, 2), (17, 15), (20, 0)),
+        window(date(2026, 10, 3), (9, 0), (12, 0)),
+    ];
+    let clock = Arc::new(ManualClock::new(tokyo(2026, 10, 2, 16, 0)));
+    let policy = WindowPolicy::with_clock(crate::schedule::Calendars::default(), clock.clone())
+        .with_approved_windows(&approved);
+    let plain = WindowPolicy::with_clock(crate::schedule::Calendars::default(), clock.clone());
+    let closes = |p: &WindowPolicy| match p.site_window("chuo") {
+        SiteWindow::Open { closes, .. } => Some(closes.strftime("%Y-%m-%d %H:%M").to_string()),
+        SiteWindow::Closed(_) => None,
+    };
+    // In office hours the approved evening extends the day.
+    assert_eq!(closes(&policy).as_deref(), Some("2026-10-02 20:00"));
+    assert_eq!(closes(&plain).as_deref(), Some("2026-10-02 17:15"));
+    clock.set(tokyo(2026, 10, 2, 18, 30));
+    assert_eq!(closes(&policy).as_deref(), Some("2026-10-02 20:00"));
+    assert!(plain.closed("chuo").is_some());
+    assert_eq!(
+        policy.refuse_start("chuo", Duration::from_secs(60 * 60)),
+        None
+    );
+    assert!(
+        policy
+            .refuse_start("chuo", Duration::from_secs(2 * 60 * 60))
+            .is_some()
+    );
+    clock.set(tokyo(2026, 10, 2, 20, 0));
+    assert!(policy.closed("chuo").is_some(), "the window ends at 20:00");
+    // A Saturday morning the city agreed to.
+    clock.set(tokyo(2026, 10, 3, 10, 0));
+    assert_eq!(closes(&policy).as_deref(), Some("2026-10-03 12:00"));
+    assert!(plain.closed("chuo").is_some());
+    assert!(
+        policy.closed("kita").is_some(),
+        "only the site it was approved for"
     );
 }

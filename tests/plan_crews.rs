@@ -1,0 +1,94 @@
+//! `seibi plan --start` with crews on the shipped example, as a user runs it: crews named from
+//! the roster (a misspelt one gets a "did you mean"), too few crews for a one-day round (exit 3,
+//! the sites that miss and the number of crews that fits), and the number needed when none are
+//! given.
+
+mod common;
+
+use std::path::Path;
+
+use common::run_seibi;
+
+fn plan(args: &[&str]) -> common::Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .to_string_lossy()
+        .to_string();
+    let mut all = vec!["-C", root.as_str(), "plan", "--start", "2026-10-01"];
+    all.extend_from_slice(args);
+    let dir = tempfile::tempdir().expect("tempdir");
+    run_seibi(dir.path(), &all)
+}
+
+#[test]
+fn a_crew_not_on_the_roster_is_refused_with_a_hint() {
+    let out = plan(&["--crew", "tanak"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("crew `tanak` names `tanak`, who is not an operator on the roster"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `tanaka`?"),
+        "{}",
+        out.stderr
+    );
+    let out = plan(&["--crews", "0"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`--crews 0` leaves nobody"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn one_crew_for_a_one_day_round_is_not_feasible_and_says_how_many_would_be() {
+    let out = plan(&["--crews", "1", "--deadline-days", "1"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stdout.contains("NOT feasible:"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("raise the crews from 1 to 3"),
+        "{}",
+        out.stderr
+    );
+    let late = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("with the crews:"))
+        .count();
+    assert!(late >= 3, "{}", out.stderr);
+    // With the three it asks for, the same round fits.
+    let out = plan(&["--crews", "3", "--deadline-days", "1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("Feasible: every site finishes in time. 3 crew(s) are needed."),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn without_crews_the_plan_says_how_many_the_october_visit_needs() {
+    let out = plan(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("1 crew(s) are needed."),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("note: no crews were given: planned with the 1 needed"),
+        "{}",
+        out.stdout
+    );
+    let ja = plan(&["--format", "markdown", "--lang", "ja"]);
+    assert!(ja.stdout.contains("必要な班数は1班です。"), "{}", ja.stdout);
+    assert!(
+        !ja.stdout.contains("hint:") && !ja.stdout.contains("note:"),
+        "English in the Japanese document"
+    );
+}
