@@ -18,6 +18,7 @@ use crate::plan::{self, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, S
 use crate::project::Project;
 use crate::schedule::Canary;
 use crate::schedule::crew::CrewRequest;
+use crate::source::Diagnostics;
 
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -177,6 +178,16 @@ impl ScheduleArgs {
     }
 }
 
+/// What [`Project::load`] reports of a project [`Project::load_unrendered`] loaded with
+/// `diags`, when rendering every job as written finds an error (None: it finds none).
+fn unrendered_report(diags: Diagnostics, loaded: &Project) -> Option<Diagnostics> {
+    let render_diags = plan::validate(loaded).err()?;
+    let mut all = diags;
+    all.extend(render_diags);
+    all.sort();
+    Some(all)
+}
+
 /// Builds and prints (or saves) the plan.
 pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
     let mut request = args.selection.request();
@@ -197,32 +208,30 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
     schedule.start = schedule.start.or(args.period.map(|p| p.first));
     request.schedule = schedule.request(&loaded.paths.root.join("logs"));
     request.period = plan::period_for(&loaded, args.period, schedule.start);
-    // With a period, the plan has the occurrences of recurring jobs, not the jobs as written:
-    // these are rendered here as the check renders them.
-    let everything = unrendered && request.period.is_none();
-    if unrendered
-        && !everything
-        && let Err(render_diags) = plan::validate(&loaded)
-    {
-        let mut all = diags;
-        all.extend(render_diags);
-        all.sort();
-        print_diagnostics(&all);
-        Printer::get().error(format_args!("hint: run `seibi check` for the same report"));
-        return Ok(ExitCode::from(1));
-    }
-    let plan = match plan::build(&loaded, &request) {
+    // With a period, the plan has the occurrences of recurring jobs instead of the jobs as
+    // written: these are rendered here as the check renders them.
+    let built = if unrendered && request.period.is_some() {
+        plan::validate_recurring(&loaded).and_then(|()| plan::build(&loaded, &request))
+    } else {
+        plan::build(&loaded, &request)
+    };
+    let plan = match built {
         Ok(plan) => plan,
         Err(build_diags) => {
-            if everything {
-                // The report and the hint a failed load gives (the rendering was left here).
-                let mut all = diags;
-                all.extend(build_diags);
-                all.sort();
-                print_diagnostics(&all);
-                Printer::get().error(format_args!("hint: run `seibi check` for the same report"));
+            // Left unrendered, the project reports what `Project::load` would have, if the
+            // rendering finds an error; else the plan's own errors.
+            let load_diags = if unrendered {
+                unrendered_report(diags, &loaded)
             } else {
-                print_diagnostics(&build_diags);
+                None
+            };
+            match load_diags {
+                Some(all) => {
+                    print_diagnostics(&all);
+                    Printer::get()
+                        .error(format_args!("hint: run `seibi check` for the same report"));
+                }
+                None => print_diagnostics(&build_diags),
             }
             return Ok(ExitCode::from(1));
         }

@@ -108,7 +108,32 @@ fn build_from(
 /// targets, so that an undefined variable or a bad `when:` is found, without keeping the
 /// rendered tasks or assembling the document. Returns the plan's warnings.
 pub fn validate(project: &Project) -> Result<Vec<String>, Diagnostics> {
-    let selection = Selection::new(project, project, &PlanRequest::default())?;
+    validate_request(project, &PlanRequest::default())
+}
+
+/// [`validate`] of the recurring jobs only, as written: what a plan for a period (which has
+/// their occurrences instead) leaves unrendered of `seibi check`'s rendering. `Err` when it
+/// finds an error; its diagnostics are not the whole report ([`validate`] gives that).
+pub fn validate_recurring(project: &Project) -> Result<(), Diagnostics> {
+    let jobs: Vec<String> = project
+        .jobs
+        .iter()
+        .filter(|j| j.recurrence.is_some())
+        .map(|j| j.id.clone())
+        .collect();
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let request = PlanRequest {
+        jobs,
+        ..PlanRequest::default()
+    };
+    validate_request(project, &request).map(|_| ())
+}
+
+/// Renders the request's jobs for their terminals; returns the warnings.
+fn validate_request(project: &Project, request: &PlanRequest) -> Result<Vec<String>, Diagnostics> {
+    let selection = Selection::new(project, project, request)?;
     let mut planner = TerminalPlanner::new(project, &selection);
     for (terminal, here) in selection.terminals_with_work(&project.inventory) {
         planner.plan_terminal(terminal, &here);

@@ -31,7 +31,7 @@ pub mod subset;
 
 pub use crate::language::Language;
 pub(crate) use build::relative;
-pub use build::{build, validate};
+pub use build::{build, validate, validate_recurring};
 pub use digest::canonical_sha256;
 pub use document::{
     ArtifactPin, HostKeyPin, InputFile, Inputs, Plan, PlanRequest, PlannedJob, PlannedSite,
