@@ -109,14 +109,9 @@ pub(crate) fn load_roster(given: Option<PathBuf>, root: &Path) -> Option<Roster>
 /// The journals in the project's `logs/`, sorted by name.
 pub fn project_journals(project: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let dir = under(project, "logs");
-    let entries = std::fs::read_dir(&dir)
+    std::fs::read_dir(&dir)
         .with_context(|| format!("cannot list journals in {}", dir.display()))?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == journal::EXTENSION) && p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
+    Ok(journal::files_in(&dir))
 }
 
 fn verify(args: VerifyArgs, project: &Path) -> anyhow::Result<ExitCode> {

@@ -45,6 +45,21 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// The file extension of journals.
 pub const EXTENSION: &str = "jsonl";
 
+/// The journal files (`*.jsonl`) in `dir`, sorted by name (run ids sort by time); none when the
+/// directory cannot be read.
+pub fn files_in(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == EXTENSION) && p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
 /// The SHA-256 (lower-case hex) of a line's bytes, without its newline: what the next line's
 /// `prev` holds and what a checkpoint's `head` names.
 pub fn line_hash(line: &[u8]) -> String {

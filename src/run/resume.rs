@@ -44,17 +44,7 @@ impl Resume {
     /// Adds the units every run of the plan with `digest` in `logs` finished ok or changed. A
     /// journal that cannot be read is left out (it counts as not done).
     pub fn with_earlier_runs(mut self, logs: &Path, digest: &str) -> Self {
-        let Ok(entries) = std::fs::read_dir(logs) else {
-            return self;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path
-                .extension()
-                .is_none_or(|e| e != crate::journal::EXTENSION)
-            {
-                continue;
-            }
+        for path in crate::journal::files_in(logs) {
             let Ok(run) = crate::journal::read_run(&path) else {
                 continue;
             };

@@ -69,17 +69,7 @@ pub fn unrecorded(logs: &Path, secrets_dir: &Path) -> Vec<Rotation> {
 fn journaled(logs: &Path) -> (BTreeSet<String>, BTreeSet<(String, String, String)>) {
     let mut runs = BTreeSet::new();
     let mut recorded = BTreeSet::new();
-    let Ok(entries) = std::fs::read_dir(logs) else {
-        return (runs, recorded);
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path
-            .extension()
-            .is_none_or(|e| e != crate::journal::EXTENSION)
-        {
-            continue;
-        }
+    for path in crate::journal::files_in(logs) {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
