@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::inventory::{self, Inventory};
-use crate::plan::{self, PlanRequest, TaskGraph, TaskKey};
-use crate::playbook::{self, Job};
+use sha2::{Digest as _, Sha256};
+
+use crate::plan::{self, TaskGraph, TaskKey};
+use crate::playbook::{self, Action, Job};
 use crate::source::{Diagnostic, Diagnostics};
 
 /// Where a project's inputs are.
@@ -64,12 +66,50 @@ pub struct Project {
     /// The host keys pinned in `PROJECT/known_hosts`, when the project has that file; plans pin
     /// their fingerprints.
     pub known_hosts: Option<crate::transport::KnownHosts>,
+    /// The jobs' `template:` files, read once when the project loads (by path: the job file's
+    /// directory joined with `src:`), so that planning reads no file; `Err` says why one could
+    /// not be read (reported where a task uses it).
+    pub templates: BTreeMap<PathBuf, Result<TemplateFile, String>>,
+}
+
+/// A `template:` file's text and its pin.
+#[derive(Debug, Clone)]
+pub struct TemplateFile {
+    /// The template source.
+    pub source: String,
+    /// Its path relative to the project and SHA-256, as plans pin it.
+    pub input: plan::InputFile,
 }
 
 impl Project {
     /// Loads and checks everything. Returns the project when it has no errors, and every
     /// diagnostic (warnings too) either way.
     pub fn load(paths: ProjectPaths) -> (Option<Project>, Diagnostics) {
+        let (project, mut diags) = Project::load_unrendered(paths);
+        let Some(project) = project else {
+            return (None, diags);
+        };
+        // Render everything once: undefined variables and bad `when:` surface here.
+        match plan::validate(&project) {
+            Ok(warnings) => {
+                for w in warnings {
+                    diags.push(Diagnostic::warning(w));
+                }
+            }
+            Err(render_diags) => diags.extend(render_diags),
+        }
+        diags.sort();
+        if diags.has_errors() {
+            (None, diags)
+        } else {
+            (Some(project), diags)
+        }
+    }
+
+    /// Loads and checks everything but the rendering of every task for every terminal: for a
+    /// caller that renders all of them itself next ([`plan::build`] of every job and terminal
+    /// reports the same errors), so that the work is not done twice.
+    pub fn load_unrendered(paths: ProjectPaths) -> (Option<Project>, Diagnostics) {
         let mut diags = Diagnostics::new();
         let (inventory, inv_diags) = inventory::load(&paths.inventory);
         diags.extend(inv_diags);
@@ -133,6 +173,7 @@ impl Project {
         } else {
             None
         };
+        let templates = read_templates(&paths.root, &jobs);
         let project = Project {
             paths,
             inventory,
@@ -140,32 +181,47 @@ impl Project {
             needs,
             secrets,
             known_hosts,
+            templates,
         };
-        if diags.has_errors() {
-            diags.sort();
-            return (None, diags);
-        }
-        // Render everything once: undefined variables and bad `when:` surface here.
-        match plan::build(&project, &PlanRequest::default()) {
-            Ok(plan) => {
-                for w in plan.warnings {
-                    diags.push(Diagnostic::warning(w));
-                }
-            }
-            Err(render_diags) => diags.extend(render_diags),
-        }
         diags.sort();
         if diags.has_errors() {
-            (None, diags)
-        } else {
-            (Some(project), diags)
+            return (None, diags);
         }
+        (Some(project), diags)
     }
 
     /// A job by id.
     pub fn job(&self, id: &str) -> Option<&Job> {
         self.jobs.iter().find(|j| j.id == id)
     }
+}
+
+/// Reads every `template:` file the jobs name, once.
+fn read_templates(root: &Path, jobs: &[Job]) -> BTreeMap<PathBuf, Result<TemplateFile, String>> {
+    let mut out = BTreeMap::new();
+    for job in jobs {
+        let dir = job.file.parent().unwrap_or(Path::new("."));
+        for task in job.tasks.iter().chain(&job.handlers) {
+            let Action::Template(t) = &task.action else {
+                continue;
+            };
+            let src = dir.join(&t.src);
+            if out.contains_key(&src) {
+                continue;
+            }
+            let file = std::fs::read_to_string(&src)
+                .map(|source| TemplateFile {
+                    input: plan::InputFile {
+                        path: plan::relative(root, &src),
+                        sha256: hex::encode(Sha256::digest(source.as_bytes())),
+                    },
+                    source,
+                })
+                .map_err(|e| e.to_string());
+            out.insert(src, file);
+        }
+    }
+    out
 }
 
 /// Resolves each task's `needs:` entries: `task` (same job), `job/task`, or `job/*` (every task

@@ -42,6 +42,28 @@ pub struct Rendered {
     pub secrets: BTreeSet<String>,
 }
 
+/// The variables of many renders: a JSON object (for error messages and hints) and the same
+/// converted once to the engine's values (converting it for every render is where planning a
+/// large fleet spent its time).
+#[derive(Debug)]
+pub struct Context {
+    json: serde_json::Value,
+    value: Value,
+}
+
+impl Context {
+    /// A context over `json` (an object).
+    pub fn new(json: serde_json::Value) -> Self {
+        let value = Value::from_serialize(&json);
+        Self { json, value }
+    }
+
+    /// The variables as JSON.
+    pub fn json(&self) -> &serde_json::Value {
+        &self.json
+    }
+}
+
 /// The template environment.
 pub struct Templates {
     env: Environment<'static>,
@@ -87,7 +109,27 @@ impl Templates {
         source: &str,
         context: &serde_json::Value,
     ) -> Result<Rendered, TemplateError> {
-        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+        if is_plain(source) {
+            return Ok(Rendered {
+                text: source.to_string(),
+                secrets: BTreeSet::new(),
+            });
+        }
+        self.render_in(source, context, &Value::from_serialize(context))
+    }
+
+    /// Renders `source` in a [`Context`] (its variables converted once for many renders).
+    pub fn render_with(&self, source: &str, context: &Context) -> Result<Rendered, TemplateError> {
+        self.render_in(source, &context.json, &context.value)
+    }
+
+    fn render_in(
+        &self,
+        source: &str,
+        context: &serde_json::Value,
+        value: &Value,
+    ) -> Result<Rendered, TemplateError> {
+        if is_plain(source) {
             return Ok(Rendered {
                 text: source.to_string(),
                 secrets: BTreeSet::new(),
@@ -98,7 +140,7 @@ impl Templates {
             .env
             .template_from_str(source)
             .map_err(|e| syntax_error(&e))?;
-        let result = template.render(context);
+        let result = template.render(value);
         let secrets = SECRETS_SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()));
         match result {
             Ok(text) => Ok(Rendered { text, secrets }),
@@ -116,11 +158,25 @@ impl Templates {
         expr: &str,
         context: &serde_json::Value,
     ) -> Result<bool, TemplateError> {
+        self.condition_in(expr, context, &Value::from_serialize(context))
+    }
+
+    /// Evaluates a `when:` expression in a [`Context`].
+    pub fn condition_with(&self, expr: &str, context: &Context) -> Result<bool, TemplateError> {
+        self.condition_in(expr, &context.json, &context.value)
+    }
+
+    fn condition_in(
+        &self,
+        expr: &str,
+        context: &serde_json::Value,
+        value: &Value,
+    ) -> Result<bool, TemplateError> {
         let compiled = self
             .env
             .compile_expression(expr)
             .map_err(|e| syntax_error(&e))?;
-        match compiled.eval(context) {
+        match compiled.eval(value) {
             // A bare undefined name evaluates to undefined rather than failing; strict means
             // strict here too.
             Ok(value) if value.is_undefined() => Err(render_error(
@@ -144,6 +200,11 @@ impl Templates {
             .map(|_| ())
             .map_err(|e| syntax_error(&e))
     }
+}
+
+/// Whether `source` has no template syntax (it renders as itself).
+fn is_plain(source: &str) -> bool {
+    !source.contains("{{") && !source.contains("{%") && !source.contains("{#")
 }
 
 fn syntax_error(err: &minijinja::Error) -> TemplateError {

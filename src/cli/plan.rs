@@ -18,6 +18,7 @@ use crate::plan::{self, DEFAULT_DEADLINE_BUSINESS_DAYS, Language, PlanRequest, S
 use crate::project::Project;
 use crate::schedule::Canary;
 use crate::schedule::crew::CrewRequest;
+use crate::source::Diagnostics;
 
 /// Output format of a plan.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -177,23 +178,61 @@ impl ScheduleArgs {
     }
 }
 
+/// What [`Project::load`] reports of a project [`Project::load_unrendered`] loaded with
+/// `diags`, when rendering every job as written finds an error (None: it finds none).
+fn unrendered_report(diags: Diagnostics, loaded: &Project) -> Option<Diagnostics> {
+    let render_diags = plan::validate(loaded).err()?;
+    let mut all = diags;
+    all.extend(render_diags);
+    all.sort();
+    Some(all)
+}
+
 /// Builds and prints (or saves) the plan.
 pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
-    let (loaded, diags) = Project::load(project.paths());
+    let mut request = args.selection.request();
+    // A plan of everything renders every task for every terminal, as the check does: the
+    // check's rendering is left to it, and its errors are the check's.
+    let unrendered = request.jobs.is_empty() && request.limit.is_everything();
+    let (loaded, diags) = if unrendered {
+        Project::load_unrendered(project.paths())
+    } else {
+        Project::load(project.paths())
+    };
     let Some(loaded) = loaded else {
         print_diagnostics(&diags);
         Printer::get().error(format_args!("hint: run `seibi check` for the same report"));
         return Ok(ExitCode::from(1));
     };
-    let mut request = args.selection.request();
     let mut schedule = args.schedule.clone();
     schedule.start = schedule.start.or(args.period.map(|p| p.first));
     request.schedule = schedule.request(&loaded.paths.root.join("logs"));
     request.period = plan::period_for(&loaded, args.period, schedule.start);
-    let plan = match plan::build(&loaded, &request) {
+    // With a period, the plan has the occurrences of recurring jobs instead of the jobs as
+    // written: these are rendered here as the check renders them.
+    let built = if unrendered && request.period.is_some() {
+        plan::validate_recurring(&loaded).and_then(|()| plan::build(&loaded, &request))
+    } else {
+        plan::build(&loaded, &request)
+    };
+    let plan = match built {
         Ok(plan) => plan,
-        Err(diags) => {
-            print_diagnostics(&diags);
+        Err(build_diags) => {
+            // Left unrendered, the project reports what `Project::load` would have, if the
+            // rendering finds an error; else the plan's own errors.
+            let load_diags = if unrendered {
+                unrendered_report(diags, &loaded)
+            } else {
+                None
+            };
+            match load_diags {
+                Some(all) => {
+                    print_diagnostics(&all);
+                    Printer::get()
+                        .error(format_args!("hint: run `seibi check` for the same report"));
+                }
+                None => print_diagnostics(&build_diags),
+            }
             return Ok(ExitCode::from(1));
         }
     };
@@ -207,13 +246,17 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
     let text = match format {
         Format::Text if args.verbose => plan::render_text(&plan),
         Format::Text => plan::render_text_grouped(&plan),
-        Format::Json => plan.to_json() + "\n",
+        // Written as it is serialized: a large plan's JSON is not held in memory as well.
+        Format::Json => String::new(),
         Format::Markdown => plan::render_markdown(&plan, lang),
     };
     match &args.output {
         Some(path) => {
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write the plan to {}", path.display()))?;
+            let written = match format {
+                Format::Json => std::fs::File::create(path).and_then(|f| plan.write_json(f)),
+                _ => std::fs::write(path, text),
+            };
+            written.with_context(|| format!("cannot write the plan to {}", path.display()))?;
             Printer::get().status(format_args!(
                 "plan {} written to {}",
                 plan.digest,
@@ -226,6 +269,9 @@ pub fn run(args: PlanArgs, project: &ProjectArgs) -> anyhow::Result<ExitCode> {
                 ));
             }
         }
+        None if matches!(format, Format::Json) => plan
+            .write_json(Printer::get().stdout())
+            .context("cannot write the plan")?,
         None => Printer::get().out_str(format_args!("{text}")),
     }
     if let Some(schedule) = plan.schedule.as_ref().filter(|s| !s.is_feasible()) {

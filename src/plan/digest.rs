@@ -13,7 +13,8 @@ pub fn canonical_sha256<T: Serialize>(value: &T) -> String {
     hex::encode(Sha256::digest(out.as_bytes()))
 }
 
-fn write_canonical(value: &serde_json::Value, out: &mut String) {
+/// Writes `value` in canonical form to `out`.
+pub(super) fn write_canonical(value: &serde_json::Value, out: &mut String) {
     match value {
         serde_json::Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();

@@ -73,6 +73,7 @@ pub fn expand(project: &Project, period: DateRange) -> Project {
         needs,
         secrets: project.secrets.clone(),
         known_hosts: project.known_hosts.clone(),
+        templates: project.templates.clone(),
     }
 }
 
