@@ -36,6 +36,12 @@ impl Holder {
             since: crate::journal::format_time(jiff::Timestamp::now()),
         }
     }
+
+    /// Whether this holder was a process on this machine that no longer exists.
+    pub fn is_gone(&self) -> bool {
+        self.host == crate::journal::record::local_host_name()
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
 }
 
 impl std::fmt::Display for Holder {
@@ -96,10 +102,12 @@ impl ProjectLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
-                // The holder writes who it is right after taking the lock: give it a moment.
+                // The holder writes who it is right after taking the lock: until then the file
+                // is empty, or still names a dead holder it took the lock over from. Give it a
+                // moment.
                 let mut holder = read_holder(&mut file);
                 for _ in 0..50 {
-                    if holder.is_some() {
+                    if holder.as_ref().is_some_and(|h| !h.is_gone()) {
                         break;
                     }
                     std::thread::sleep(std::time::Duration::from_millis(20));
