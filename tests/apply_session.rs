@@ -622,6 +622,7 @@ fn parts_of_an_approved_plan_are_applied_site_by_site_and_nothing_else_is_touche
         "{}",
         wrong.stderr
     );
+    insta::assert_snapshot!("part_outside_the_plan", wrong.stderr);
     assert!(
         journals(&root).is_empty(),
         "a refused part writes no journal"
