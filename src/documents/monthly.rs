@@ -607,15 +607,7 @@ pub fn monthly(
         ),
         (
             tr(lang, "記録の検証", "Journal verification"),
-            if bad_journals == 0 {
-                tr(lang, "すべて正常", "all verified")
-            } else {
-                tr(
-                    lang,
-                    &format!("{bad_journals} 件に問題あり"),
-                    &format!("{bad_journals} with problems"),
-                )
-            },
+            super::words::journals_verified(bad_journals, lang),
         ),
     ];
 

@@ -122,15 +122,7 @@ pub fn security(
         ),
         (
             tr(lang, "記録の検証", "Journal verification"),
-            if bad == 0 {
-                tr(lang, "すべて正常", "all verified")
-            } else {
-                tr(
-                    lang,
-                    &format!("{bad} 件に問題あり"),
-                    &format!("{bad} with problems"),
-                )
-            },
+            super::words::journals_verified(bad, lang),
         ),
     ];
     doc.sections = vec![

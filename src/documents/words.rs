@@ -132,3 +132,16 @@ pub(crate) fn rollback(task: &PlannedTask, lang: Language) -> String {
         ),
     }
 }
+
+/// The summary row of a month's journal verification: all verified, or how many have problems.
+pub(crate) fn journals_verified(bad: usize, lang: Language) -> String {
+    if bad == 0 {
+        tr(lang, "すべて正常", "all verified")
+    } else {
+        tr(
+            lang,
+            &format!("{bad} 件に問題あり"),
+            &format!("{bad} with problems"),
+        )
+    }
+}
