@@ -15,11 +15,13 @@
 //! | `seibi_site`, `seibi_platform`, `seibi_tags` | site, platform, tags |
 //!
 //! Each message names the host, the variable and the place that set it. The precedence is the
-//! same as for every other variable: these are read from the effective variables.
+//! same as for every other variable: these are read from the effective variables, with their
+//! templates resolved as Ansible resolves them when it connects ([`super::templating`]).
 
 use std::path::PathBuf;
 
 use super::model::{Sourced, SourcedVars};
+use super::templating::{Resolver, Unresolved};
 use crate::inventory::raw::RawTerminal;
 use crate::inventory::{Become, Platform, Vars};
 use crate::source::{Diagnostic, Diagnostics, Location};
@@ -32,6 +34,26 @@ const PASSWORDS: &[&str] = &[
     "ansible_ssh_pass",
     "ansible_ssh_password",
     "ansible_sudo_pass",
+];
+
+/// The variables seibi takes from a host, aliases together (the last one set wins, as in
+/// [`Reader::get`]); these are the ones whose templates are resolved.
+const TAKEN: &[&[&str]] = &[
+    &["ansible_ssh_host", "ansible_host"],
+    &["ansible_ssh_port", "ansible_port"],
+    &["ansible_ssh_user", "ansible_user"],
+    &["ansible_become"],
+    &["ansible_become_method"],
+    &["ansible_become_user"],
+    &["ansible_connection"],
+    &["ansible_shell_type"],
+    &["ansible_ssh_private_key_file", "ansible_private_key_file"],
+    &["ansible_ssh_common_args"],
+    &["ansible_ssh_extra_args"],
+    &["ansible_ssh_args"],
+    &["seibi_site"],
+    &["seibi_platform"],
+    &["seibi_tags"],
 ];
 
 /// A host as seibi takes it.
@@ -119,16 +141,38 @@ fn boolean(value: &serde_json::Value) -> Option<bool> {
     }
 }
 
+/// `vars` with the templates of the variables seibi takes resolved, and what could not be
+/// resolved (left out of the result, so it does not fail again as, say, "not a port number").
+pub fn resolve(
+    host: &str,
+    group_names: Vec<String>,
+    vars: &SourcedVars,
+) -> (SourcedVars, Vec<(String, Unresolved)>) {
+    let winners: Vec<&str> = TAKEN
+        .iter()
+        .filter_map(|aliases| aliases.iter().rev().find(|n| vars.contains_key(**n)))
+        .copied()
+        .collect();
+    let (mut resolved, problems) = Resolver::new(host, group_names, vars).resolved(&winners);
+    for (name, _) in &problems {
+        resolved.shift_remove(name);
+    }
+    (resolved, problems)
+}
+
 /// Turns one host's effective variables into a terminal, reporting what seibi cannot honour.
+/// `resolved` is `vars` with the templates of the variables seibi takes resolved ([`resolve`]):
+/// the terminal's address, user and so on come from it; its variables, as written, from `vars`.
 pub fn take(
     host: &str,
     vars: &SourcedVars,
+    resolved: &SourcedVars,
     at: &Location,
     diags: &mut Diagnostics,
 ) -> Result<Taken, Refused> {
     let mut r = Reader {
         host,
-        vars,
+        vars: resolved,
         diags,
         failed: false,
     };

@@ -18,6 +18,7 @@ pub mod ini;
 pub mod literal;
 pub mod model;
 pub mod pattern;
+pub mod templating;
 pub mod vars_dirs;
 pub mod yaml;
 
@@ -67,9 +68,22 @@ pub(super) fn fragment(
     let mut fragment = Fragment::default();
     let mut taken = vec![false; inv.hosts.len()];
     let mut without_site = Vec::new();
+    let mut unresolved = UnresolvedTemplates::default();
     for (h, host) in inv.hosts.values().enumerate() {
         let vars = inv.effective_vars(h, &depths);
-        match connection::take(&host.name, &vars, &host.at, diags) {
+        let group_names = inv
+            .groups_of(h)
+            .into_iter()
+            .filter(|&g| g != model::ALL)
+            .map(|g| inv.groups[g].name.clone())
+            .collect();
+        let (resolved, problems) = connection::resolve(&host.name, group_names, &vars);
+        let templates_failed = !problems.is_empty();
+        for (name, problem) in problems {
+            unresolved.add(&host.name, &name, &vars[&name], problem);
+        }
+        match connection::take(&host.name, &vars, &resolved, &host.at, diags) {
+            Ok(_) if templates_failed => {}
             Ok(t) => {
                 taken[h] = true;
                 fragment.ansible.insert(
@@ -83,10 +97,13 @@ pub(super) fn fragment(
                     .terminals
                     .push((host.name.clone(), t.raw, host.at.clone()));
             }
+            // A `seibi_site` whose template failed is reported already.
+            Err(connection::Refused::NoSite) if templates_failed => {}
             Err(connection::Refused::NoSite) => without_site.push(h),
             Err(connection::Refused::Reported) => {}
         }
     }
+    unresolved.report(diags);
     if let Some((&first, rest)) = without_site.split_first() {
         let host = &inv.hosts[first];
         let mut d = Diagnostic::error(format!("Ansible host `{}` has no `seibi_site`", host.name))
@@ -136,6 +153,57 @@ pub(super) fn fragment(
         fragment.ansible_ids.insert(host.clone());
     }
     fragment
+}
+
+/// Templates of connection variables that could not be resolved, one report for each variable
+/// and place however many hosts it fails for (a group's `ansible_user: "{{ typo }}"` fails for
+/// every host of the group, and is one mistake).
+#[derive(Default)]
+struct UnresolvedTemplates {
+    /// (variable, place, what is wrong) -> the value as written, the problem, the hosts.
+    by_place: IndexMap<(String, String, String), FailedTemplate>,
+}
+
+/// One variable's template that failed, and the hosts it failed for.
+type FailedTemplate = (Sourced, templating::Unresolved, Vec<String>);
+
+impl UnresolvedTemplates {
+    fn add(&mut self, host: &str, name: &str, var: &Sourced, problem: templating::Unresolved) {
+        let key = (name.to_string(), var.at.to_string(), problem.problem());
+        self.by_place
+            .entry(key)
+            .or_insert_with(|| (var.clone(), problem, Vec::new()))
+            .2
+            .push(host.to_string());
+    }
+
+    fn report(self, diags: &mut Diagnostics) {
+        for ((name, _, _), (var, problem, hosts)) in self.by_place {
+            let mut d = Diagnostic::error(format!(
+                "Ansible host `{}`: `{name}` is {}: {}",
+                hosts[0],
+                var.value,
+                problem.problem()
+            ))
+            .at(Some(var.at.clone()))
+            .hint(problem.hint());
+            if hosts.len() > 1 {
+                d = d.hint(format!(
+                    "the same for {} more host{}: {}",
+                    hosts.len() - 1,
+                    if hosts.len() == 2 { "" } else { "s" },
+                    hosts[1..]
+                        .iter()
+                        .take(5)
+                        .map(|h| format!("`{h}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                        + if hosts.len() > 6 { ", ..." } else { "" }
+                ));
+            }
+            diags.push(d);
+        }
+    }
 }
 
 /// Effective variables of every host, by host name (for tools and tests that compare with
