@@ -44,8 +44,52 @@ enum FileFormat {
     Ini,
 }
 
-/// The inventory files of a directory: `*.yml`, `*.yaml` and `*.ini`, in name order. Dangling
-/// symbolic links and link loops are errors naming the path (never skipped silently).
+/// Endings of files Ansible skips in an inventory directory (its `INVENTORY_IGNORE_EXTS`).
+const IGNORED_ENDINGS: &[&str] = &[
+    ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
+];
+
+/// How a file of an inventory directory is read, as Ansible reads a directory: `*.yml`,
+/// `*.yaml` and `*.json` as YAML, hidden files and [`IGNORED_ENDINGS`] skipped, every other file
+/// (`hosts`, `hosts.ini`, `production`) as INI. `None`: skipped.
+fn format_in_directory(path: &Path) -> Option<FileFormat> {
+    let name = path.file_name()?.to_str()?;
+    if name.starts_with('.') || IGNORED_ENDINGS.iter().any(|e| name.ends_with(e)) {
+        return None;
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("yml" | "yaml" | "json") => Some(FileFormat::Yaml),
+        _ => Some(FileFormat::Ini),
+    }
+}
+
+/// Why a file Ansible would read as an inventory source is not one seibi can read.
+fn unreadable_source(path: &Path, meta: &std::fs::Metadata) -> Option<Diagnostic> {
+    use std::os::unix::fs::PermissionsExt;
+    let export =
+        "export it with `ansible-inventory -i SOURCE --list --yaml --export > inventory/hosts.yml`";
+    if path.extension().and_then(|e| e.to_str()) == Some("toml") {
+        return Some(
+            Diagnostic::error(format!(
+                "inventory file {} is a TOML inventory, which seibi does not read",
+                path.display()
+            ))
+            .hint(export),
+        );
+    }
+    (meta.permissions().mode() & 0o111 != 0).then(|| {
+        Diagnostic::error(format!(
+            "inventory file {} is executable: Ansible would run it as a dynamic inventory script, seibi does not run inventory scripts",
+            path.display()
+        ))
+        .hint(export)
+        .hint("or, if it is a static INI file, remove its execute bits (`chmod -x`)")
+    })
+}
+
+/// The inventory files of a directory, in name order, read as Ansible reads a directory (see
+/// [`format_in_directory`]). Dangling symbolic links and link loops are errors naming the path
+/// (never skipped silently), and so are inventory scripts.
 fn inventory_files(dir: &Path, diags: &mut Diagnostics) -> Vec<(PathBuf, FileFormat)> {
     let entries = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
@@ -61,13 +105,14 @@ fn inventory_files(dir: &Path, diags: &mut Diagnostics) -> Vec<(PathBuf, FileFor
     paths.sort();
     let mut files = Vec::new();
     for path in paths {
-        let format = match path.extension().and_then(|e| e.to_str()) {
-            Some("yml" | "yaml") => FileFormat::Yaml,
-            Some("ini") => FileFormat::Ini,
-            _ => continue,
+        let Some(format) = format_in_directory(&path) else {
+            continue;
         };
         match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_file() => files.push((path, format)),
+            Ok(meta) if meta.is_file() => match unreadable_source(&path, &meta) {
+                Some(refused) => diags.push(refused),
+                None => files.push((path, format)),
+            },
             Ok(_) => {}
             Err(err) => diags.push(
                 Diagnostic::error(format!(
@@ -118,7 +163,7 @@ pub fn load(path: &Path) -> (Inventory, Diagnostics) {
         let files = inventory_files(path, &mut diags);
         if files.is_empty() && !diags.has_errors() {
             diags.push(Diagnostic::error(format!(
-                "no inventory files (*.yml, *.ini) in {}",
+                "no inventory files (*.yml, *.yaml, *.json, Ansible INI files) in {}",
                 path.display()
             )));
         }
