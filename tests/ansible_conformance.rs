@@ -218,11 +218,15 @@ fn differences(
         ));
     }
     for host in ansible_hosts.intersection(&seibi_hosts) {
-        let empty = serde_json::Map::new();
-        let want = hostvars
+        // `ansible-inventory` writes a `!unsafe` value as `{"__ansible_unsafe": text}`.
+        let want: serde_json::Map<String, Value> = hostvars
             .get(host)
             .and_then(Value::as_object)
-            .unwrap_or(&empty);
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.get("__ansible_unsafe").unwrap_or(v).clone()))
+            .collect();
+        let want = &want;
         let t = &terminals[host];
         let got: serde_json::Map<String, Value> = t["vars"]
             .as_object()

@@ -418,6 +418,11 @@ impl<'a> Node<'a> {
         Some(self.child(value, Segment::Key(key.to_string())))
     }
 
+    /// Whether the node is tagged `!unsafe` (Ansible's mark for text it must never template).
+    pub fn is_unsafe(&self) -> bool {
+        matches!(self.value, Value::Tagged(tagged) if tagged.tag == "!unsafe")
+    }
+
     /// The node as JSON read the way YAML 1.1 (Ansible's loader) reads it: unquoted `yes`, `off`,
     /// `0755`, `1_000` are a boolean and numbers (see [`super::yaml11`]). Mapping keys become
     /// strings. A tag other than `!unsafe` is an error naming it (`!vault` values cannot be read).

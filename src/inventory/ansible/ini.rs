@@ -114,10 +114,7 @@ pub fn read(file: &Arc<SourceFile>, inv: &mut AnsibleInventory, diags: &mut Diag
             Section::Hosts => host_line(line, raw, &at, group, inv, diags),
             Section::Vars => match line.split_once('=') {
                 Some((k, v)) => {
-                    let value = Sourced {
-                        value: literal::value(v.trim()),
-                        at: at.clone(),
-                    };
+                    let value = Sourced::new(literal::value(v.trim()), at.clone());
                     if let Err(message) = inv.set_group_var(group, k.trim(), value) {
                         diags.push(Diagnostic::error(message).at(Some(at.clone())));
                     }
@@ -252,10 +249,7 @@ fn host_line(
     for host in expansion.hosts {
         let id = inv.add_host(&host, Some(group), expansion.port, at);
         for (k, value, vat) in &vars {
-            let sourced = Sourced {
-                value: value.clone(),
-                at: vat.clone(),
-            };
+            let sourced = Sourced::new(value.clone(), vat.clone());
             if let Err(message) = inv.set_host_var(id, k, sourced) {
                 diags.push(Diagnostic::error(message).at(Some(vat.clone())));
             }

@@ -27,6 +27,19 @@ pub struct Sourced {
     pub value: serde_json::Value,
     /// The place of the assignment (key in YAML, line in INI, file in vars directories).
     pub at: Location,
+    /// Tagged `!unsafe` in YAML: Ansible never templates it.
+    pub literal: bool,
+}
+
+impl Sourced {
+    /// A value set at `at` (templated when Ansible templates it).
+    pub fn new(value: serde_json::Value, at: Location) -> Self {
+        Self {
+            value,
+            at,
+            literal: false,
+        }
+    }
 }
 
 /// Variables with their places, in first-assignment order.
@@ -186,10 +199,7 @@ impl AnsibleInventory {
                 if let Some(port) = port {
                     vars.insert(
                         "ansible_port".to_string(),
-                        Sourced {
-                            value: port.into(),
-                            at: at.clone(),
-                        },
+                        Sourced::new(port.into(), at.clone()),
                     );
                 }
                 self.hosts

@@ -9,7 +9,8 @@
 //! `inventory_hostname`, `inventory_hostname_short` and `group_names`. A template that is one
 //! expression keeps its type (`"{{ base_port + 2 }}"` is a number), as in Ansible.
 //!
-//! What cannot be resolved is an error at the variable's place: an undefined name (with a "did
+//! A value tagged `!unsafe` is taken as written, as Ansible takes it. What cannot be resolved
+//! is an error at the variable's place: an undefined name (with a "did
 //! you mean"), a loop, a filter seibi's engine lacks, a syntax error. A `{{` never reaches an
 //! address or a user name. The variables shown by `seibi inventory show` stay as written, as
 //! `ansible-inventory` shows them.
@@ -19,7 +20,7 @@ use std::sync::Arc;
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
-use super::model::{Sourced, SourcedVars};
+use super::model::SourcedVars;
 
 /// Why a variable's template could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +125,9 @@ impl<'a> Resolver<'a> {
             chain.push(name.to_string());
             return Some(Err(Unresolved::Loop(chain)));
         }
+        if sourced.literal {
+            return Some(Ok(sourced.value.clone()));
+        }
         self.resolving.push(name.to_string());
         let result = self.resolve_value(&sourced.value);
         self.resolving.pop();
@@ -141,10 +145,7 @@ impl<'a> Resolver<'a> {
                 None => {}
                 Some(Ok(value)) => {
                     if let Some(slot) = out.get_mut(name) {
-                        *slot = Sourced {
-                            value,
-                            at: slot.at.clone(),
-                        };
+                        slot.value = value;
                     }
                 }
                 Some(Err(problem)) => problems.push((name.to_string(), problem)),
@@ -274,6 +275,7 @@ fn to_bool(value: Value) -> Result<bool, minijinja::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::ansible::model::Sourced;
     use crate::source::Location;
 
     fn vars(pairs: &[(&str, serde_json::Value)]) -> SourcedVars {
@@ -283,14 +285,14 @@ mod tests {
             .map(|(k, v)| {
                 (
                     k.to_string(),
-                    Sourced {
-                        value: v.clone(),
-                        at: Location {
+                    Sourced::new(
+                        v.clone(),
+                        Location {
                             file: file.clone(),
                             line: 1,
                             column: 1,
                         },
-                    },
+                    ),
                 )
             })
             .collect()
@@ -346,6 +348,17 @@ mod tests {
             panic!("an unknown filter is invalid");
         };
         assert!(message.contains("ipaddr"), "{message}");
+    }
+
+    #[test]
+    fn an_unsafe_value_is_taken_as_written() {
+        let mut vars = vars(&[("ansible_user", "odd{{user".into())]);
+        vars["ansible_user"].literal = true;
+        let mut r = Resolver::new("h1", vec![], &vars);
+        assert_eq!(
+            r.get("ansible_user").expect("defined").expect("resolved"),
+            serde_json::json!("odd{{user")
+        );
     }
 
     #[test]

@@ -150,6 +150,7 @@ fn read_all(files: &[PathBuf], diags: &mut Diagnostics) -> SourcedVars {
                     Sourced {
                         value,
                         at: node.key_location(),
+                        literal: node.is_unsafe(),
                     },
                 );
             }

@@ -89,12 +89,12 @@ fn group(
         match key.as_str() {
             "vars" => {
                 for (var, value) in items {
-                    let (value, at) = match &value {
+                    let (value, at, literal) = match &value {
                         Some(v) => match diags.take(v.to_json_yaml11()) {
-                            Some(json) => (json, v.key_location()),
+                            Some(json) => (json, v.key_location(), v.is_unsafe()),
                             None => continue,
                         },
-                        None => (serde_json::Value::Null, section.location()),
+                        None => (serde_json::Value::Null, section.location(), false),
                     };
                     if let Err(message) = inv.set_group_var(
                         id,
@@ -102,6 +102,7 @@ fn group(
                         Sourced {
                             value,
                             at: at.clone(),
+                            literal,
                         },
                     ) {
                         diags.push(Diagnostic::error(message).at(Some(at)));
@@ -170,16 +171,17 @@ fn hosts(
         };
         for (name, value) in entries {
             if let Some(json) = diags.take(value.to_json_yaml11()) {
-                vars.push((name, json, value.key_location()));
+                vars.push((name, json, value.key_location(), value.is_unsafe()));
             }
         }
     }
     for host in expansion.hosts {
         let id = inv.add_host(&host, Some(group), expansion.port, &at);
-        for (name, value, vat) in &vars {
+        for (name, value, vat, literal) in &vars {
             let sourced = Sourced {
                 value: value.clone(),
                 at: vat.clone(),
+                literal: *literal,
             };
             if let Err(message) = inv.set_host_var(id, name, sourced) {
                 diags.push(Diagnostic::error(message).at(Some(vat.clone())));
