@@ -3,7 +3,9 @@
 //! re-owned, removed; directories; diffs with secrets redacted; check mode changing nothing;
 //! and every second run reporting no change.
 //!
-//! One fleet of three hosts (127.0.20.1-3) serves the whole file: commands run on host 1,
+//! A full disk on the terminal loses nothing (the old file stays whole, no temporary file).
+//!
+//! One fleet of five hosts (127.0.20.1-5) serves the whole file: commands run on host 1,
 //! `file` on host 2, `template` and diffs on host 3, as concurrent cases of one test, so that a
 //! case only sees its own host's `/etc`, `/opt` and `/root`. Needs root (the lab fleet does);
 //! without it the test says why and returns.
@@ -599,6 +601,49 @@ async fn secrets_in_files_and_templates(h: Arc<Host>) {
     );
 }
 
+/// A full disk on the terminal: a file that does not fit fails with the system's words and the
+/// path, the old file stays whole (byte for byte), no temporary file is left behind, and once
+/// there is room the same task writes it and a second run changes nothing.
+async fn full_disk(h: Arc<Host>) {
+    let e = env("run-full", &[]);
+    let dir = "/opt/seibi-full";
+    let path = "/opt/seibi-full/app.conf";
+    h.sh(&format!(
+        "mkdir -p {dir} && mount -t tmpfs -o size=64k tmpfs {dir} && printf 'old=1\\n' > {path} && dd if=/dev/zero of={dir}/filler bs=4k count=14 2>/dev/null; true"
+    ))
+    .await;
+    let before = h.sh(&format!("sha256sum {path}")).await;
+    let big = "x=".to_string() + &"0123456789abcdef".repeat(1024) + "\n";
+    let args = json!({"path": path, "content": big, "mode": "0644", "backup": false});
+    let failed = h.run(&e, "file", args.clone(), false).await;
+    let message = error(&failed);
+    assert!(message.contains("No space left on device"), "{message}");
+    assert!(
+        message.contains(path),
+        "the message names the file: {message}"
+    );
+    assert_eq!(
+        h.sh(&format!("sha256sum {path}")).await,
+        before,
+        "the old file is whole"
+    );
+    assert_eq!(
+        h.sh(&format!("ls -A {dir}")).await,
+        "app.conf\nfiller\n",
+        "no temporary file is left behind"
+    );
+
+    h.sh(&format!("rm {dir}/filler")).await;
+    assert_status(
+        &h.run(&e, "file", args.clone(), false).await,
+        Status::Changed,
+    );
+    let want = format!("{:x}  {path}\n", sha2::Sha256::digest(big.as_bytes()));
+    assert_eq!(h.sh(&format!("sha256sum {path}")).await, want);
+    assert_status(&h.run(&e, "file", args, false).await, Status::Ok);
+    assert_eq!(h.sh(&format!("ls -A {dir}")).await, "app.conf\n");
+}
+
 type Case = fn(Arc<Host>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -610,7 +655,7 @@ async fn command_file_and_template_on_lab_hosts() {
         .prefix("seibi-act-files-")
         .tempdir()
         .expect("a temporary state directory");
-    let mut spec = FleetSpec::new(4, state.path());
+    let mut spec = FleetSpec::new(5, state.path());
     spec.base_address = Ipv4Addr::new(127, 0, 20, 1);
     let fleet = tokio::task::spawn_blocking(move || Fleet::start(spec))
         .await
@@ -619,7 +664,7 @@ async fn command_file_and_template_on_lab_hosts() {
     let known_hosts =
         Arc::new(KnownHosts::load(fleet.known_hosts()).expect("the fleet's known_hosts"));
 
-    let cases: [(&str, Case); 4] = [
+    let cases: [(&str, Case); 5] = [
         ("command guards", |h| Box::pin(command_guards(h))),
         ("command stdin, env, failures", |h| {
             Box::pin(command_stdin_env_and_failures(h))
@@ -628,6 +673,7 @@ async fn command_file_and_template_on_lab_hosts() {
         ("secrets in files and templates", |h| {
             Box::pin(secrets_in_files_and_templates(h))
         }),
+        ("full disk", |h| Box::pin(full_disk(h))),
     ];
     let mut running = Vec::new();
     for (index, (name, case)) in cases.into_iter().enumerate() {
