@@ -1,7 +1,7 @@
 //! `seibi plan --start` with crews on the shipped example, as a user runs it: crews named from
 //! the roster (a misspelt one gets a "did you mean"), too few crews for a one-day round (exit 3,
-//! the sites that miss and the number of crews that fits), and the number needed when none are
-//! given.
+//! the sites that miss and the number of crews that fits), a job's own deadline before the
+//! round's end, and the number needed when none are given.
 
 mod common;
 
@@ -10,10 +10,14 @@ use std::path::Path;
 use common::run_seibi;
 
 fn plan(args: &[&str]) -> common::Output {
+    plan_from("2026-10-01", args)
+}
+
+fn plan_from(start: &str, args: &[&str]) -> common::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .to_string_lossy()
         .to_string();
-    let mut all = vec!["-C", root.as_str(), "plan", "--start", "2026-10-01"];
+    let mut all = vec!["-C", root.as_str(), "plan", "--start", start];
     all.extend_from_slice(args);
     let dir = tempfile::tempdir().expect("tempdir");
     run_seibi(dir.path(), &all)
@@ -68,6 +72,38 @@ fn one_crew_for_a_one_day_round_is_not_feasible_and_says_how_many_would_be() {
         "{}",
         out.stdout
     );
+}
+
+/// The OpenSSL patch is due 2026-10-30 (a Friday). From Thursday 10-29 one crew's route takes
+/// three business days, within the round's three but past the patch's deadline at the last
+/// three ward offices: not feasible, the job named, two crews asked for. (Such a plan was once
+/// called feasible: the crews were checked against the round only, and the job deadlines
+/// against a crew at every site.)
+#[test]
+fn a_jobs_own_deadline_binds_the_crews() {
+    let out = plan_from("2026-10-29", &["--crews", "1"]);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let crews = &out.stdout[out.stdout.find("\nCrews\n").expect("a crews section")..];
+    let late: Vec<&str> = crews.lines().filter(|l| l.ends_with("  LATE")).collect();
+    assert_eq!(late.len(), 3, "{crews}");
+    assert!(
+        late.iter()
+            .all(|l| l.contains("2026-11-02 Mon") && l.contains("(due: 2026-10-openssl-patch)")),
+        "{crews}"
+    );
+    assert!(
+        crews.contains(
+            "after the deadline 2026-10-30 17:15 (job 2026-10-openssl-patch's own deadline)"
+        ),
+        "{crews}"
+    );
+    assert!(
+        out.stderr.contains("raise the crews from 1 to 2"),
+        "{}",
+        out.stderr
+    );
+    let out = plan_from("2026-10-29", &["--crews", "2"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
 
 #[test]

@@ -167,10 +167,9 @@ fn october_jobs_are_batched_into_one_visit_per_site_with_a_timetable() {
         "{}",
         en.stdout
     );
-    assert!(
-        en.stdout
-            .contains("**Feasible: every site finishes within 3 business days")
-    );
+    assert!(en.stdout.contains(
+        "**Feasible with a crew at every site: every site finishes within 3 business days"
+    ));
 }
 
 /// The visits section of a markdown plan: from its heading to the next.
@@ -321,7 +320,11 @@ fn an_infeasible_schedule_is_printed_in_full_and_exits_3() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("Timetable:"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Timetable (a crew at every site):"),
+        "{}",
+        out.stdout
+    );
     assert!(
         out.stdout.contains("MISSED: 1 business day(s) late"),
         "{}",

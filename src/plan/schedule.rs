@@ -330,6 +330,10 @@ pub fn build_schedule(
         None => None,
     };
     let travel = TravelTable::from_inventory(&project.inventory);
+    let job_deadlines: BTreeMap<String, jiff::civil::Date> = jobs
+        .iter()
+        .filter_map(|j| j.deadline.map(|d| (j.id.clone(), d)))
+        .collect();
     let crew_plan = crew::plan_crews(
         &CrewInput {
             waves: &schedule.sites,
@@ -337,6 +341,7 @@ pub fn build_schedule(
             calendars: &calendars,
             travel: &travel,
             deadline_business_days: request.deadline_business_days,
+            job_deadlines: &job_deadlines,
         },
         crews.as_deref(),
     )

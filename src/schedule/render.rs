@@ -232,10 +232,16 @@ fn header(view: &ScheduleView<'_>, lang: Language) -> String {
     }
     out.push_str(&match lang {
         Language::En => {
-            format!(" Each site must finish within {days} business days (day 1 = its start day).")
+            format!(
+                " The timetable below gives every site a crew of its own; the crews' timetable, \
+                 and the proof that all sites finish within {days} business days with them, \
+                 are under Crews."
+            )
         }
         Language::Ja => {
-            format!("各拠点の作業は開始日を 1 日目として {days} 開庁日以内に完了すること。")
+            format!(
+                "以下の時間割は各拠点に専任の班がいる場合のものです。班の行程と、その班で全拠点が {days} 開庁日以内に完了することの確認は「体制と日程」にあります。"
+            )
         }
     });
     if let Some(limit) = s.global_limit {
@@ -333,14 +339,14 @@ fn closing_lines(view: &ScheduleView<'_>, lang: Language, bullet: &str) -> Strin
         (true, Language::En) => {
             let _ = writeln!(
                 out,
-                "Feasible: every site finishes within {limit} business days and every job by \
-                 its deadline."
+                "Feasible with a crew at every site: every site finishes within {limit} \
+                 business days and every job by its deadline."
             );
         }
         (true, Language::Ja) => {
             let _ = writeln!(
                 out,
-                "実施可能：すべての拠点が {limit} 開庁日以内に完了し、すべての作業が期限内に終わります。"
+                "各拠点に専任の班がいれば実施可能：すべての拠点が {limit} 開庁日以内に完了し、すべての作業が期限内に終わります。"
             );
         }
         (false, _) => {
@@ -434,7 +440,7 @@ pub fn render_text(view: &ScheduleView<'_>) -> String {
             }
         }
     }
-    out.push_str("\n  Timetable:\n");
+    out.push_str("\n  Timetable (a crew at every site):\n");
     let mut rows: Vec<Vec<String>> = vec![
         ["Site", "Day", "Date", "Start", "End", "Terminals"]
             .map(String::from)
@@ -456,7 +462,7 @@ pub fn render_text(view: &ScheduleView<'_>) -> String {
     for line in align_columns(&rows, &[1, 5]) {
         let _ = writeln!(out, "    {line}");
     }
-    out.push_str("\n  Deadline check:\n");
+    out.push_str("\n  Deadline check (a crew at every site):\n");
     let name_width = view
         .sites
         .iter()
@@ -507,9 +513,9 @@ const EN: Labels = Labels {
     estimate_cols: "| Job | Per terminal | Basis |\n|---|---:|---|",
     visits: "Visits",
     visit_cols: "| Date | Sites | Kind | Jobs | Reason |\n|---|---|---|---|---|",
-    timetable: "Timetable",
+    timetable: "Timetable (a crew at every site)",
     timetable_cols: "| Site | Business day | Date | Start | End | Terminals |\n|---|---:|---|---|---|---:|",
-    check: "Deadline check",
+    check: "Deadline check (a crew at every site)",
     check_cols: "| Site | Start day | Deadline | Finish | Result |\n|---|---|---|---|---|",
 };
 
@@ -519,9 +525,9 @@ const JA: Labels = Labels {
     estimate_cols: "| 作業ID | 端末あたり | 根拠 |\n|---|---:|---|",
     visits: "訪問（作業のまとめ）",
     visit_cols: "| 日付 | 拠点 | 区分 | 作業ID | 理由 |\n|---|---|---|---|---|",
-    timetable: "時間割",
+    timetable: "時間割（各拠点に専任の班）",
     timetable_cols: "| 拠点 | 開庁日 | 日付 | 開始 | 終了 | 端末数 |\n|---|---:|---|---|---|---:|",
-    check: "期限の確認",
+    check: "期限の確認（各拠点に専任の班）",
     check_cols: "| 拠点 | 開始日 | 期限 | 完了 | 判定 |\n|---|---|---|---|---|",
 };
 

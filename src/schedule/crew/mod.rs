@@ -209,9 +209,13 @@ pub struct Stint {
     pub terminals: usize,
     /// The business days with work.
     pub days: Vec<StintDay>,
-    /// The round's deadline for the site.
+    /// The site's deadline in the round: the round's last business day, or a job's own
+    /// deadline when that comes first.
     #[schemars(with = "String")]
     pub deadline: Zoned,
+    /// The job whose own deadline it is (`None`: the round's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_job: Option<String>,
     /// Whether it finishes by then.
     pub met: bool,
 }
@@ -241,6 +245,9 @@ pub struct CrewMiss {
     /// The deadline.
     #[schemars(with = "String")]
     pub deadline: Zoned,
+    /// The job whose own deadline it is (`None`: the round's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_job: Option<String>,
     /// Business days after the deadline day on which it finishes.
     pub business_days_late: i32,
     /// Working time (office hours and approved windows) from the deadline to the finish.
@@ -314,6 +321,9 @@ pub struct CrewInput<'a> {
     pub travel: &'a TravelTable,
     /// Business days per round.
     pub deadline_business_days: u32,
+    /// Each job's own deadline (jobs without one are absent): a site whose wave holds a job
+    /// due before the round's last day must finish by that job's deadline.
+    pub job_deadlines: &'a BTreeMap<String, Date>,
 }
 
 /// Errors of the crew scheduler.
@@ -413,6 +423,8 @@ struct Task {
     /// Deadline instant.
     deadline: i64,
     deadline_day: Date,
+    /// The job whose own deadline `deadline` is (`None`: the round's).
+    deadline_job: Option<String>,
 }
 
 impl Task {
@@ -500,14 +512,17 @@ impl<'a> Problem<'a> {
             let info = &sites[site];
             let mut units = terminal_units(wave, info.calendar);
             units.sort_unstable_by_key(|&d| Reverse(d));
-            let close = deadline_close(info, deadline_day, &tz);
+            let (task_deadline_day, deadline_job) =
+                binding_deadline(wave, deadline_day, input.job_deadlines);
+            let close = deadline_close(info, task_deadline_day, &tz);
             tasks.push(Task {
                 site,
                 round: wave.date,
                 release: (wave.date - first).get_days().max(0) as usize,
                 units,
                 deadline: close,
-                deadline_day,
+                deadline_day: task_deadline_day,
+                deadline_job,
             });
         }
         Problem {
@@ -842,6 +857,7 @@ impl<'a> Problem<'a> {
                     / 60,
                 finish,
                 deadline: zoned(task.deadline, &self.tz),
+                deadline_job: task.deadline_job.clone(),
             });
         }
         out.sort_by(|a, b| (a.round, &a.site).cmp(&(b.round, &b.site)));
@@ -918,6 +934,7 @@ impl<'a> Problem<'a> {
                 terminals: d.units.len(),
                 days: self.stint_days(task.site, &d.units, table),
                 deadline: zoned(task.deadline, &self.tz),
+                deadline_job: task.deadline_job.clone(),
                 met: d.finish <= task.deadline,
             });
         }
@@ -1038,6 +1055,21 @@ fn working_seconds(table: &mut DayTable<'_>, site: usize, from: i64, to: i64) ->
         i += 1;
     }
     total
+}
+
+/// The day a site's wave must be done by: the round's last business day `round_last`, or the
+/// earliest own deadline of the wave's jobs when that comes first (with that job).
+fn binding_deadline(
+    wave: &SiteSchedule,
+    round_last: Date,
+    job_deadlines: &BTreeMap<String, Date>,
+) -> (Date, Option<String>) {
+    wave.jobs
+        .iter()
+        .filter_map(|job| job_deadlines.get(job).map(|&day| (day, job)))
+        .min()
+        .filter(|&(day, _)| day < round_last)
+        .map_or((round_last, None), |(day, job)| (day, Some(job.clone())))
 }
 
 /// The end of the site's working time on the deadline day (its office hours' close, or later

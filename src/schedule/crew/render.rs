@@ -147,7 +147,7 @@ pub fn site_table(plan: &CrewPlan, lang: Language) -> Table {
                 crew_label(plan, &s.crew),
                 format!("{} {}", day(&start, lang), hm(&start)),
                 format!("{} {}", day(&s.finish, lang), hm(&s.finish)),
-                format!("{} {}", day(&s.deadline, lang), hm(&s.deadline)),
+                deadline_cell(&s.deadline, s.deadline_job.as_deref(), lang),
                 if s.met {
                     lang.pick("期限内", "in time")
                 } else {
@@ -217,10 +217,29 @@ pub fn verdict(plan: &CrewPlan, lang: Language) -> String {
     }
 }
 
+/// A deadline, with the job whose own deadline it is (when it is not the round's).
+fn deadline_cell(deadline: &Zoned, job: Option<&str>, lang: Language) -> String {
+    let at = format!("{} {}", day(deadline, lang), hm(deadline));
+    match job {
+        None => at,
+        Some(job) => format!("{at} ({}{job})", lang.pick("期限: ", "due: ")),
+    }
+}
+
 /// A miss, for people.
 pub fn miss_text(miss: &CrewMiss, lang: Language) -> String {
     let finish = miss.finish.strftime("%Y-%m-%d %H:%M");
-    let deadline = miss.deadline.strftime("%Y-%m-%d %H:%M");
+    let deadline = match &miss.deadline_job {
+        None => miss.deadline.strftime("%Y-%m-%d %H:%M").to_string(),
+        Some(job) => format!(
+            "{} ({})",
+            miss.deadline.strftime("%Y-%m-%d %H:%M"),
+            lang.pick(
+                &format!("{job} の期限"),
+                &format!("job {job}'s own deadline")
+            )
+        ),
+    };
     match lang {
         Language::Ja => format!(
             "{}: 完了 {finish}、期限 {deadline} を{}営業日超過(作業時間で{}分)",

@@ -117,6 +117,17 @@ fn crews_for(
     travel: &TravelTable,
     crews: Option<&[Crew]>,
 ) -> Result<CrewPlan, Box<dyn std::error::Error>> {
+    crews_due(city, schedule, travel, crews, &BTreeMap::new())
+}
+
+/// [`crews_for`] with the jobs' own deadlines.
+fn crews_due(
+    city: &City,
+    schedule: &Schedule,
+    travel: &TravelTable,
+    crews: Option<&[Crew]>,
+    job_deadlines: &BTreeMap<String, Date>,
+) -> Result<CrewPlan, Box<dyn std::error::Error>> {
     let calendars = Calendars::from_inventory(&city.inventory)?;
     Ok(plan_crews(
         &CrewInput {
@@ -125,6 +136,7 @@ fn crews_for(
             calendars: &calendars,
             travel,
             deadline_business_days: 3,
+            job_deadlines,
         },
         crews,
     )?)
@@ -183,6 +195,58 @@ fn eleven_sites_need_more_crews_as_travel_grows() -> TestResult {
     let one = crews_for(&city, &schedule, &short, Some(&Crew::anonymous(1)))?;
     assert!(one.misses.len() >= 11 - 4, "{:?}", one.misses);
     assert!(one.misses.iter().all(|m| m.finish > m.deadline));
+    Ok(())
+}
+
+/// A job due before the round's last day binds every site whose wave holds it: the crews
+/// must finish there by the job's own deadline (a plan that met the three days but patched
+/// three ward offices after the patch's deadline was once called feasible).
+#[test]
+fn a_jobs_own_deadline_before_the_rounds_last_day_binds_the_crews() -> TestResult {
+    // 11 sites of 30 terminals (5 h of crew time each): 3 crews fit three business days.
+    let city = uniform(11, 2, 30);
+    let schedule = placed(&city, 20, date(2026, 10, 1))?;
+    let travel = TravelTable::new(15);
+    let within_round = crews_for(&city, &schedule, &travel, Some(&Crew::anonymous(3)))?;
+    assert!(within_round.feasible, "{:?}", within_round.misses);
+    // The same work due on day 2 (Friday 2026-10-02): three crews no longer fit.
+    let due: BTreeMap<String, Date> = [("work".to_string(), date(2026, 10, 2))].into();
+    let plan = crews_due(&city, &schedule, &travel, Some(&Crew::anonymous(3)), &due)?;
+    assert_consistent(&plan);
+    assert!(!plan.feasible, "three crews cannot finish 55 h by day 2");
+    assert!(
+        plan.misses
+            .iter()
+            .all(|m| m.deadline_job.as_deref() == Some("work")
+                && hm(&m.deadline) == "2026-10-02 17:15"
+                && m.finish > m.deadline)
+    );
+    for stint in plan.crews.iter().flat_map(|c| &c.stints) {
+        assert_eq!(stint.deadline_job.as_deref(), Some("work"));
+        assert_eq!(stint.met, stint.finish <= stint.deadline, "{stint:?}");
+    }
+    let need = plan.crews_needed.ok_or("some number of crews fits")?;
+    assert!(need > 3, "more than three crews are needed: {need}");
+    let enough = crews_due(
+        &city,
+        &schedule,
+        &travel,
+        Some(&Crew::anonymous(need)),
+        &due,
+    )?;
+    assert!(enough.feasible, "{:?}", enough.misses);
+    assert!(plan.hints.contains(&CrewHint::Crews { have: 3, need }));
+    // A job due after the round's last day changes nothing.
+    let late: BTreeMap<String, Date> = [("work".to_string(), date(2026, 10, 30))].into();
+    let relaxed = crews_due(&city, &schedule, &travel, Some(&Crew::anonymous(3)), &late)?;
+    assert!(relaxed.feasible);
+    assert!(
+        relaxed
+            .crews
+            .iter()
+            .flat_map(|c| &c.stints)
+            .all(|s| s.deadline_job.is_none())
+    );
     Ok(())
 }
 
@@ -502,12 +566,19 @@ fn the_crews_needed_match_brute_force_on_small_cities() -> TestResult {
         let minutes = 20 + 10 * rng.below(5) as u32;
         let schedule = placed(&city, minutes, date(2026, 10, 1))?;
         let calendars = Calendars::from_inventory(&city.inventory)?;
+        // Every fourth case, the job is due on day 1 or 2 (its own deadline may bind).
+        let due: BTreeMap<String, Date> = if case % 4 == 1 {
+            [("work".to_string(), date(2026, 10, 1 + rng.below(2) as i8))].into()
+        } else {
+            BTreeMap::new()
+        };
         let input = CrewInput {
             waves: &schedule.sites,
             inventory: &city.inventory,
             calendars: &calendars,
             travel: &travel,
             deadline_business_days: 1 + rng.below(2) as u32,
+            job_deadlines: &due,
         };
         let problem = Problem::build(&input);
         let mut table = problem.day_table();
