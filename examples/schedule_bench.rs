@@ -129,12 +129,14 @@ fn main() -> anyhow::Result<()> {
     // scheduler), then the timetable with 20 named-by-number crews and its verdict.
     let clock = Instant::now();
     let travel = TravelTable::new(30);
+    let job_deadlines = BTreeMap::new();
     let crew_input = CrewInput {
         waves: &schedule.sites,
         inventory: &inventory,
         calendars: &calendars,
         travel: &travel,
         deadline_business_days: 3,
+        job_deadlines: &job_deadlines,
     };
     let needed = plan_crews(&crew_input, None)?;
     let twenty = plan_crews(&crew_input, Some(&Crew::anonymous(20)))?;
