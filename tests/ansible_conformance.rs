@@ -62,23 +62,30 @@ fn sources(case: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// `ansible-inventory --list` of `inputs` (files or a directory), run in `case`.
-fn run_ansible(tool: &Path, case: &Path, inputs: &[PathBuf]) -> Value {
-    let home = tempfile::tempdir().expect("tempdir");
-    let mut cmd = Command::new(tool);
-    cmd.arg("--list");
+/// An Ansible command (`program`) on the inventory `inputs`, run in `case` with its state in
+/// `home` and no configuration file but ours: YAML and INI inventories only, an inventory it
+/// cannot read fails.
+fn ansible_command(program: PathBuf, case: &Path, inputs: &[PathBuf], home: &Path) -> Command {
+    let mut cmd = Command::new(program);
     for source in inputs {
         cmd.arg("-i").arg(source);
     }
-    let out = cmd
-        .env("ANSIBLE_HOME", home.path())
-        .env("ANSIBLE_LOCAL_TEMP", home.path())
-        .env("ANSIBLE_CONFIG", home.path().join("none.cfg"))
+    cmd.env("ANSIBLE_HOME", home)
+        .env("ANSIBLE_LOCAL_TEMP", home)
+        .env("ANSIBLE_CONFIG", home.join("none.cfg"))
         .env("ANSIBLE_INVENTORY_ENABLED", "yaml,ini")
         .env("ANSIBLE_INVENTORY_UNPARSED_FAILED", "true")
         .env("ANSIBLE_DEPRECATION_WARNINGS", "false")
         .env("ANSIBLE_NOCOLOR", "1")
-        .current_dir(case)
+        .current_dir(case);
+    cmd
+}
+
+/// `ansible-inventory --list` of `inputs` (files or a directory), run in `case`.
+fn run_ansible(tool: &Path, case: &Path, inputs: &[PathBuf]) -> Value {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = ansible_command(tool.to_path_buf(), case, inputs, home.path())
+        .arg("--list")
         .output()
         .expect("run ansible-inventory");
     assert!(
@@ -152,20 +159,16 @@ fn ansible_connections(
     }
     let home = tempfile::tempdir().expect("tempdir");
     let msg = r#"msg={{ {"address": ansible_host | default(ansible_ssh_host | default(inventory_hostname)), "port": ansible_port | default(ansible_ssh_port | default(22)), "user": ansible_user | default(ansible_ssh_user | default(None)), "become": ansible_become | default(False)} }}"#;
-    let mut cmd = Command::new(tool.with_file_name("ansible"));
-    cmd.arg("all").args(["-m", "debug", "-a", msg]);
-    for source in sources(case) {
-        cmd.arg("-i").arg(source);
-    }
-    let out = cmd
-        .env("ANSIBLE_HOME", home.path())
-        .env("ANSIBLE_LOCAL_TEMP", home.path())
-        .env("ANSIBLE_CONFIG", home.path().join("none.cfg"))
-        .env("ANSIBLE_INVENTORY_ENABLED", "yaml,ini")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .current_dir(case)
-        .output()
-        .expect("run ansible");
+    let out = ansible_command(
+        tool.with_file_name("ansible"),
+        case,
+        &sources(case),
+        home.path(),
+    )
+    .arg("all")
+    .args(["-m", "debug", "-a", msg])
+    .output()
+    .expect("run ansible");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
