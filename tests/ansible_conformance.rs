@@ -457,8 +457,8 @@ fn seibi_reads_every_inventory_of_the_corpus_as_ansible_does() {
 
 /// An inventory directory is read as Ansible reads one: `hosts` without an extension is INI,
 /// `*.json` is YAML, `*.bak`, `*.md`, hidden files and the like are skipped, `group_vars/`
-/// applies. (`hosts` was skipped once: the classic Ansible layout gave no terminals and no
-/// word.)
+/// applies; an `ansible.cfg` whose `remote_user` every host overrides is no error. (`hosts`
+/// was skipped once: the classic Ansible layout gave no terminals and no word.)
 #[test]
 fn an_inventory_directory_is_read_as_ansible_reads_a_directory() {
     let Some(tool) = ansible_inventory() else {

@@ -13,6 +13,7 @@
 //!
 //! `tests/ansible_conformance.rs` checks all of this against ansible-core itself.
 
+pub mod config;
 pub mod connection;
 pub mod ini;
 pub mod literal;
@@ -69,6 +70,8 @@ pub(super) fn fragment(
     let mut taken = vec![false; inv.hosts.len()];
     let mut without_site = Vec::new();
     let mut unresolved = UnresolvedTemplates::default();
+    let config = base.map(config::connection_defaults).unwrap_or_default();
+    let mut lacking: Vec<Vec<&str>> = vec![Vec::new(); config.len()];
     for (h, host) in inv.hosts.values().enumerate() {
         let vars = inv.effective_vars(h, &depths);
         let group_names = inv
@@ -78,12 +81,20 @@ pub(super) fn fragment(
             .map(|g| inv.groups[g].name.clone())
             .collect();
         let (resolved, problems) = connection::resolve(&host.name, group_names, &vars);
-        let templates_failed = !problems.is_empty();
+        // A host Ansible would connect to with a configuration default is reported below, once
+        // per default, and not taken (its "no login user" would only repeat it).
+        let mut reported = !problems.is_empty();
+        for (found, hosts) in config.iter().zip(&mut lacking) {
+            if !found.vars().iter().any(|v| vars.contains_key(*v)) {
+                hosts.push(&host.name);
+                reported = true;
+            }
+        }
         for (name, problem) in problems {
             unresolved.add(&host.name, &name, &vars[&name], problem);
         }
         match connection::take(&host.name, &vars, &resolved, &host.at, diags) {
-            Ok(_) if templates_failed => {}
+            Ok(_) if reported => {}
             Ok(t) => {
                 taken[h] = true;
                 fragment.ansible.insert(
@@ -98,12 +109,17 @@ pub(super) fn fragment(
                     .push((host.name.clone(), t.raw, host.at.clone()));
             }
             // A `seibi_site` whose template failed is reported already.
-            Err(connection::Refused::NoSite) if templates_failed => {}
+            Err(connection::Refused::NoSite) if reported => {}
             Err(connection::Refused::NoSite) => without_site.push(h),
             Err(connection::Refused::Reported) => {}
         }
     }
     unresolved.report(diags);
+    for (found, hosts) in config.iter().zip(&lacking) {
+        if !hosts.is_empty() {
+            diags.push(found.error(hosts));
+        }
+    }
     if let Some((&first, rest)) = without_site.split_first() {
         let host = &inv.hosts[first];
         let mut d = Diagnostic::error(format!("Ansible host `{}` has no `seibi_site`", host.name))
