@@ -3,10 +3,10 @@
 //! month, with who signed it and whether its journal verifies.
 
 use super::journals::Journal;
+use super::model::{Cell, Section, Table, date, duration, text};
 use super::monthly::Month;
-use super::result::person;
-use super::words::verification_status;
-use super::{Cell, Language, Section, Table, headings, tr};
+use super::words::{person, verification_status};
+use super::{Language, tr};
 use crate::journal::{Record, WorkLog, verify};
 use crate::roster::Roster;
 
@@ -31,19 +31,19 @@ pub(crate) fn entries(all: &[Journal], month: Month) -> Vec<(&Journal, &str, &Wo
 
 /// The section: day, kind, minutes, who, where, what, and the journal's verification.
 pub(crate) fn section(all: &[Journal], month: Month, roster: &Roster, lang: Language) -> Section {
-    let mut table = Table::new(&headings(
+    let mut table = Table::new(
         lang,
         &[
-            ("日付", "Date"),
-            ("種別", "Kind"),
-            ("時間(分)", "Minutes"),
-            ("作業者", "Operator"),
-            ("対象", "Concerning"),
-            ("内容", "Summary"),
-            ("実行ID", "Run"),
-            ("記録の検証", "Verification"),
+            date("日付", "Date"),
+            text("種別", "Kind"),
+            duration("時間(分)", "Minutes"),
+            text("作業者", "Operator"),
+            text("対象", "Concerning"),
+            text("内容", "Summary"),
+            text("実行ID", "Run"),
+            text("記録の検証", "Verification"),
         ],
-    ));
+    );
     for (journal, operator, w) in entries(all, month) {
         let concerning = match (&w.site, &w.terminal) {
             (_, Some(t)) => Cell::from(t),
@@ -61,14 +61,15 @@ pub(crate) fn section(all: &[Journal], month: Month, roster: &Roster, lang: Lang
             verification_status(&verify(&journal.path, roster), lang).into(),
         ]);
     }
-    Section {
-        id: "work",
-        title: tr(lang, "端末作業以外の業務", "Work not on a machine"),
-        notes: table.note_if_empty(
-            lang,
-            "当月の記録はありません（`seibi log work` で記録します）。",
-            "None recorded this month (`seibi log work` records them).",
-        ),
+    Section::of_table(
+        "work",
+        tr(lang, "端末作業以外の業務", "Work not on a machine"),
         table,
-    }
+        Vec::new(),
+    )
+    .when_empty(
+        lang,
+        "当月の記録はありません（`seibi log work` で記録します）。",
+        "None recorded this month (`seibi log work` records them).",
+    )
 }
