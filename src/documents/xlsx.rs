@@ -475,4 +475,89 @@ mod tests {
         let again = sheet_name(&long, &mut taken);
         assert_eq!(again, format!("{} (2)", "x".repeat(27)));
     }
+
+    /// A section of every kind of block, printed portrait without a repeated header: the
+    /// workbook holds the blocks top down where the Markdown shows them, in the same order.
+    #[test]
+    fn blocks_land_in_order_and_print_hints_apply() {
+        use super::super::model::{KeyValues, date, number, text};
+        use super::super::{Language, to_markdown};
+        use calamine::{Data, Reader, Xlsx};
+
+        let lang = Language::En;
+        let mut table = Table::new(
+            lang,
+            &[
+                date("日付", "Day"),
+                number("数", "Count"),
+                text("名", "Name"),
+            ],
+        );
+        table.push(vec!["2026-10-01".into(), Cell::Number(3), "a".into()]);
+        table.push(vec!["2026-10-02".into(), Cell::Number(4), Cell::Empty]);
+        let mut pairs = KeyValues::new(lang);
+        pairs.push("total".into(), 7usize);
+        let mut section = Section::new("mixed", "Mixed".into());
+        section.blocks = vec![
+            Block::Paragraph("before".into()),
+            Block::Table(table),
+            Block::Paragraph("after".into()),
+            Block::KeyValues(pairs),
+        ];
+        section.print = PrintHints {
+            sheet_name: Some("Sheet of blocks".into()),
+            repeat_header: false,
+            fit_to_width: true,
+            landscape: false,
+        };
+        let mut doc = Document::new(lang, "Title".into());
+        doc.summarise("Document".into(), "Title");
+        doc.sections.push(section);
+
+        let markdown = to_markdown(&doc);
+        assert!(
+            markdown.ends_with(
+                "## Mixed\n\nbefore\n\n| Day | Count | Name |\n|---|---|---|\n| 2026-10-01 | 3 | a |\n| 2026-10-02 | 4 |  |\n\nafter\n\n| Item | Details |\n|---|---|\n| total | 7 |\n"
+            ),
+            "{markdown}"
+        );
+
+        let bytes = to_xlsx(&doc).expect("workbook");
+        let mut wb = Xlsx::new(std::io::Cursor::new(bytes)).expect("readable");
+        assert_eq!(wb.sheet_names(), ["Summary", "Sheet of blocks"]);
+        let range = wb.worksheet_range("Sheet of blocks").expect("sheet");
+        let at = |r: u32, c: u32| range.get_value((r, c)).cloned().unwrap_or(Data::Empty);
+        assert_eq!(at(0, 0), Data::String("before".into()));
+        assert_eq!(at(1, 0), Data::String("Day".into()));
+        assert_eq!(at(2, 0), Data::String("2026-10-01".into()));
+        assert_eq!(at(3, 1), Data::Float(4.0));
+        // One empty row after the table.
+        assert_eq!(at(4, 0), Data::Empty);
+        assert_eq!(at(5, 0), Data::String("after".into()));
+        assert_eq!(at(6, 0), Data::String("Item".into()));
+        assert_eq!(at(7, 0), Data::String("total".into()));
+        assert_eq!(at(7, 1), Data::Float(7.0));
+
+        // The print hints, as the sheet's XML says them.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("blocks.xlsx");
+        std::fs::write(&path, to_xlsx(&doc).expect("workbook")).expect("written");
+        let part = |name: &str| {
+            let out = std::process::Command::new("unzip")
+                .arg("-p")
+                .arg(&path)
+                .arg(name)
+                .output()
+                .expect("unzip runs");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let sheet = part("xl/worksheets/sheet2.xml");
+        assert!(sheet.contains(r#"orientation="portrait""#), "{sheet}");
+        assert!(sheet.contains(r#"fitToHeight="0""#), "{sheet}");
+        assert!(!sheet.contains("<pane "), "no frozen header: {sheet}");
+        assert!(!sheet.contains("<autoFilter"), "no filter: {sheet}");
+        let workbook = part("xl/workbook.xml");
+        assert!(!workbook.contains("_xlnm.Print_Titles"), "{workbook}");
+        assert!(workbook.contains("_xlnm.Print_Area"), "{workbook}");
+    }
 }
