@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::journals::{self, Journal};
+use super::journals::{self, Journal, Verifications};
 use super::model::{Cell, Document, Section, Table, date, number, text};
 use super::monthly::Month;
 use super::words::{jst, jst_text, people, person, status, verification_status};
 use super::{DocumentError, Language, tr};
-use crate::journal::{NO_PLAN, Record, verify};
+use crate::journal::{NO_PLAN, Record};
 use crate::roster::{Role, Roster};
 
 /// The month's first and last day.
@@ -60,7 +60,9 @@ pub fn security(
     let exceptions = exceptions_section(&here, roster, lang, &mut doc.flags);
     let media = media_section(&here, lang);
     let host_keys = host_key_section(&all, month, lang);
-    let (journals_section, bad) = verification_section(&here, roster, lang);
+    let verified = Verifications::of(here.iter().copied(), roster);
+    let bad = verified.failing(here.iter().copied());
+    let journals_section = verification_section(&here, &verified, roster, lang);
     if bad > 0 {
         doc.flags.push(tr(
             lang,
@@ -444,8 +446,13 @@ fn host_key_section(all: &[Journal], month: Month, lang: Language) -> Section {
     )
 }
 
-/// Every journal of the month and whether it verifies; the number that do not.
-fn verification_section(here: &[&Journal], roster: &Roster, lang: Language) -> (Section, usize) {
+/// Every journal of the month and whether it verifies.
+fn verification_section(
+    here: &[&Journal],
+    verified: &Verifications,
+    roster: &Roster,
+    lang: Language,
+) -> Section {
     let mut table = Table::new(
         lang,
         &[
@@ -457,27 +464,24 @@ fn verification_section(here: &[&Journal], roster: &Roster, lang: Language) -> (
             text("記録の検証", "Verification"),
         ],
     );
-    let mut bad = 0;
     for j in here {
-        let report = verify(&j.path, roster);
-        if !report.is_ok() {
-            bad += 1;
-        }
+        let Some(report) = verified.report(j) else {
+            continue;
+        };
         table.push(vec![
             j.run_id().into(),
             j.start().map_or(Cell::Empty, |t| jst(t).into()),
             report.records.into(),
             people(roster, &report.signers).into(),
             report.head.as_ref().map_or(Cell::Empty, Cell::from),
-            verification_status(&report, lang).into(),
+            verification_status(report, lang).into(),
         ]);
     }
-    let section = Section::of_table(
+    Section::of_table(
         "journals",
         tr(lang, "作業記録の検証", "Journal verification"),
         table,
         Vec::new(),
     )
-    .when_empty(lang, "当月の記録はありません。", "No journals this month.");
-    (section, bad)
+    .when_empty(lang, "当月の記録はありません。", "No journals this month.")
 }

@@ -2,12 +2,12 @@
 //! lists it beside the runs: every `work_log` entry of the journals whose day falls in the
 //! month, with who signed it and whether its journal verifies.
 
-use super::journals::Journal;
+use super::journals::{Journal, Verifications};
 use super::model::{Cell, Section, Table, date, duration, text};
 use super::monthly::Month;
-use super::words::{person, verification_status};
+use super::words::person;
 use super::{Language, tr};
-use crate::journal::{Record, WorkLog, verify};
+use crate::journal::{Record, WorkLog};
 use crate::roster::Roster;
 
 /// The work entries of `month`, in day order, with the operator who signed each.
@@ -29,8 +29,14 @@ pub(crate) fn entries(all: &[Journal], month: Month) -> Vec<(&Journal, &str, &Wo
     out
 }
 
-/// The section: day, kind, minutes, who, where, what, and the journal's verification.
-pub(crate) fn section(all: &[Journal], month: Month, roster: &Roster, lang: Language) -> Section {
+/// The section of `entries` (as [`entries`] gives them): day, kind, minutes, who, where, what,
+/// and the journal's verification.
+pub(crate) fn section(
+    entries: &[(&Journal, &str, &WorkLog)],
+    verified: &Verifications,
+    roster: &Roster,
+    lang: Language,
+) -> Section {
     let mut table = Table::new(
         lang,
         &[
@@ -44,7 +50,7 @@ pub(crate) fn section(all: &[Journal], month: Month, roster: &Roster, lang: Lang
             text("記録の検証", "Verification"),
         ],
     );
-    for (journal, operator, w) in entries(all, month) {
+    for &(journal, operator, w) in entries {
         let concerning = match (&w.site, &w.terminal) {
             (_, Some(t)) => Cell::from(t),
             (Some(s), None) => Cell::from(s),
@@ -58,7 +64,7 @@ pub(crate) fn section(all: &[Journal], month: Month, roster: &Roster, lang: Lang
             concerning,
             Cell::from(&w.summary),
             journal.run_id().into(),
-            verification_status(&verify(&journal.path, roster), lang).into(),
+            verified.status(journal, lang).into(),
         ]);
     }
     Section::of_table(

@@ -5,8 +5,9 @@
 //! failures and whether they were put right (by a later run, in any month), inspection results
 //! (the inspect steps and, when the collect directory is given, how many files each collected),
 //! and the month against the one before. [`monthly()`] reads and puts the document together
-//! (the only reading: journals, collected files, inspection facts); each section is one
-//! function in [`sections`] over what was read; [`stats`] counts the numbers compared.
+//! (the only reading: journals and their verification, collected files, inspection facts);
+//! each section is one function in [`sections`] over what was read; [`stats`] counts the
+//! numbers compared.
 
 mod sections;
 mod stats;
@@ -18,7 +19,7 @@ use std::str::FromStr;
 
 use jiff::Timestamp;
 
-use super::journals::{self, Journal};
+use super::journals::{self, Journal, Verifications};
 use super::words::jst;
 use super::{Document, DocumentError, Language, tr};
 use crate::roster::{Roster, japan_time_zone};
@@ -126,7 +127,13 @@ pub fn monthly(
             &format!("Monthly report {month}"),
         ),
     );
-    let (runs, unapproved, bad_journals) = sections::runs(&here, roster, lang);
+    let work = super::work::entries(&all, month);
+    let verified = Verifications::of(
+        here.iter().copied().chain(work.iter().map(|(j, _, _)| *j)),
+        roster,
+    );
+    let bad_journals = verified.failing(here.iter().copied());
+    let (runs, unapproved) = sections::runs(&here, &verified, roster, lang);
     doc.flags = unapproved;
     if bad_journals > 0 {
         doc.flags.push(tr(
@@ -137,11 +144,11 @@ pub fn monthly(
             &format!("{bad_journals} journal(s) do not verify (see Runs)."),
         ));
     }
-    summary(&mut doc, month, &now, &all, bad_journals, generated);
+    summary(&mut doc, month, &now, &work, bad_journals, generated);
     let (jobs, terminals) = sections::jobs_and_terminals(&here, job_titles, lang);
     doc.sections = vec![
         runs,
-        super::work::section(&all, month, roster, lang),
+        super::work::section(&work, &verified, roster, lang),
         jobs,
         terminals,
         sections::rotations_section(&here, roster, lang),
@@ -165,12 +172,11 @@ fn summary(
     doc: &mut Document,
     month: Month,
     now: &stats::Stats,
-    all: &[Journal],
+    work: &[(&Journal, &str, &crate::journal::WorkLog)],
     bad_journals: usize,
     generated: Timestamp,
 ) {
     let lang = doc.lang;
-    let work = super::work::entries(all, month);
     let minutes: u32 = work.iter().map(|(_, _, w)| w.minutes).sum();
     doc.summarise(tr(lang, "文書", "Document"), doc.title.clone());
     doc.summarise(tr(lang, "対象月", "Month"), month.to_string());

@@ -7,13 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::stats::{Stats, rotations};
 use crate::documents::counts::Counts;
 use crate::documents::failures::Failures;
-use crate::documents::journals::{Journal, is_failure};
+use crate::documents::journals::{Journal, Verifications, is_failure};
 use crate::documents::model::{Cell, Section, Table, date, number, text};
-use crate::documents::words::{
-    jst, jst_text, people, person, step_error, step_result, verification_status,
-};
+use crate::documents::words::{jst, jst_text, people, person, step_error, step_result};
 use crate::documents::{Language, tr};
-use crate::journal::{NO_PLAN, Record, Status, verify};
+use crate::journal::{NO_PLAN, Record, Status};
 use crate::roster::Roster;
 
 /// Who approved a run, or why it needed no approval; the reason when it was applied without.
@@ -64,13 +62,14 @@ fn approval(j: &Journal, roster: &Roster, lang: Language) -> (String, Option<Str
     }
 }
 
-/// 実行一覧: each run of the month, with its approval and verification; the flags for runs
-/// applied without approval, and how many journals do not verify.
+/// 実行一覧: each run of the month, with its approval and verification; and the flags for
+/// runs applied without approval.
 pub(super) fn runs(
     here: &[&Journal],
+    verified: &Verifications,
     roster: &Roster,
     lang: Language,
-) -> (Section, Vec<String>, usize) {
+) -> (Section, Vec<String>) {
     let mut table = Table::new(
         lang,
         &[
@@ -85,10 +84,7 @@ pub(super) fn runs(
         ],
     );
     let mut flags = Vec::new();
-    let mut bad = 0;
     for j in here {
-        let report = verify(&j.path, roster);
-        bad += usize::from(!report.is_ok());
         let mut counts = Counts::default();
         for (_, s) in j.steps() {
             counts.add(s.result.as_ref().map(|r| r.status));
@@ -121,12 +117,12 @@ pub(super) fn runs(
                 .map_or(Cell::Empty, |(_, s)| Cell::from(&s.plan_digest)),
             counts.describe(lang).into(),
             approval.into(),
-            verification_status(&report, lang).into(),
+            verified.status(j, lang).into(),
         ]);
     }
     let section = Section::of_table("runs", tr(lang, "実行一覧", "Runs"), table, Vec::new())
         .when_empty(lang, "当月の実行はありません。", "No runs this month.");
-    (section, flags, bad)
+    (section, flags)
 }
 
 #[derive(Default)]
