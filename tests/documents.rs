@@ -16,7 +16,7 @@ use calamine::{Data, Reader, Xlsx};
 use common::{overlay_project, run_seibi};
 use jiff::Timestamp;
 use seibi::approval;
-use seibi::documents::{self, Cell, Document, Language, Month, Section};
+use seibi::documents::{self, Cell, Document, Language, Month, Section, Table};
 use seibi::journal::{
     self, Approval, Intent, JournalWriter, Line, OutputDigest, Record, Rotation, RunEnd, RunStart,
     Signer, Status, Tally, TaskResult, WriterOptions,
@@ -71,12 +71,20 @@ fn jst(at: Timestamp) -> String {
         .to_string()
 }
 
+/// A section's rows: its table, or its key/value pairs as a two-column table.
+fn rows_of(section: &Section) -> Table {
+    match section.key_values() {
+        Some(pairs) => pairs.as_table(),
+        None => section.table().clone(),
+    }
+}
+
 fn texts(section: &Section, column: &str) -> Vec<String> {
-    let i = section
-        .table
+    let table = rows_of(section);
+    let i = table
         .column(column)
         .unwrap_or_else(|| panic!("no column {column} in {}", section.title));
-    section.table.rows.iter().map(|r| r[i].text()).collect()
+    table.rows.iter().map(|r| r[i].text()).collect()
 }
 
 fn section<'a>(doc: &'a Document, id: &str) -> &'a Section {
@@ -99,35 +107,31 @@ fn cell_text(d: Option<&Data>) -> String {
 fn assert_workbook_holds(bytes: Vec<u8>, doc: &Document) {
     let mut wb = Xlsx::new(Cursor::new(bytes)).expect("a readable workbook");
     let names = wb.sheet_names();
-    let mut expected = vec![doc.summary_title.clone()];
+    let mut expected = vec![doc.summary.title.clone()];
     expected.extend(doc.sections.iter().map(|s| s.title.clone()));
     assert_eq!(names, expected);
 
     let summary = wb
-        .worksheet_range(&doc.summary_title)
+        .worksheet_range(&doc.summary.title)
         .expect("summary sheet");
     assert_eq!(cell_text(summary.get_value((0, 0))), doc.title);
     for (i, flag) in doc.flags.iter().enumerate() {
         assert_eq!(&cell_text(summary.get_value((1 + i as u32, 0))), flag);
     }
     let top = 2 + doc.flags.len() as u32;
-    assert_eq!(
-        cell_text(summary.get_value((top, 0))),
-        doc.summary_columns[0]
-    );
-    assert_eq!(
-        cell_text(summary.get_value((top, 1))),
-        doc.summary_columns[1]
-    );
-    for (i, (label, value)) in doc.summary.iter().enumerate() {
+    let pairs = doc.summary.key_values().expect("summary pairs");
+    assert_eq!(cell_text(summary.get_value((top, 0))), pairs.headings[0]);
+    assert_eq!(cell_text(summary.get_value((top, 1))), pairs.headings[1]);
+    for (i, (label, value)) in doc.summary_pairs().iter().enumerate() {
         let r = top + 1 + i as u32;
         assert_eq!(&cell_text(summary.get_value((r, 0))), label);
-        assert_eq!(&cell_text(summary.get_value((r, 1))), value);
+        assert_eq!(cell_text(summary.get_value((r, 1))), value.text());
     }
 
     for s in &doc.sections {
         let range = wb.worksheet_range(&s.title).expect("section sheet");
-        for (c, heading) in s.table.columns.iter().enumerate() {
+        let table = rows_of(s);
+        for (c, heading) in table.headings().iter().enumerate() {
             assert_eq!(
                 &cell_text(range.get_value((0, c as u32))),
                 heading,
@@ -135,7 +139,7 @@ fn assert_workbook_holds(bytes: Vec<u8>, doc: &Document) {
                 s.title
             );
         }
-        for (r, row) in s.table.rows.iter().enumerate() {
+        for (r, row) in table.rows.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
                 let got = range.get_value((1 + r as u32, c as u32));
                 assert_eq!(cell_text(got), cell.text(), "{} row {r} col {c}", s.title);
@@ -144,8 +148,8 @@ fn assert_workbook_holds(bytes: Vec<u8>, doc: &Document) {
                 }
             }
         }
-        let notes_at = 2 + s.table.rows.len() as u32;
-        for (i, note) in s.notes.iter().enumerate() {
+        let notes_at = 2 + table.rows.len() as u32;
+        for (i, note) in s.paragraphs().iter().enumerate() {
             assert_eq!(&cell_text(range.get_value((notes_at + i as u32, 0))), note);
         }
     }
@@ -199,8 +203,8 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
         texts(jobs, "作業ID"),
         plan.jobs.iter().map(|j| j.id.clone()).collect::<Vec<_>>()
     );
-    for (row, job) in jobs.table.rows.iter().zip(&plan.jobs) {
-        let col = |h: &str| jobs.table.column(h).expect("column");
+    for (row, job) in jobs.table().rows.iter().zip(&plan.jobs) {
+        let col = |h: &str| jobs.table().column(h).expect("column");
         assert_eq!(row[col("件名")].text(), job.title);
         assert_eq!(row[col("種別")].text(), job.kind.name_ja());
         assert!(row[col("根拠")].text().ends_with(&job.provenance.reference));
@@ -216,17 +220,17 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
         .iter()
         .find(|j| j.id == "update")
         .expect("update job");
-    let row = &jobs.table.rows[plan
+    let row = &jobs.table().rows[plan
         .jobs
         .iter()
         .position(|j| j.id == "update")
         .expect("pos")];
     assert_eq!(
-        row[jobs.table.column("根拠").expect("col")].text(),
+        row[jobs.table().column("根拠").expect("col")].text(),
         "ベンダー通知 V-7"
     );
     assert_eq!(
-        row[jobs.table.column("期限").expect("col")].text(),
+        row[jobs.table().column("期限").expect("col")].text(),
         update.deadline.expect("deadline").to_string()
     );
 
@@ -236,8 +240,8 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
         texts(sites, "拠点ID"),
         plan.sites.iter().map(|s| s.id.clone()).collect::<Vec<_>>()
     );
-    for (row, site) in sites.table.rows.iter().zip(&plan.sites) {
-        let col = |h: &str| sites.table.column(h).expect("column");
+    for (row, site) in sites.table().rows.iter().zip(&plan.sites) {
+        let col = |h: &str| sites.table().column(h).expect("column");
         assert_eq!(row[col("拠点名")].text(), site.name);
         assert_eq!(row[col("台数")], Cell::Number(site.terminals.len() as i64));
         assert_eq!(
@@ -267,9 +271,9 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
         texts(terminals, "端末"),
         all.iter().map(|t| t.id.clone()).collect::<Vec<_>>()
     );
-    for (row, t) in terminals.table.rows.iter().zip(&all) {
+    for (row, t) in terminals.table().rows.iter().zip(&all) {
         assert_eq!(
-            row[terminals.table.column("タスク数").expect("col")],
+            row[terminals.table().column("タスク数").expect("col")],
             Cell::Number(t.tasks.len() as i64)
         );
     }
@@ -277,7 +281,7 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
     // Steps, in the order they run on a terminal that has every task of the job.
     let steps = section(&doc, "steps");
     let rollback = section(&doc, "rollback");
-    assert_eq!(steps.table.rows.len(), rollback.table.rows.len());
+    assert_eq!(steps.table().rows.len(), rollback.table().rows.len());
     for job in &plan.jobs {
         let widest = all
             .iter()
@@ -290,11 +294,11 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
             .map(|x| x.action.as_str())
             .collect();
         let got: Vec<String> = steps
-            .table
+            .table()
             .rows
             .iter()
             .filter(|r| r[0].text() == job.id)
-            .map(|r| r[steps.table.column("操作").expect("col")].text())
+            .map(|r| r[steps.table().column("操作").expect("col")].text())
             .collect();
         assert_eq!(got, expected, "steps of {}", job.id);
         for task in widest.tasks.iter().filter(|x| x.job == job.id) {
@@ -304,23 +308,23 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
                 .filter(|x| x.key == task.key && x.skip.is_none())
                 .count();
             let row = steps
-                .table
+                .table()
                 .rows
                 .iter()
                 .find(|r| r[0].text() == job.id && r[2].text().starts_with(&task.name))
                 .expect("step row");
             assert_eq!(
-                row[steps.table.column("実施端末数").expect("col")],
+                row[steps.table().column("実施端末数").expect("col")],
                 Cell::Number(runs as i64)
             );
             assert_eq!(
-                row[steps.table.column("前提").expect("col")].text(),
+                row[steps.table().column("前提").expect("col")].text(),
                 task.needs.join(", ")
             );
         }
     }
     let lock = steps
-        .table
+        .table()
         .rows
         .iter()
         .find(|r| r[2].text() == "Screen lock on counters")
@@ -333,7 +337,7 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
         lock[7]
     );
     // Rollback follows the action.
-    for row in &rollback.table.rows {
+    for row in &rollback.table().rows {
         let how = row[4].text();
         match row[3].text().as_str() {
             "file" | "template" => assert!(how.contains(".seibi-<実行ID>.bak"), "{how}"),
@@ -346,7 +350,7 @@ fn procedure_document_shows_the_plan_its_approvals_and_operators() {
         }
     }
     let ntp = rollback
-        .table
+        .table()
         .rows
         .iter()
         .find(|r| r[2].text() == "Time source")
@@ -994,19 +998,19 @@ fn monthly_report_counts_the_month_against_the_previous_one() {
                 .filter(|u| u.job == *job && u.status == s)
                 .count() as i64
         };
-        let row = &jobs.table.rows[i];
+        let row = &jobs.table().rows[i];
         assert_eq!(
-            row[jobs.table.column("変更").expect("c")],
+            row[jobs.table().column("変更").expect("c")],
             Cell::Number(count(Status::Changed)),
             "{job}"
         );
         assert_eq!(
-            row[jobs.table.column("失敗").expect("c")],
+            row[jobs.table().column("失敗").expect("c")],
             Cell::Number(count(Status::Failed)),
             "{job}"
         );
         assert_eq!(
-            row[jobs.table.column("接続不可").expect("c")],
+            row[jobs.table().column("接続不可").expect("c")],
             Cell::Number(count(Status::Unreachable)),
             "{job}"
         );
@@ -1059,7 +1063,7 @@ fn monthly_report_counts_the_month_against_the_previous_one() {
     let trend = section(&doc, "trend");
     let measure = |name: &str| -> (i64, i64, String) {
         let row = trend
-            .table
+            .table()
             .rows
             .iter()
             .find(|r| r[0].text() == name)
@@ -1130,7 +1134,7 @@ fn monthly_report_counts_the_month_against_the_previous_one() {
         september.iter().map(|s| s.id).collect::<Vec<_>>()
     );
     assert_eq!(
-        section(&doc, "inspections").notes,
+        section(&doc, "inspections").paragraphs(),
         ["No inspections this month."]
     );
     assert!(doc.flags.is_empty());

@@ -416,13 +416,13 @@ fn a_plan_applied_site_by_site_is_complete_after_its_last_run() {
     assert!(doc.flags.is_empty(), "{:?}", doc.flags);
     let bytes = fs::read(root.join("progress.xlsx")).expect("workbook");
     let mut wb = Xlsx::new(Cursor::new(bytes)).expect("a readable workbook");
-    let mut names = vec![doc.summary_title.clone()];
+    let mut names = vec![doc.summary.title.clone()];
     names.extend(doc.sections.iter().map(|s| s.title.clone()));
     assert_eq!(wb.sheet_names(), names);
-    let summary = wb.worksheet_range(&doc.summary_title).expect("summary");
+    let summary = wb.worksheet_range(&doc.summary.title).expect("summary");
     assert_eq!(cell_text(summary.get_value((0, 0))), "進捗報告書");
     let progress_row = doc
-        .summary
+        .summary_pairs()
         .iter()
         .position(|(label, _)| label == "進捗")
         .expect("progress row") as u32;
@@ -432,10 +432,10 @@ fn a_plan_applied_site_by_site_is_complete_after_its_last_run() {
     );
     for s in &doc.sections {
         let range = wb.worksheet_range(&s.title).expect("sheet");
-        for (c, heading) in s.table.columns.iter().enumerate() {
+        for (c, heading) in s.table().headings().iter().enumerate() {
             assert_eq!(&cell_text(range.get_value((0, c as u32))), heading);
         }
-        for (r, row) in s.table.rows.iter().enumerate() {
+        for (r, row) in s.table().rows.iter().enumerate() {
             for (c, cell) in row.iter().enumerate() {
                 let got = range.get_value((1 + r as u32, c as u32));
                 assert_eq!(cell_text(got), cell.text(), "{} row {r} col {c}", s.title);
@@ -446,7 +446,7 @@ fn a_plan_applied_site_by_site_is_complete_after_its_last_run() {
         }
     }
     let terminals = doc.section("terminals").expect("per terminal");
-    assert_eq!(terminals.table.rows.len(), 4);
+    assert_eq!(terminals.table().rows.len(), 4);
 }
 
 fn job_titles() -> std::collections::BTreeMap<String, String> {

@@ -16,7 +16,7 @@ pub struct Window {
 }
 
 impl Window {
-    pub(super) fn new(date: Date, start: Zoned, end: Zoned) -> Self {
+    pub(crate) fn new(date: Date, start: Zoned, end: Zoned) -> Self {
         Window { date, start, end }
     }
 

@@ -4,11 +4,17 @@
 //! Reading is lenient, like [`crate::journal::read_run`]: a report says what the journal holds
 //! and, separately, whether it verifies ([`crate::journal::verify()`]).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
-use crate::journal::{Approval, Line, Record, Rotation, Run, Status, Step, read_run};
+use super::words::verification_status;
+use super::{Language, tr};
+use crate::journal::{
+    Approval, Line, Record, Rotation, Run, Status, Step, VerifyReport, read_run, verify,
+};
+use crate::roster::Roster;
 
 /// One journal, read.
 pub(crate) struct Journal {
@@ -172,4 +178,41 @@ pub(crate) fn recovery(
         }
     }
     best.map(|(_, r)| r)
+}
+
+/// Journals verified against the roster ([`crate::journal::verify()`] reads each file again),
+/// once, by a document's builder: its sections then read nothing.
+pub(crate) struct Verifications(BTreeMap<PathBuf, VerifyReport>);
+
+impl Verifications {
+    /// Verifies every journal of `journals`.
+    pub fn of<'a>(journals: impl IntoIterator<Item = &'a Journal>, roster: &Roster) -> Self {
+        Self(
+            journals
+                .into_iter()
+                .map(|j| (j.path.clone(), verify(&j.path, roster)))
+                .collect(),
+        )
+    }
+
+    /// The verification of `journal` (`None`: it was not among those verified).
+    pub fn report(&self, journal: &Journal) -> Option<&VerifyReport> {
+        self.0.get(&journal.path)
+    }
+
+    /// The verification of `journal` in one word (or the number of problems).
+    pub fn status(&self, journal: &Journal, lang: Language) -> String {
+        self.report(journal).map_or_else(
+            || tr(lang, "未検証", "not verified"),
+            |r| verification_status(r, lang),
+        )
+    }
+
+    /// How many of `journals` do not verify.
+    pub fn failing<'a>(&self, journals: impl IntoIterator<Item = &'a Journal>) -> usize {
+        journals
+            .into_iter()
+            .filter(|j| self.report(j).is_none_or(|r| !r.is_ok()))
+            .count()
+    }
 }

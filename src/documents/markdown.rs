@@ -1,9 +1,11 @@
-//! A [`Document`] as Markdown: the title, the flags as a quote, the summary and every section as
-//! tables, notes as paragraphs.
+//! A [`Document`] as Markdown: the title, the flags as a quote, then the summary and every
+//! section under its heading, their blocks in order and apart: tables (a table without rows
+//! is left out: its paragraphs say why), key/value pairs as two-column tables, paragraphs.
+//! Print hints are for paper and play no part here.
 
 use std::fmt::Write as _;
 
-use super::{Cell, Document, Table};
+use super::model::{Block, Cell, Document, Section, Table};
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|")
@@ -12,34 +14,34 @@ fn cell(text: &str) -> String {
 }
 
 fn table(out: &mut String, t: &Table) {
-    let _ = writeln!(
-        out,
-        "| {} |",
-        t.columns
-            .iter()
-            .map(|c| cell(c))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    );
-    let _ = writeln!(
-        out,
-        "|{}|",
-        t.columns
-            .iter()
-            .map(|_| "---")
-            .collect::<Vec<_>>()
-            .join("|")
-    );
+    let headings: Vec<String> = t.columns.iter().map(|c| cell(&c.heading)).collect();
+    let _ = writeln!(out, "| {} |", headings.join(" | "));
+    let rule: Vec<&str> = t.columns.iter().map(|_| "---").collect();
+    let _ = writeln!(out, "|{}|", rule.join("|"));
     for row in &t.rows {
-        let _ = writeln!(
-            out,
-            "| {} |",
-            row.iter()
-                .map(|c| cell(&Cell::text(c)))
-                .collect::<Vec<_>>()
-                .join(" | ")
-        );
+        let cells: Vec<String> = row.iter().map(|c| cell(&Cell::text(c))).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
+}
+
+/// A block as Markdown, or `None` when it shows nothing (a table without rows).
+fn block(b: &Block) -> Option<String> {
+    let mut out = String::new();
+    match b {
+        Block::Paragraph(p) => {
+            let _ = writeln!(out, "{p}");
+        }
+        Block::KeyValues(pairs) => table(&mut out, &pairs.as_table()),
+        Block::Table(t) if t.rows.is_empty() => return None,
+        Block::Table(t) => table(&mut out, t),
+    }
+    Some(out)
+}
+
+/// A section's blocks, one empty line between them.
+fn section(out: &mut String, s: &Section) {
+    let shown: Vec<String> = s.blocks.iter().filter_map(block).collect();
+    out.push_str(&shown.join("\n"));
 }
 
 /// The document as Markdown.
@@ -49,28 +51,11 @@ pub fn to_markdown(doc: &Document) -> String {
     for flag in &doc.flags {
         let _ = writeln!(out, "> **{}**\n", cell(flag));
     }
-    let _ = writeln!(out, "## {}\n", doc.summary_title);
-    let summary = Table {
-        columns: doc.summary_columns.to_vec(),
-        rows: doc
-            .summary
-            .iter()
-            .map(|(k, v)| vec![Cell::from(k), Cell::from(v)])
-            .collect(),
-    };
-    table(&mut out, &summary);
-    for section in &doc.sections {
-        let _ = writeln!(out, "\n## {}\n", section.title);
-        let has_table = !section.table.rows.is_empty();
-        if has_table {
-            table(&mut out, &section.table);
-        }
-        for (i, note) in section.notes.iter().enumerate() {
-            if has_table || i > 0 {
-                out.push('\n');
-            }
-            let _ = writeln!(out, "{note}");
-        }
+    let _ = writeln!(out, "## {}\n", doc.summary.title);
+    section(&mut out, &doc.summary);
+    for s in &doc.sections {
+        let _ = writeln!(out, "\n## {}\n", s.title);
+        section(&mut out, s);
     }
     out
 }

@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use super::journals::{self, Journal};
+use super::journals::{self, Journal, Verifications};
+use super::model::{Cell, Document, Section, Table, date, number, text};
 use super::monthly::Month;
-use super::result::person;
-use super::words::{jst, jst_text, status, verification_status};
-use super::{Cell, Document, DocumentError, Language, Section, Table, document, headings, tr};
-use crate::journal::{NO_PLAN, Record, verify};
+use super::words::{jst, jst_text, people, person, status, verification_status};
+use super::{DocumentError, Language, tr};
+use crate::journal::{NO_PLAN, Record};
 use crate::roster::{Role, Roster};
 
 /// The month's first and last day.
@@ -44,7 +44,7 @@ pub fn security(
         .iter()
         .filter(|j| j.start().is_some_and(|t| month.contains(t)))
         .collect();
-    let mut doc = document(
+    let mut doc = Document::new(
         lang,
         tr(
             lang,
@@ -60,7 +60,9 @@ pub fn security(
     let exceptions = exceptions_section(&here, roster, lang, &mut doc.flags);
     let media = media_section(&here, lang);
     let host_keys = host_key_section(&all, month, lang);
-    let (journals_section, bad) = verification_section(&here, roster, lang);
+    let verified = Verifications::of(here.iter().copied(), roster);
+    let bad = verified.failing(here.iter().copied());
+    let journals_section = verification_section(&here, &verified, roster, lang);
     if bad > 0 {
         doc.flags.push(tr(
             lang,
@@ -68,63 +70,61 @@ pub fn security(
             &format!("{bad} journal(s) do not verify."),
         ));
     }
-    if !host_keys.table.rows.is_empty() {
+    if !host_keys.table().rows.is_empty() {
         doc.flags.push(tr(
             lang,
             &format!(
                 "ホスト鍵が変わった端末が {} 台あります（再導入の記録と照合してください）。",
-                host_keys.table.rows.len()
+                host_keys.table().rows.len()
             ),
             &format!(
                 "{} terminal(s) presented a new host key (check against the reinstallation records).",
-                host_keys.table.rows.len()
+                host_keys.table().rows.len()
             ),
         ));
     }
-    doc.summary = vec![
-        (tr(lang, "文書", "Document"), doc.title.clone()),
-        (tr(lang, "対象月", "Month"), month.to_string()),
-        (
-            tr(lang, "作成日時", "Generated"),
-            format!("{} JST", jst(generated)),
+    doc.summarise(tr(lang, "文書", "Document"), doc.title.clone());
+    doc.summarise(tr(lang, "対象月", "Month"), month.to_string());
+    doc.summarise(
+        tr(lang, "作成日時", "Generated"),
+        format!("{} JST", jst(generated)),
+    );
+    doc.summarise(
+        tr(
+            lang,
+            "従事者（当月有効）",
+            "People on the roster (valid this month)",
         ),
-        (
-            tr(
-                lang,
-                "従事者（当月有効）",
-                "People on the roster (valid this month)",
-            ),
-            people.table.rows.len().to_string(),
+        people.table().rows.len().to_string(),
+    );
+    doc.summarise(
+        tr(
+            lang,
+            "パスワード変更・開示",
+            "Password rotations and reveals",
         ),
-        (
-            tr(
-                lang,
-                "パスワード変更・開示",
-                "Password rotations and reveals",
-            ),
-            secrets.table.rows.len().to_string(),
+        secrets.table().rows.len().to_string(),
+    );
+    doc.summarise(
+        tr(
+            lang,
+            "未承認・時間外の実行",
+            "Unapproved or out-of-hours runs",
         ),
-        (
-            tr(
-                lang,
-                "未承認・時間外の実行",
-                "Unapproved or out-of-hours runs",
-            ),
-            exceptions.table.rows.len().to_string(),
-        ),
-        (
-            tr(lang, "媒体の検査", "Media checks"),
-            media.table.rows.len().to_string(),
-        ),
-        (
-            tr(lang, "ホスト鍵の変更", "Host-key changes"),
-            host_keys.table.rows.len().to_string(),
-        ),
-        (
-            tr(lang, "記録の検証", "Journal verification"),
-            super::words::journals_verified(bad, lang),
-        ),
-    ];
+        exceptions.table().rows.len().to_string(),
+    );
+    doc.summarise(
+        tr(lang, "媒体の検査", "Media checks"),
+        media.table().rows.len().to_string(),
+    );
+    doc.summarise(
+        tr(lang, "ホスト鍵の変更", "Host-key changes"),
+        host_keys.table().rows.len().to_string(),
+    );
+    doc.summarise(
+        tr(lang, "記録の検証", "Journal verification"),
+        super::words::journals_verified(bad, lang),
+    );
     doc.sections = vec![
         people,
         secrets,
@@ -139,18 +139,18 @@ pub fn security(
 /// Everyone valid on some day of the month, and whether they joined or left in it.
 fn roster_section(roster: &Roster, month: Month, lang: Language) -> Section {
     let (first, last) = days(month);
-    let mut table = Table::new(&headings(
+    let mut table = Table::new(
         lang,
         &[
-            ("ID", "ID"),
-            ("氏名", "Name"),
-            ("所属", "Organisation"),
-            ("役割", "Role"),
-            ("有効期間(開始)", "Valid from"),
-            ("有効期間(終了)", "Valid until"),
-            ("当月の変更", "Change this month"),
+            text("ID", "ID"),
+            text("氏名", "Name"),
+            text("所属", "Organisation"),
+            text("役割", "Role"),
+            date("有効期間(開始)", "Valid from"),
+            date("有効期間(終了)", "Valid until"),
+            text("当月の変更", "Change this month"),
         ],
-    ));
+    );
     for p in roster.people() {
         if p.valid_until < first || p.valid_from > last {
             continue;
@@ -182,32 +182,32 @@ fn roster_section(roster: &Roster, month: Month, lang: Language) -> Section {
             },
         ]);
     }
-    Section {
-        id: "roster",
-        title: tr(lang, "従事者名簿", "Roster"),
-        notes: vec![tr(
+    Section::of_table(
+        "roster",
+        tr(lang, "従事者名簿", "Roster"),
+        table,
+        vec![tr(
             lang,
             "当月に一日でも有効だった従事者です。「当月の変更」は有効期間が当月に始まった・終わった者を示します。",
             "Everyone valid on at least one day of the month; the last column marks validity that began or ended in it.",
         )],
-        table,
-    }
+    )
 }
 
 /// Password rotations and reveals, in time order.
 fn secrets_section(here: &[&Journal], roster: &Roster, lang: Language) -> Section {
-    let mut table = Table::new(&headings(
+    let mut table = Table::new(
         lang,
         &[
-            ("日時(JST)", "Time (JST)"),
-            ("種別", "What"),
-            ("端末", "Terminal"),
-            ("対象", "Account / secret"),
-            ("作業者", "Operator"),
-            ("理由", "Reason"),
-            ("実行ID", "Run"),
+            date("日時(JST)", "Time (JST)"),
+            text("種別", "What"),
+            text("端末", "Terminal"),
+            text("対象", "Account / secret"),
+            text("作業者", "Operator"),
+            text("理由", "Reason"),
+            text("実行ID", "Run"),
         ],
-    ));
+    );
     for j in here {
         for line in &j.lines {
             let (what, terminal, target, reason) = match &line.record {
@@ -236,16 +236,17 @@ fn secrets_section(here: &[&Journal], roster: &Roster, lang: Language) -> Sectio
             ]);
         }
     }
-    Section {
-        id: "secrets",
-        title: tr(
+    Section::of_table(
+        "secrets",
+        tr(
             lang,
             "パスワードの変更と開示",
             "Password rotations and reveals",
         ),
-        notes: table.note_if_empty(lang, "当月はありません。", "None this month."),
         table,
-    }
+        Vec::new(),
+    )
+    .when_empty(lang, "当月はありません。", "None this month.")
 }
 
 /// Runs without prior approval, and work outside office hours, with the reasons given.
@@ -255,24 +256,18 @@ fn exceptions_section(
     lang: Language,
     flags: &mut Vec<String>,
 ) -> Section {
-    let mut table = Table::new(&headings(
+    let mut table = Table::new(
         lang,
         &[
-            ("開始(JST)", "Started (JST)"),
-            ("実行ID", "Run"),
-            ("種別", "What"),
-            ("作業者", "Operators"),
-            ("理由", "Reason"),
+            date("開始(JST)", "Started (JST)"),
+            text("実行ID", "Run"),
+            text("種別", "What"),
+            text("作業者", "Operators"),
+            text("理由", "Reason"),
         ],
-    ));
+    );
     for j in here {
-        let operators = j
-            .run
-            .operators
-            .iter()
-            .map(|o| person(roster, o))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let operators = people(roster, &j.run.operators);
         let started = j.start().map_or(Cell::Empty, |t| jst(t).into());
         let applies_a_plan = j
             .run
@@ -311,35 +306,36 @@ fn exceptions_section(
             }
         }
     }
-    Section {
-        id: "exceptions",
-        title: tr(
+    Section::of_table(
+        "exceptions",
+        tr(
             lang,
             "未承認・時間外の作業",
             "Unapproved or out-of-hours work",
         ),
-        notes: table.note_if_empty(lang, "当月はありません。", "None this month."),
         table,
-    }
+        Vec::new(),
+    )
+    .when_empty(lang, "当月はありません。", "None this month.")
 }
 
 /// Virus scans of media: the `media_scan` records, and `patch`/`package` steps without one.
 fn media_section(here: &[&Journal], lang: Language) -> Section {
-    let mut table = Table::new(&headings(
+    let mut table = Table::new(
         lang,
         &[
-            ("日時(JST)", "Time (JST)"),
-            ("実行ID", "Run"),
-            ("端末", "Terminal"),
-            ("作業ID", "Job"),
-            ("媒体", "Artifact"),
-            ("検査ソフト", "Scanner"),
-            ("バージョン", "Version"),
-            ("定義ファイル", "Signature database"),
-            ("検査結果", "Scan result"),
-            ("作業結果", "Task result"),
+            date("日時(JST)", "Time (JST)"),
+            text("実行ID", "Run"),
+            text("端末", "Terminal"),
+            text("作業ID", "Job"),
+            text("媒体", "Artifact"),
+            text("検査ソフト", "Scanner"),
+            text("バージョン", "Version"),
+            text("定義ファイル", "Signature database"),
+            text("検査結果", "Scan result"),
+            text("作業結果", "Task result"),
         ],
-    ));
+    );
     for j in here {
         let mut scanned: BTreeMap<(String, String, String), usize> = BTreeMap::new();
         for line in &j.lines {
@@ -388,30 +384,31 @@ fn media_section(here: &[&Journal], lang: Language) -> Section {
             }
         }
     }
-    Section {
-        id: "media",
-        title: tr(lang, "媒体の検査", "Media checks"),
-        notes: table.note_if_empty(
-            lang,
-            "当月の媒体の導入はありません。",
-            "No media were installed this month.",
-        ),
+    Section::of_table(
+        "media",
+        tr(lang, "媒体の検査", "Media checks"),
         table,
-    }
+        Vec::new(),
+    )
+    .when_empty(
+        lang,
+        "当月の媒体の導入はありません。",
+        "No media were installed this month.",
+    )
 }
 
 /// Terminals whose host key in the month differs from the one seen before.
 fn host_key_section(all: &[Journal], month: Month, lang: Language) -> Section {
-    let mut table = Table::new(&headings(
+    let mut table = Table::new(
         lang,
         &[
-            ("日時(JST)", "Time (JST)"),
-            ("端末", "Terminal"),
-            ("以前の鍵", "Previous key"),
-            ("新しい鍵", "New key"),
-            ("実行ID", "Run"),
+            date("日時(JST)", "Time (JST)"),
+            text("端末", "Terminal"),
+            text("以前の鍵", "Previous key"),
+            text("新しい鍵", "New key"),
+            text("実行ID", "Run"),
         ],
-    ));
+    );
     let mut last: BTreeMap<String, String> = BTreeMap::new();
     // `all` is in start order, so each terminal's keys are seen in time order.
     for j in all {
@@ -436,57 +433,55 @@ fn host_key_section(all: &[Journal], month: Month, lang: Language) -> Section {
             }
         }
     }
-    Section {
-        id: "host_keys",
-        title: tr(lang, "ホスト鍵の変更", "Host-key changes"),
-        notes: table.note_if_empty(
-            lang,
-            "当月にホスト鍵が変わった端末はありません。",
-            "No terminal presented a new host key this month.",
-        ),
+    Section::of_table(
+        "host_keys",
+        tr(lang, "ホスト鍵の変更", "Host-key changes"),
         table,
-    }
+        Vec::new(),
+    )
+    .when_empty(
+        lang,
+        "当月にホスト鍵が変わった端末はありません。",
+        "No terminal presented a new host key this month.",
+    )
 }
 
-/// Every journal of the month and whether it verifies; the number that do not.
-fn verification_section(here: &[&Journal], roster: &Roster, lang: Language) -> (Section, usize) {
-    let mut table = Table::new(&headings(
+/// Every journal of the month and whether it verifies.
+fn verification_section(
+    here: &[&Journal],
+    verified: &Verifications,
+    roster: &Roster,
+    lang: Language,
+) -> Section {
+    let mut table = Table::new(
         lang,
         &[
-            ("実行ID", "Run"),
-            ("開始(JST)", "Started (JST)"),
-            ("記録数", "Records"),
-            ("署名者", "Signed by"),
-            ("末尾ハッシュ", "Head"),
-            ("記録の検証", "Verification"),
+            text("実行ID", "Run"),
+            date("開始(JST)", "Started (JST)"),
+            number("記録数", "Records"),
+            text("署名者", "Signed by"),
+            text("末尾ハッシュ", "Head"),
+            text("記録の検証", "Verification"),
         ],
-    ));
-    let mut bad = 0;
+    );
     for j in here {
-        let report = verify(&j.path, roster);
-        if !report.is_ok() {
-            bad += 1;
-        }
+        let Some(report) = verified.report(j) else {
+            continue;
+        };
         table.push(vec![
             j.run_id().into(),
             j.start().map_or(Cell::Empty, |t| jst(t).into()),
             report.records.into(),
-            report
-                .signers
-                .iter()
-                .map(|s| person(roster, s))
-                .collect::<Vec<_>>()
-                .join(", ")
-                .into(),
+            people(roster, &report.signers).into(),
             report.head.as_ref().map_or(Cell::Empty, Cell::from),
-            verification_status(&report, lang).into(),
+            verification_status(report, lang).into(),
         ]);
     }
-    let section = Section {
-        id: "journals",
-        title: tr(lang, "作業記録の検証", "Journal verification"),
-        notes: table.note_if_empty(lang, "当月の記録はありません。", "No journals this month."),
+    Section::of_table(
+        "journals",
+        tr(lang, "作業記録の検証", "Journal verification"),
         table,
-    };
-    (section, bad)
+        Vec::new(),
+    )
+    .when_empty(lang, "当月の記録はありません。", "No journals this month.")
 }

@@ -13,8 +13,9 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::Deserialize;
 
+use super::model::{Cell, Chart, Column, ColumnKind, Section, Table, text};
 use super::monthly::Month;
-use super::{Cell, Chart, Language, Section, Table, headings, tr};
+use super::{Language, tr};
 
 /// Months shown, the report's month the last of them.
 pub const MONTHS: usize = 6;
@@ -179,16 +180,22 @@ pub(crate) fn disk_section(
     lang: Language,
 ) -> (Section, Chart, Vec<String>) {
     let months: Vec<Month> = (0..MONTHS).rev().map(|k| back(month, k)).collect();
-    let mut columns = headings(lang, &[("端末", "Terminal"), ("マウント", "Mount")]);
-    columns.extend(months.iter().map(ToString::to_string));
-    columns.extend(headings(
-        lang,
-        &[
-            ("傾向(ポイント/月)", "Trend (points/month)"),
-            ("予測", "Prediction"),
-        ],
-    ));
-    let mut table = Table::new(&columns);
+    let mut table = Table::new(lang, &[text("端末", "Terminal"), text("マウント", "Mount")]);
+    // One column per month, headed by the month: the percent used.
+    table.columns.extend(months.iter().map(|m| Column {
+        heading: m.to_string(),
+        kind: ColumnKind::Number,
+    }));
+    table.columns.extend(
+        Table::new(
+            lang,
+            &[
+                text("傾向(ポイント/月)", "Trend (points/month)"),
+                text("予測", "Prediction"),
+            ],
+        )
+        .columns,
+    );
     // The fullest reading of each (terminal, mount) in each month.
     let mut usage: BTreeMap<(String, String), BTreeMap<Month, u32>> = BTreeMap::new();
     for f in facts {
@@ -268,44 +275,42 @@ pub(crate) fn disk_section(
         name_columns: (0, 1),
         values: (2, 1 + MONTHS),
     };
-    let section = Section {
-        id: "disk_trend",
-        title: tr(lang, "ディスク使用率の推移", "Disk usage trend"),
-        notes: {
-            let mut notes = vec![tr(
-                lang,
-                &format!(
-                    "各月の点検で最も高かった使用率(%)です。直線回帰で {THRESHOLD_PERCENT}% に {HORIZON_MONTHS} か月以内に達する見込みのものを「予測」に示します。"
-                ),
-                &format!(
-                    "The highest usage (%) inspected each month; a straight-line fit that reaches {THRESHOLD_PERCENT}% within {HORIZON_MONTHS} months is shown as a prediction."
-                ),
-            )];
-            notes.extend(table.note_if_empty(
-                lang,
-                "この期間の点検記録はありません。",
-                "No inspections in these months.",
-            ));
-            notes
-        },
+    let explained = tr(
+        lang,
+        &format!(
+            "各月の点検で最も高かった使用率(%)です。直線回帰で {THRESHOLD_PERCENT}% に {HORIZON_MONTHS} か月以内に達する見込みのものを「予測」に示します。"
+        ),
+        &format!(
+            "The highest usage (%) inspected each month; a straight-line fit that reaches {THRESHOLD_PERCENT}% within {HORIZON_MONTHS} months is shown as a prediction."
+        ),
+    );
+    let section = Section::of_table(
+        "disk_trend",
+        tr(lang, "ディスク使用率の推移", "Disk usage trend"),
         table,
-    };
+        vec![explained],
+    )
+    .when_empty(
+        lang,
+        "この期間の点検記録はありません。",
+        "No inspections in these months.",
+    );
     (section, chart, problems)
 }
 
 /// Version (and file) drift in the month's latest inspection of each terminal.
 pub(crate) fn drift_section(facts: &[Facts], month: Month, lang: Language) -> Section {
-    let mut table = Table::new(&headings(
+    let mut table = Table::new(
         lang,
         &[
-            ("端末", "Terminal"),
-            ("種別", "Kind"),
-            ("対象", "Package or file"),
-            ("期待値", "Expected"),
-            ("実際", "Found"),
-            ("実行ID", "Run"),
+            text("端末", "Terminal"),
+            text("種別", "Kind"),
+            text("対象", "Package or file"),
+            text("期待値", "Expected"),
+            text("実際", "Found"),
+            text("実行ID", "Run"),
         ],
-    ));
+    );
     let mut latest: BTreeMap<&str, &Facts> = BTreeMap::new();
     for f in facts.iter().filter(|f| f.month() == month) {
         let slot = latest.entry(&f.terminal).or_insert(f);
@@ -334,16 +339,17 @@ pub(crate) fn drift_section(facts: &[Facts], month: Month, lang: Language) -> Se
             ]);
         }
     }
-    Section {
-        id: "drift",
-        title: tr(lang, "バージョン差異", "Version drift"),
-        notes: table.note_if_empty(
-            lang,
-            "当月の最新の点検で期待値との差異はありません。",
-            "The month's latest inspections found no drift from the expected versions.",
-        ),
+    Section::of_table(
+        "drift",
+        tr(lang, "バージョン差異", "Version drift"),
         table,
-    }
+        Vec::new(),
+    )
+    .when_empty(
+        lang,
+        "当月の最新の点検で期待値との差異はありません。",
+        "The month's latest inspections found no drift from the expected versions.",
+    )
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
-//! Words shared by the documents: statuses, kinds, provenance, times in Japan time and how to undo
+//! Words shared by the documents: statuses, kinds, provenance, people, times in Japan time and how to undo
 //! what a task does, in Japanese and English (what a task does is [`crate::plan::task_summary`],
 //! which the plan shares).
 
 use jiff::Timestamp;
 
+use super::model::Cell;
 use super::{Language, tr};
-use crate::journal::{Status, VerifyReport};
+use crate::journal::{Status, Step, VerifyReport};
 use crate::plan::PlannedTask;
 use crate::playbook::JobKind;
-use crate::roster::japan_time_zone;
+use crate::roster::{Roster, japan_time_zone};
 
 /// An instant in Japan time, `2026-10-05 10:00:03`.
 pub(crate) fn jst(at: Timestamp) -> String {
@@ -144,4 +145,36 @@ pub(crate) fn journals_verified(bad: usize, lang: Language) -> String {
             &format!("{bad} with problems"),
         )
     }
+}
+
+/// `name (id)` from the roster, or the id.
+pub(crate) fn person(roster: &Roster, id: &str) -> String {
+    match roster.name_of(id) {
+        Some(name) => format!("{name} ({id})"),
+        None => id.to_string(),
+    }
+}
+
+/// People from the roster, `name (id)`, joined with commas.
+pub(crate) fn people(roster: &Roster, ids: &[String]) -> String {
+    ids.iter()
+        .map(|id| person(roster, id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How a step ended, or that it has no result (the run was interrupted).
+pub(crate) fn step_result(step: &Step, lang: Language) -> Cell {
+    step.result.as_ref().map_or_else(
+        || tr(lang, "結果なし（中断）", "no result (interrupted)").into(),
+        |r| status(r.status, lang).into(),
+    )
+}
+
+/// A step's error, if it has one.
+pub(crate) fn step_error(step: &Step) -> Cell {
+    step.result
+        .as_ref()
+        .and_then(|r| r.error.as_ref())
+        .map_or(Cell::Empty, Cell::from)
 }

@@ -2,12 +2,12 @@
 //! lists it beside the runs: every `work_log` entry of the journals whose day falls in the
 //! month, with who signed it and whether its journal verifies.
 
-use super::journals::Journal;
+use super::journals::{Journal, Verifications};
+use super::model::{Cell, Section, Table, date, duration, text};
 use super::monthly::Month;
-use super::result::person;
-use super::words::verification_status;
-use super::{Cell, Language, Section, Table, headings, tr};
-use crate::journal::{Record, WorkLog, verify};
+use super::words::person;
+use super::{Language, tr};
+use crate::journal::{Record, WorkLog};
 use crate::roster::Roster;
 
 /// The work entries of `month`, in day order, with the operator who signed each.
@@ -29,22 +29,28 @@ pub(crate) fn entries(all: &[Journal], month: Month) -> Vec<(&Journal, &str, &Wo
     out
 }
 
-/// The section: day, kind, minutes, who, where, what, and the journal's verification.
-pub(crate) fn section(all: &[Journal], month: Month, roster: &Roster, lang: Language) -> Section {
-    let mut table = Table::new(&headings(
+/// The section of `entries` (as [`entries`] gives them): day, kind, minutes, who, where, what,
+/// and the journal's verification.
+pub(crate) fn section(
+    entries: &[(&Journal, &str, &WorkLog)],
+    verified: &Verifications,
+    roster: &Roster,
+    lang: Language,
+) -> Section {
+    let mut table = Table::new(
         lang,
         &[
-            ("日付", "Date"),
-            ("種別", "Kind"),
-            ("時間(分)", "Minutes"),
-            ("作業者", "Operator"),
-            ("対象", "Concerning"),
-            ("内容", "Summary"),
-            ("実行ID", "Run"),
-            ("記録の検証", "Verification"),
+            date("日付", "Date"),
+            text("種別", "Kind"),
+            duration("時間(分)", "Minutes"),
+            text("作業者", "Operator"),
+            text("対象", "Concerning"),
+            text("内容", "Summary"),
+            text("実行ID", "Run"),
+            text("記録の検証", "Verification"),
         ],
-    ));
-    for (journal, operator, w) in entries(all, month) {
+    );
+    for &(journal, operator, w) in entries {
         let concerning = match (&w.site, &w.terminal) {
             (_, Some(t)) => Cell::from(t),
             (Some(s), None) => Cell::from(s),
@@ -58,17 +64,18 @@ pub(crate) fn section(all: &[Journal], month: Month, roster: &Roster, lang: Lang
             concerning,
             Cell::from(&w.summary),
             journal.run_id().into(),
-            verification_status(&verify(&journal.path, roster), lang).into(),
+            verified.status(journal, lang).into(),
         ]);
     }
-    Section {
-        id: "work",
-        title: tr(lang, "端末作業以外の業務", "Work not on a machine"),
-        notes: table.note_if_empty(
-            lang,
-            "当月の記録はありません（`seibi log work` で記録します）。",
-            "None recorded this month (`seibi log work` records them).",
-        ),
+    Section::of_table(
+        "work",
+        tr(lang, "端末作業以外の業務", "Work not on a machine"),
         table,
-    }
+        Vec::new(),
+    )
+    .when_empty(
+        lang,
+        "当月の記録はありません（`seibi log work` で記録します）。",
+        "None recorded this month (`seibi log work` records them).",
+    )
 }

@@ -1,15 +1,17 @@
 //! A [`Document`] as an Excel workbook (`.xlsx`); the only file naming `rust_xlsxwriter`.
 //!
-//! The first sheet is the summary: the title, the flags in red, then a two-column table of
-//! label and value. Every section follows on its own sheet (named after its heading): the
-//! header row in bold on a tinted background, frozen and with a filter, the rows under it with
-//! borders and wrapped text, and the notes after one empty row. Column widths follow the
-//! content (full-width characters count double, capped so long texts wrap). Pages print
-//! landscape on A4, one page wide, with the header row repeated.
+//! The first sheet is the summary: the title, the flags in red, then its blocks. Every section
+//! follows on its own sheet (named after its heading unless its print hints name it), its
+//! blocks from the top down: tables with the header row in bold on a tinted background and the
+//! rows under it with borders (text wraps, dates and times do not, numbers are numbers),
+//! key/value pairs as two-column tables, paragraphs one per row; one empty row between a table
+//! and what follows it. Column widths follow the content (full-width characters count double,
+//! capped so long texts wrap). Pages print on A4 as the print hints say: landscape, one page
+//! wide, the first table's header row repeated on every page (and frozen, with a filter).
 
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet};
 
-use super::{Cell, Document, Table};
+use super::model::{Block, Cell, ColumnKind, Document, PrintHints, Section, Table};
 
 /// The workbook could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,7 @@ struct Formats {
     flag: Format,
     header: Format,
     text: Format,
+    date: Format,
     number: Format,
     note: Format,
 }
@@ -70,6 +73,7 @@ impl Formats {
                 .set_align(FormatAlign::VerticalCenter)
                 .set_text_wrap(),
             text: boxed.clone().set_text_wrap().set_align(FormatAlign::Top),
+            date: boxed.clone().set_align(FormatAlign::Top),
             number: boxed.set_align(FormatAlign::Top),
             note: base,
         }
@@ -136,28 +140,42 @@ fn row(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-fn page_setup(sheet: &mut Worksheet, title: &str) {
-    sheet.set_landscape();
+fn page_setup(sheet: &mut Worksheet, title: &str, print: &PrintHints) {
+    if print.landscape {
+        sheet.set_landscape();
+    } else {
+        sheet.set_portrait();
+    }
     sheet.set_paper_size(PAPER_A4);
-    sheet.set_print_fit_to_pages(1, 0);
+    if print.fit_to_width {
+        sheet.set_print_fit_to_pages(1, 0);
+    }
     // `&` starts a header code: write a title's own ampersands doubled.
     sheet.set_header(format!("&L{}&R&A", title.replace('&', "&&")));
 }
 
-/// Column widths that fit `table`: the longest line of each column (headings count up to
-/// [`MAX_HEADING_WIDTH`], they wrap), between [`MIN_WIDTH`] and [`MAX_WIDTH`].
-fn column_widths(table: &Table) -> Vec<usize> {
-    let mut widths: Vec<usize> = table
-        .columns
-        .iter()
-        .map(|h| (display_width(h) + 2).min(MAX_HEADING_WIDTH))
-        .collect();
-    for row in &table.rows {
-        for (c, cell) in row.iter().enumerate() {
-            if widths.len() <= c {
-                widths.resize(c + 1, MIN_WIDTH);
+/// Column widths that fit every table of a sheet: the longest line of each column (headings
+/// count up to [`MAX_HEADING_WIDTH`], they wrap), between [`MIN_WIDTH`] and [`MAX_WIDTH`], the
+/// whole within [`PRINT_WIDTH_BUDGET`].
+fn column_widths(tables: &[&Table]) -> Vec<usize> {
+    let mut widths: Vec<usize> = Vec::new();
+    let mut widen = |c: usize, w: usize| {
+        if widths.len() <= c {
+            widths.resize(c + 1, MIN_WIDTH);
+        }
+        widths[c] = widths[c].max(w);
+    };
+    for table in tables {
+        for (c, column) in table.columns.iter().enumerate() {
+            widen(
+                c,
+                (display_width(&column.heading) + 2).min(MAX_HEADING_WIDTH),
+            );
+        }
+        for row in &table.rows {
+            for (c, cell) in row.iter().enumerate() {
+                widen(c, display_width(&cell.text()) + 2);
             }
-            widths[c] = widths[c].max(display_width(&cell.text()) + 2);
         }
     }
     let mut widths: Vec<usize> = widths
@@ -199,18 +217,19 @@ fn row_height(lines: usize) -> f64 {
     4.0 + 14.0 * lines.min(40) as f64
 }
 
-/// Writes `table` with its header at `top`, sets the column widths and the heights of rows
-/// whose text wraps; returns the row after the table.
+/// Writes `table` with its header at `top` in columns `widths` wide, and sets the heights of
+/// rows whose text wraps; returns the row after the table.
 fn write_table(
     sheet: &mut Worksheet,
     table: &Table,
     top: usize,
+    widths: &[usize],
     formats: &Formats,
 ) -> Result<usize, XlsxError> {
-    let widths = column_widths(table);
     let width = |c: usize| widths.get(c).copied().unwrap_or(MIN_WIDTH);
     let mut lines = 1;
-    for (c, heading) in table.columns.iter().enumerate() {
+    for (c, column) in table.columns.iter().enumerate() {
+        let heading = &column.heading;
         sheet.write_string_with_format(row(top), col(c), clip(heading), &formats.header)?;
         lines = lines.max(lines_in(heading, width(c)));
     }
@@ -221,17 +240,21 @@ fn write_table(
         let at = row(top + 1 + r);
         let mut lines = 1;
         for (c, cell) in cells.iter().enumerate() {
-            match cell {
-                Cell::Number(n) => {
+            match (cell, table.kind(c)) {
+                (Cell::Number(n), _) => {
                     // Counts and minutes are far below 2^53: exact as doubles.
                     let value = *n as f64;
                     sheet.write_number_with_format(at, col(c), value, &formats.number)?;
                 }
-                Cell::Text(s) => {
+                // A day or a time reads best on one line.
+                (Cell::Text(s), ColumnKind::Date) => {
+                    sheet.write_string_with_format(at, col(c), clip(s), &formats.date)?;
+                }
+                (Cell::Text(s), _) => {
                     sheet.write_string_with_format(at, col(c), clip(s), &formats.text)?;
                     lines = lines.max(lines_in(s, width(c)));
                 }
-                Cell::Empty => {
+                (Cell::Empty, _) => {
                     sheet.write_blank(at, col(c), &formats.text)?;
                 }
             }
@@ -240,16 +263,110 @@ fn write_table(
             sheet.set_row_height(at, row_height(lines))?;
         }
     }
+    Ok(top + 1 + table.rows.len())
+}
+
+/// Where a section's blocks landed on its sheet.
+struct Placed {
+    /// The first table: its header row, columns and rows.
+    first_table: Option<(usize, usize, usize)>,
+    /// The last row written.
+    last_row: usize,
+    /// The widest table's columns.
+    columns: usize,
+}
+
+/// Writes the blocks of `section` from row `top` down (one empty row after a table), and the
+/// column widths.
+fn write_blocks(
+    sheet: &mut Worksheet,
+    section: &Section,
+    top: usize,
+    formats: &Formats,
+) -> Result<Placed, XlsxError> {
+    let pair_tables: Vec<Table> = section
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::KeyValues(k) => Some(k.as_table()),
+            _ => None,
+        })
+        .collect();
+    let mut pairs = pair_tables.iter();
+    let tables: Vec<&Table> = section
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Table(t) => Some(t),
+            _ => None,
+        })
+        .chain(pairs.clone())
+        .collect();
+    let widths = column_widths(&tables);
+    let mut placed = Placed {
+        first_table: None,
+        last_row: top,
+        columns: tables.iter().map(|t| t.columns.len()).max().unwrap_or(0),
+    };
+    let mut at = top;
+    let mut after_table = false;
+    for block in &section.blocks {
+        let table = match block {
+            Block::Paragraph(p) => {
+                at += usize::from(after_table);
+                after_table = false;
+                // Paragraphs run across the page: they do not widen the first column.
+                sheet.write_string_with_format(row(at), 0, clip(p), &formats.note)?;
+                placed.last_row = at;
+                at += 1;
+                continue;
+            }
+            Block::KeyValues(_) => pairs.next(),
+            Block::Table(t) => Some(t),
+        };
+        let Some(table) = table else { continue };
+        at += usize::from(after_table);
+        let end = write_table(sheet, table, at, &widths, formats)?;
+        if matches!(block, Block::Table(_)) && placed.first_table.is_none() {
+            placed.first_table = Some((at, table.columns.len(), table.rows.len()));
+        }
+        placed.last_row = end - 1;
+        at = end;
+        after_table = true;
+    }
     for (c, w) in widths.iter().enumerate() {
         // Widths are small whole numbers: exact as f64.
         sheet.set_column_width(col(c), *w as f64)?;
     }
-    Ok(top + 1 + table.rows.len())
+    Ok(placed)
+}
+
+/// The print area, and for a section whose hints ask for it the first table's header row
+/// repeated on every page, frozen and with a filter.
+fn print_setup(
+    sheet: &mut Worksheet,
+    print: &PrintHints,
+    placed: &Placed,
+) -> Result<(), XlsxError> {
+    sheet.set_print_area(0, 0, row(placed.last_row), col(placed.columns.max(1) - 1))?;
+    let Some((header, columns, rows)) = placed.first_table.filter(|_| print.repeat_header) else {
+        return Ok(());
+    };
+    sheet.set_freeze_panes(row(header + 1), 0)?;
+    sheet.set_repeat_rows(row(header), row(header))?;
+    if rows > 0 && columns > 0 {
+        sheet.autofilter(row(header), 0, row(header + rows), col(columns - 1))?;
+    }
+    Ok(())
 }
 
 /// An Excel line chart of `table` as it is written on the sheet `sheet` (headings on row 0):
 /// one series per row. None for an empty table.
-fn line_chart(chart: &super::Chart, table: &Table, sheet: &str) -> Option<rust_xlsxwriter::Chart> {
+fn line_chart(
+    chart: &super::model::Chart,
+    table: &Table,
+    sheet: &str,
+) -> Option<rust_xlsxwriter::Chart> {
     if table.rows.is_empty() {
         return None;
     }
@@ -279,54 +396,28 @@ pub fn to_xlsx(doc: &Document) -> Result<Vec<u8>, XlsxError> {
     let mut taken = Vec::new();
 
     let sheet = workbook.add_worksheet();
-    sheet.set_name(sheet_name(&doc.summary_title, &mut taken))?;
-    page_setup(sheet, &doc.title);
+    let name = doc.summary.print.sheet_name.as_ref();
+    sheet.set_name(sheet_name(name.unwrap_or(&doc.summary.title), &mut taken))?;
+    page_setup(sheet, &doc.title, &doc.summary.print);
     sheet.write_string_with_format(0, 0, clip(&doc.title), &formats.title)?;
     sheet.set_row_height(0, 22)?;
     for (i, flag) in doc.flags.iter().enumerate() {
         sheet.write_string_with_format(row(1 + i), 0, clip(flag), &formats.flag)?;
     }
-    let top = 2 + doc.flags.len();
-    let summary = Table {
-        columns: doc.summary_columns.to_vec(),
-        rows: doc
-            .summary
-            .iter()
-            .map(|(k, v)| vec![Cell::from(k), Cell::from(v)])
-            .collect(),
-    };
-    let end = write_table(sheet, &summary, top, &formats)?;
-    sheet.set_print_area(0, 0, row(end), 1)?;
+    let placed = write_blocks(sheet, &doc.summary, 2 + doc.flags.len(), &formats)?;
+    print_setup(sheet, &doc.summary.print, &placed)?;
 
     for section in &doc.sections {
         let sheet = workbook.add_worksheet();
-        sheet.set_name(sheet_name(&section.title, &mut taken))?;
-        page_setup(sheet, &doc.title);
-        let end = write_table(sheet, &section.table, 0, &formats)?;
-        sheet.set_freeze_panes(1, 0)?;
-        sheet.set_repeat_rows(0, 0)?;
-        sheet.set_print_area(
-            0,
-            0,
-            row(end + section.notes.len()),
-            col(section.table.columns.len().max(1) - 1),
-        )?;
-        if !section.table.rows.is_empty() && !section.table.columns.is_empty() {
-            sheet.autofilter(
-                0,
-                0,
-                row(section.table.rows.len()),
-                col(section.table.columns.len() - 1),
-            )?;
-        }
-        for (i, note) in section.notes.iter().enumerate() {
-            // Notes run across the page: they do not widen the first column.
-            sheet.write_string_with_format(row(end + 1 + i), 0, clip(note), &formats.note)?;
-        }
+        let name = section.print.sheet_name.as_ref();
+        sheet.set_name(sheet_name(name.unwrap_or(&section.title), &mut taken))?;
+        page_setup(sheet, &doc.title, &section.print);
+        let placed = write_blocks(sheet, section, 0, &formats)?;
+        print_setup(sheet, &section.print, &placed)?;
         let name = sheet.name();
         for chart in doc.charts.iter().filter(|c| c.section == section.id) {
-            if let Some(drawn) = line_chart(chart, &section.table, &name) {
-                sheet.insert_chart(row(end + 2 + section.notes.len()), 0, &drawn)?;
+            if let Some(drawn) = line_chart(chart, section.table(), &name) {
+                sheet.insert_chart(row(placed.last_row + 2), 0, &drawn)?;
             }
         }
     }
@@ -362,11 +453,15 @@ mod tests {
         // 40 full-width characters are 80 wide: 5 lines in a column with room for 19.
         assert_eq!(lines_in(&"長".repeat(40), 20), 5);
         assert_eq!(lines_in("a\nb\nc", 20), 3);
-        let table = Table {
-            columns: vec!["作業量(端末・分)".into(), "x".into()],
-            rows: vec![vec![Cell::Number(16), Cell::from("y".repeat(100))]],
-        };
-        assert_eq!(column_widths(&table), [MAX_HEADING_WIDTH, MAX_WIDTH]);
+        let mut table = Table::new(
+            crate::language::Language::Ja,
+            &[
+                super::super::model::duration("作業量(端末・分)", "Terminal-minutes"),
+                super::super::model::text("x", "x"),
+            ],
+        );
+        table.push(vec![Cell::Number(16), Cell::from("y".repeat(100))]);
+        assert_eq!(column_widths(&[&table]), [MAX_HEADING_WIDTH, MAX_WIDTH]);
     }
 
     #[test]
@@ -379,5 +474,90 @@ mod tests {
         assert_eq!(name.chars().count(), 31);
         let again = sheet_name(&long, &mut taken);
         assert_eq!(again, format!("{} (2)", "x".repeat(27)));
+    }
+
+    /// A section of every kind of block, printed portrait without a repeated header: the
+    /// workbook holds the blocks top down where the Markdown shows them, in the same order.
+    #[test]
+    fn blocks_land_in_order_and_print_hints_apply() {
+        use super::super::model::{KeyValues, date, number, text};
+        use super::super::{Language, to_markdown};
+        use calamine::{Data, Reader, Xlsx};
+
+        let lang = Language::En;
+        let mut table = Table::new(
+            lang,
+            &[
+                date("日付", "Day"),
+                number("数", "Count"),
+                text("名", "Name"),
+            ],
+        );
+        table.push(vec!["2026-10-01".into(), Cell::Number(3), "a".into()]);
+        table.push(vec!["2026-10-02".into(), Cell::Number(4), Cell::Empty]);
+        let mut pairs = KeyValues::new(lang);
+        pairs.push("total".into(), 7usize);
+        let mut section = Section::new("mixed", "Mixed".into());
+        section.blocks = vec![
+            Block::Paragraph("before".into()),
+            Block::Table(table),
+            Block::Paragraph("after".into()),
+            Block::KeyValues(pairs),
+        ];
+        section.print = PrintHints {
+            sheet_name: Some("Sheet of blocks".into()),
+            repeat_header: false,
+            fit_to_width: true,
+            landscape: false,
+        };
+        let mut doc = Document::new(lang, "Title".into());
+        doc.summarise("Document".into(), "Title");
+        doc.sections.push(section);
+
+        let markdown = to_markdown(&doc);
+        assert!(
+            markdown.ends_with(
+                "## Mixed\n\nbefore\n\n| Day | Count | Name |\n|---|---|---|\n| 2026-10-01 | 3 | a |\n| 2026-10-02 | 4 |  |\n\nafter\n\n| Item | Details |\n|---|---|\n| total | 7 |\n"
+            ),
+            "{markdown}"
+        );
+
+        let bytes = to_xlsx(&doc).expect("workbook");
+        let mut wb = Xlsx::new(std::io::Cursor::new(bytes)).expect("readable");
+        assert_eq!(wb.sheet_names(), ["Summary", "Sheet of blocks"]);
+        let range = wb.worksheet_range("Sheet of blocks").expect("sheet");
+        let at = |r: u32, c: u32| range.get_value((r, c)).cloned().unwrap_or(Data::Empty);
+        assert_eq!(at(0, 0), Data::String("before".into()));
+        assert_eq!(at(1, 0), Data::String("Day".into()));
+        assert_eq!(at(2, 0), Data::String("2026-10-01".into()));
+        assert_eq!(at(3, 1), Data::Float(4.0));
+        // One empty row after the table.
+        assert_eq!(at(4, 0), Data::Empty);
+        assert_eq!(at(5, 0), Data::String("after".into()));
+        assert_eq!(at(6, 0), Data::String("Item".into()));
+        assert_eq!(at(7, 0), Data::String("total".into()));
+        assert_eq!(at(7, 1), Data::Float(7.0));
+
+        // The print hints, as the sheet's XML says them.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("blocks.xlsx");
+        std::fs::write(&path, to_xlsx(&doc).expect("workbook")).expect("written");
+        let part = |name: &str| {
+            let out = std::process::Command::new("unzip")
+                .arg("-p")
+                .arg(&path)
+                .arg(name)
+                .output()
+                .expect("unzip runs");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let sheet = part("xl/worksheets/sheet2.xml");
+        assert!(sheet.contains(r#"orientation="portrait""#), "{sheet}");
+        assert!(sheet.contains(r#"fitToHeight="0""#), "{sheet}");
+        assert!(!sheet.contains("<pane "), "no frozen header: {sheet}");
+        assert!(!sheet.contains("<autoFilter"), "no filter: {sheet}");
+        let workbook = part("xl/workbook.xml");
+        assert!(!workbook.contains("_xlnm.Print_Titles"), "{workbook}");
+        assert!(workbook.contains("_xlnm.Print_Area"), "{workbook}");
     }
 }

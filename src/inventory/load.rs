@@ -23,6 +23,9 @@ pub(super) struct Fragment {
     pub terminals: Vec<(String, RawTerminal, Location)>,
     /// Ids of sites and groups whose definitions have errors (already reported).
     pub broken: Vec<String>,
+    /// Sites named in a site's travel table (`travel: { sites: { ID: minutes } }`): the site,
+    /// the id it names and where.
+    pub travel_refs: Vec<(String, String, Location)>,
     /// What Ansible hosts bring beyond a seibi terminal, by terminal id.
     pub ansible: HashMap<String, AnsibleExtras>,
     /// Ids of terminals and groups named in Ansible files (Ansible's naming rules apply).
@@ -234,7 +237,10 @@ fn read_fragment(doc: &YamlDocument, diags: &mut Diagnostics) -> Fragment {
             "sites" => {
                 for (id, value) in mapping(&node, "sites", diags) {
                     match diags.take(value.deserialize::<RawSite>()) {
-                        Some(site) => fragment.sites.push((id, site, value.key_location())),
+                        Some(site) => {
+                            fragment.travel_refs.extend(travel_refs(&id, &value));
+                            fragment.sites.push((id, site, value.key_location()));
+                        }
                         None => fragment.broken.push(id),
                     }
                 }
@@ -321,6 +327,41 @@ pub(super) fn mapping<'a>(
     }
 }
 
+/// The sites a site's travel table names, with where each is named.
+fn travel_refs(site: &str, value: &Node<'_>) -> Vec<(String, String, Location)> {
+    value
+        .get("travel")
+        .and_then(|travel| travel.get("sites"))
+        .and_then(|sites| sites.entries())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(target, node)| (site.to_string(), target, node.key_location()))
+        .collect()
+}
+
+/// Sites named in travel tables that no inventory file defines (ids that did not load, or with
+/// a file that could not be read, are not reported again).
+fn check_travel_refs(
+    refs: &[(String, String, Location)],
+    inv: &Inventory,
+    unreported: impl Fn(&str) -> bool,
+    diags: &mut Diagnostics,
+) {
+    let site_ids: Vec<&str> = inv.sites.keys().map(String::as_str).collect();
+    for (site, target, at) in refs {
+        if inv.sites.contains_key(target) || !unreported(target) {
+            continue;
+        }
+        diags.push(
+            Diagnostic::error(format!(
+                "site `{site}` gives a travel time to unknown site `{target}`"
+            ))
+            .at(Some(at.clone()))
+            .did_you_mean(target, site_ids.iter().copied().filter(|id| id != site)),
+        );
+    }
+}
+
 /// Whether `id` can name a site, group or terminal: letters, digits, `-`, `_` and `.`,
 /// starting with a letter or digit (a `/` would clash with `job/task` references).
 pub fn valid_id(id: &str) -> bool {
@@ -381,8 +422,10 @@ fn merge(fragments: Vec<Fragment>, some_file_unread: bool, diags: &mut Diagnosti
     let mut raw_terminals = Vec::new();
     let mut broken: BTreeSet<String> = BTreeSet::new();
 
+    let mut travel: Vec<(String, String, Location)> = Vec::new();
     for fragment in fragments {
         broken.extend(fragment.broken);
+        travel.extend(fragment.travel_refs);
         ansible.extend(fragment.ansible);
         ansible_ids.extend(fragment.ansible_ids);
         if let Some((d, at)) = fragment.defaults {
@@ -490,6 +533,12 @@ fn merge(fragments: Vec<Fragment>, some_file_unread: bool, diags: &mut Diagnosti
         }
     }
 
+    check_travel_refs(
+        &travel,
+        &inv,
+        |id| !broken.contains(id) && !some_file_unread,
+        diags,
+    );
     let defaults = defaults.map(|(d, _)| d).unwrap_or_default();
     let site_ids: Vec<&str> = inv.sites.keys().map(String::as_str).collect();
     let group_ids: Vec<&str> = inv.groups.keys().map(String::as_str).collect();

@@ -239,14 +239,47 @@ impl WindowPolicy {
         }
     }
 
-    /// The next office-hours window of `site` that has not ended yet and does not contain now
-    /// (the window work can resume in).
+    /// The next window of `site` that has not ended yet and does not contain now (the window
+    /// work can resume in): the next office hours or the next approved out-of-hours window,
+    /// whichever starts first, joined with the office hours and approved windows it touches
+    /// (an approved evening extends that day's hours; an approved early start opens the day
+    /// earlier).
     pub fn next_window(&self, site: &str) -> Option<Window> {
         let now = self.clock.now();
-        self.calendars
-            .for_site(site)
-            .windows_from(now)
-            .find(|w| !w.contains(now))
+        let calendar = self.calendars.for_site(site);
+        let tz = calendar.time_zone().clone();
+        let mut after = now;
+        // A joined span can hold now (an approved evening after today's open hours): then look
+        // past its end. Each round moves past one span, and spans do not nest.
+        for _ in 0..16 {
+            let office = calendar
+                .windows_from(after)
+                .find(|w| w.start().timestamp() > after);
+            let approved = self
+                .approved
+                .get(site)
+                .into_iter()
+                .flatten()
+                .map(|&(start, _)| start)
+                .filter(|&start| start > after)
+                .min();
+            let start = match (&office, approved) {
+                (Some(o), Some(a)) => a.min(o.start().timestamp()),
+                (Some(o), None) => o.start().timestamp(),
+                (None, Some(a)) => a,
+                (None, None) => return None,
+            };
+            let Some((from, to)) = self.approved_span(site, start) else {
+                return office;
+            };
+            if from <= now {
+                after = to;
+                continue;
+            }
+            let from = from.to_zoned(tz.clone());
+            return Some(Window::new(from.date(), from, to.to_zoned(tz)));
+        }
+        None
     }
 
     /// Why a visit needing `needed` cannot start now at `site` (`None`: it can).

@@ -547,3 +547,88 @@ fn approved_out_of_hours_windows_open_the_site_and_extend_its_hours() {
         "only the site it was approved for"
     );
 }
+
+#[test]
+fn the_next_window_counts_approved_out_of_hours_windows() {
+    use crate::inventory::ApprovedWindow;
+    use crate::plan::PlannedWindow;
+    let window = |day, start: (i8, i8), end: (i8, i8)| PlannedWindow {
+        site: "chuo".to_string(),
+        window: ApprovedWindow {
+            date: day,
+            start: jiff::civil::time(start.0, start.1, 0, 0),
+            end: jiff::civil::time(end.0, end.1, 0, 0),
+            approval: Some("情報政策課 2026-09-20".to_string()),
+        },
+    };
+    // Friday 2026-10-02: an approved evening after the office hours; Saturday morning too.
+    let approved = [
+        window(date(2026, 10, 2), (17, 15), (20, 0)),
+        window(date(2026, 10, 3), (9, 0), (12, 0)),
+    ];
+    let clock = Arc::new(ManualClock::new(tokyo(2026, 10, 2, 7, 0)));
+    let policy = WindowPolicy::with_clock(crate::schedule::Calendars::default(), clock.clone())
+        .with_approved_windows(&approved);
+    let plain = WindowPolicy::with_clock(crate::schedule::Calendars::default(), clock.clone());
+    let next = |p: &WindowPolicy| {
+        p.next_window("chuo").map(|w| {
+            format!(
+                "{} {}-{}",
+                w.date(),
+                w.start().strftime("%m-%d %H:%M"),
+                w.end().strftime("%m-%d %H:%M")
+            )
+        })
+    };
+    // Before opening: today's hours, extended by the approved evening.
+    assert_eq!(
+        next(&policy).as_deref(),
+        Some("2026-10-02 10-02 08:45-10-02 20:00")
+    );
+    assert_eq!(
+        next(&plain).as_deref(),
+        Some("2026-10-02 10-02 08:45-10-02 17:15")
+    );
+    // During the (extended) day: the next one is Saturday morning, not Monday.
+    clock.set(tokyo(2026, 10, 2, 16, 0));
+    assert_eq!(
+        next(&policy).as_deref(),
+        Some("2026-10-03 10-03 09:00-10-03 12:00")
+    );
+    assert_eq!(
+        next(&plain).as_deref(),
+        Some("2026-10-05 10-05 08:45-10-05 17:15")
+    );
+    // After the evening window, and after Saturday's: Saturday, then Monday.
+    clock.set(tokyo(2026, 10, 2, 20, 0));
+    assert_eq!(
+        next(&policy).as_deref(),
+        Some("2026-10-03 10-03 09:00-10-03 12:00")
+    );
+    clock.set(tokyo(2026, 10, 3, 12, 0));
+    assert_eq!(
+        next(&policy).as_deref(),
+        Some("2026-10-05 10-05 08:45-10-05 17:15")
+    );
+    // Only the site it was approved for.
+    clock.set(tokyo(2026, 10, 2, 20, 0));
+    assert_eq!(
+        policy.next_window("kita").map(|w| w.date()),
+        Some(date(2026, 10, 5))
+    );
+
+    // A run paused at Friday's closing says to come back on Saturday morning.
+    clock.set(tokyo(2026, 10, 2, 20, 0));
+    let mut pause = PauseBuilder::default();
+    pause.note(0, "chuo", "chuo-t01", "office hours at chuo ended at 20:00");
+    let pause = pause
+        .finish(&policy, Some("RUN".to_string()))
+        .unwrap_or_else(|| panic!("a pause"));
+    assert_eq!(
+        pause.message(),
+        "paused for office hours: 1 terminal(s) at 1 site(s) have work left\n  \
+         chuo: chuo-t01 (office hours at chuo ended at 20:00); next window 2026-10-03 Sat \
+         09:00-12:00\nresume in the next window with the same plan options: seibi apply \
+         --resume RUN"
+    );
+}

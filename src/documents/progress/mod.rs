@@ -16,14 +16,14 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::Serialize;
 
+mod report;
+
 use super::journals::{self, Journal};
-use super::result::person;
 use super::words::jst_text;
-use super::{Cell, Document, DocumentError, Language, Section, Table, document, headings, tr};
+use super::{DocumentError, Language, tr};
 use crate::journal::record::{CHECK_ONLY_CHANGE, Selection};
 use crate::journal::{Status, Step};
 use crate::plan::{Plan, PlannedTask, PlannedTerminal};
-use crate::roster::Roster;
 
 /// Where one unit of the plan stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -382,220 +382,6 @@ impl PlanProgress {
         }
         out
     }
-
-    /// The 進捗報告書 (progress report): the plan's runs, per-terminal progress and every unit
-    /// not done yet. `job_titles` may be empty.
-    pub fn report(
-        &self,
-        roster: &Roster,
-        job_titles: &BTreeMap<String, String>,
-        lang: Language,
-    ) -> Document {
-        let mut doc = document(lang, tr(lang, "進捗報告書", "Progress report"));
-        let count = |s: UnitState| self.counts.0.get(s.name()).copied().unwrap_or(0);
-        let operators: Vec<String> = {
-            let mut ids: Vec<&String> = self
-                .runs
-                .iter()
-                .filter(|r| !r.check)
-                .flat_map(|r| &r.operators)
-                .collect();
-            ids.sort();
-            ids.dedup();
-            ids.into_iter().map(|o| person(roster, o)).collect()
-        };
-        doc.summary = vec![
-            (tr(lang, "文書", "Document"), doc.title.clone()),
-            (
-                tr(lang, "計画ダイジェスト", "Plan digest"),
-                self.plan_digest.clone(),
-            ),
-            (
-                tr(lang, "進捗", "Progress"),
-                tr(
-                    lang,
-                    &format!(
-                        "{} / {} 件完了（{}）",
-                        self.done,
-                        self.units,
-                        if self.complete { "完了" } else { "未完了" }
-                    ),
-                    &format!(
-                        "{} of {} units done ({})",
-                        self.done,
-                        self.units,
-                        if self.complete {
-                            "complete"
-                        } else {
-                            "not complete"
-                        }
-                    ),
-                ),
-            ),
-            (
-                tr(lang, "内訳", "By state"),
-                UnitState::ALL
-                    .iter()
-                    .filter(|s| count(**s) > 0)
-                    .map(|s| format!("{} {}", s.label(lang), count(*s)))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            (
-                tr(lang, "実行回数", "Runs"),
-                self.runs.iter().filter(|r| !r.check).count().to_string(),
-            ),
-            (tr(lang, "作業者", "Operators"), operators.join(", ")),
-        ];
-        if !self.complete {
-            doc.flags.push(tr(
-                lang,
-                &format!(
-                    "未完了の作業が {} 件あります。「未完了の作業」を参照してください。",
-                    self.units - self.done
-                ),
-                &format!(
-                    "{} unit(s) not done yet; see Work left.",
-                    self.units - self.done
-                ),
-            ));
-        }
-
-        let mut runs = Table::new(&headings(
-            lang,
-            &[
-                ("実行ID", "Run"),
-                ("開始(JST)", "Started (JST)"),
-                ("終了(JST)", "Ended (JST)"),
-                ("作業者", "Operators"),
-                ("対象", "Part applied"),
-                ("結果数", "Results"),
-            ],
-        ));
-        for r in &self.runs {
-            runs.push(vec![
-                Cell::from(&r.run),
-                r.started
-                    .as_deref()
-                    .map_or(Cell::Empty, |t| jst_text(t).into()),
-                r.ended.as_deref().map_or_else(
-                    || tr(lang, "未終了", "not finished").into(),
-                    |t| jst_text(t).into(),
-                ),
-                r.operators
-                    .iter()
-                    .map(|o| person(roster, o))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-                    .into(),
-                if r.check {
-                    tr(lang, "確認のみ（--check）", "check only (--check)").into()
-                } else {
-                    r.selection.as_ref().map_or_else(
-                        || tr(lang, "計画全体", "whole plan").into(),
-                        |s| selection_text(s).into(),
-                    )
-                },
-                r.results.into(),
-            ]);
-        }
-
-        let mut terminals = Table::new(&headings(
-            lang,
-            &[
-                ("拠点", "Site"),
-                ("端末", "Terminal"),
-                ("作業数", "Units"),
-                ("完了", "Done"),
-                ("未完了", "Left"),
-                ("状態", "State"),
-                ("最終実行", "Last run"),
-            ],
-        ));
-        let mut left = Table::new(&headings(
-            lang,
-            &[
-                ("拠点", "Site"),
-                ("端末", "Terminal"),
-                ("作業ID", "Job"),
-                ("件名", "Title"),
-                ("タスク", "Task"),
-                ("状態", "State"),
-                ("実行ID", "Run"),
-                ("日時(JST)", "Time (JST)"),
-                ("作業者", "Operator"),
-                ("エラー", "Error"),
-            ],
-        ));
-        for site in &self.sites {
-            for t in &site.terminals {
-                let done = t.units.iter().filter(|u| u.state.is_done()).count();
-                let state = if t.is_complete() {
-                    tr(lang, "完了", "done")
-                } else if t.units.iter().all(|u| u.state == UnitState::NotRun) {
-                    tr(lang, "未着手", "not started")
-                } else {
-                    tr(lang, "作業中", "in progress")
-                };
-                terminals.push(vec![
-                    Cell::from(&site.site),
-                    Cell::from(&t.terminal),
-                    t.units.len().into(),
-                    done.into(),
-                    (t.units.len() - done).into(),
-                    state.into(),
-                    last_run(t).map_or(Cell::Empty, Cell::from),
-                ]);
-                for u in t.units.iter().filter(|u| !u.state.is_done()) {
-                    left.push(vec![
-                        Cell::from(&site.site),
-                        Cell::from(&t.terminal),
-                        Cell::from(&u.job),
-                        job_titles.get(&u.job).map_or(Cell::Empty, Cell::from),
-                        Cell::from(&u.task),
-                        u.state.label(lang).into(),
-                        u.run.as_ref().map_or(Cell::Empty, Cell::from),
-                        u.time
-                            .as_deref()
-                            .map_or(Cell::Empty, |t| jst_text(t).into()),
-                        u.operator
-                            .as_deref()
-                            .map_or(Cell::Empty, |o| person(roster, o).into()),
-                        u.error.as_ref().map_or(Cell::Empty, Cell::from),
-                    ]);
-                }
-            }
-        }
-        doc.sections = vec![
-            Section {
-                id: "runs",
-                title: tr(lang, "実行の記録", "Runs"),
-                notes: runs.note_if_empty(
-                    lang,
-                    "この計画の実行の記録はまだありません。",
-                    "The plan has not been applied yet.",
-                ),
-                table: runs,
-            },
-            Section {
-                id: "terminals",
-                title: tr(lang, "端末別進捗", "Per terminal"),
-                table: terminals,
-                notes: Vec::new(),
-            },
-            Section {
-                id: "left",
-                title: tr(lang, "未完了の作業", "Work left"),
-                notes: left.note_if_empty(
-                    lang,
-                    "すべての作業が完了しています。",
-                    "Every unit is done.",
-                ),
-                table: left,
-            },
-        ];
-        doc
-    }
 }
 
 /// The journals of the plan with `digest`, oldest first.
@@ -621,7 +407,7 @@ fn is_check_run(journal: &Journal) -> bool {
 }
 
 /// The run of the latest decided unit of a terminal.
-fn last_run(t: &TerminalProgress) -> Option<&str> {
+pub(super) fn last_run(t: &TerminalProgress) -> Option<&str> {
     t.units
         .iter()
         .filter(|u| u.time.is_some())
