@@ -106,6 +106,21 @@ fn a_jobs_own_deadline_binds_the_crews() {
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
 }
 
+/// The crews' timetable does not apply a global limit or canary work: the plan says so.
+#[test]
+fn a_global_limit_or_canary_the_crews_do_not_apply_is_said() {
+    let out = plan(&["--global-limit", "4", "--canary-terminals", "2"]);
+    assert!(
+        out.stdout.contains(
+            "note: the crews' timetable does not apply --global-limit 4 / --canary (the timetable with a crew at every site does)"
+        ),
+        "{}",
+        out.stdout
+    );
+    let out = plan(&[]);
+    assert!(!out.stdout.contains("does not apply"), "{}", out.stdout);
+}
+
 #[test]
 fn without_crews_the_plan_says_how_many_the_october_visit_needs() {
     let out = plan(&[]);

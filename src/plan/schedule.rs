@@ -346,6 +346,13 @@ pub fn build_schedule(
         crews.as_deref(),
     )
     .map_err(|e| Diagnostic::error(format!("cannot plan the crews: {e}")))?;
+    let mut crew_plan = crew_plan;
+    if request.global_limit.is_some() || request.canary.is_some() {
+        crew_plan.notes.push(crew::CrewNote::LimitsNotApplied {
+            global_limit: request.global_limit,
+            canary: request.canary.is_some(),
+        });
+    }
 
     let estimates = jobs_in_plan_order(plan, &jobs)
         .into_iter()

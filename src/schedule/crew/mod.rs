@@ -125,6 +125,15 @@ pub enum CrewNote {
         /// Their ids.
         sites: Vec<String>,
     },
+    /// The plan asks for a global limit or canary work, which the crews' timetable does not
+    /// apply (the timetable with a crew at every site does): with them, the crews may need
+    /// more time than it shows.
+    LimitsNotApplied {
+        /// `--global-limit`.
+        global_limit: Option<u32>,
+        /// Whether `--canary` was given.
+        canary: bool,
+    },
 }
 
 /// What to change when the round does not fit, as data.

@@ -313,6 +313,29 @@ pub fn note_text(note: &CrewNote, lang: Language) -> String {
             "the travel table names sites that are not in the inventory: {}",
             sites.join(", ")
         ),
+        (
+            CrewNote::LimitsNotApplied {
+                global_limit,
+                canary,
+            },
+            lang,
+        ) => {
+            let asked: Vec<String> = global_limit
+                .map(|n| format!("--global-limit {n}"))
+                .into_iter()
+                .chain(canary.then(|| "--canary".to_string()))
+                .collect();
+            let asked = asked.join(" / ");
+            match lang {
+                Language::Ja => format!(
+                    "班の行程には {asked} を反映していません(各拠点に専任の班の時間割には反映済み)。反映すると班の作業は表より長くかかる場合があります"
+                ),
+                Language::En => format!(
+                    "the crews' timetable does not apply {asked} (the timetable with a crew at \
+                     every site does): with it, the crews may take longer than shown"
+                ),
+            }
+        }
     }
 }
 
