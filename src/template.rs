@@ -7,7 +7,7 @@
 //! reach a plan, a document or a log, and the names used are recorded (a plan pins them).
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
@@ -67,6 +67,10 @@ impl Context {
 /// The template environment.
 pub struct Templates {
     env: Environment<'static>,
+    /// Sources parsed once by [`Templates::prepare`], by source, with the name the
+    /// environment holds each under: a plan renders the same strings for thousands of
+    /// terminals, and parsing them again for each was much of its time.
+    prepared: HashMap<String, String>,
 }
 
 impl Default for Templates {
@@ -100,7 +104,40 @@ impl Templates {
                 Ok(Value::from(secret_placeholder(&name)))
             },
         );
-        Self { env }
+        Self {
+            env,
+            prepared: HashMap::new(),
+        }
+    }
+
+    /// Parses `source` once for every later render of it, and returns the variables it uses
+    /// (dotted paths such as `terminal.id`, or a bare name where it is used otherwise): what
+    /// it renders to depends on their values only. A plain string uses none.
+    pub fn prepare(&mut self, source: &str) -> Result<BTreeSet<String>, TemplateError> {
+        if is_plain(source) {
+            return Ok(BTreeSet::new());
+        }
+        if !self.prepared.contains_key(source) {
+            let name = format!("#{}", self.prepared.len());
+            self.env
+                .add_template_owned(name.clone(), source.to_string())
+                .map_err(|e| syntax_error(&e))?;
+            self.prepared.insert(source.to_string(), name);
+        }
+        let template = self
+            .env
+            .get_template(&self.prepared[source])
+            .map_err(|e| syntax_error(&e))?;
+        Ok(template.undeclared_variables(true).into_iter().collect())
+    }
+
+    /// The variables a `when:` expression uses (as [`Templates::prepare`] says them).
+    pub fn condition_variables(&self, expr: &str) -> Result<BTreeSet<String>, TemplateError> {
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| syntax_error(&e))?;
+        Ok(compiled.undeclared_variables(true).into_iter().collect())
     }
 
     /// Renders `source` with the variables in `context` (a JSON object).
@@ -136,10 +173,11 @@ impl Templates {
             });
         }
         SECRETS_SEEN.with(|s| s.borrow_mut().clear());
-        let template = self
-            .env
-            .template_from_str(source)
-            .map_err(|e| syntax_error(&e))?;
+        let template = match self.prepared.get(source) {
+            Some(name) => self.env.get_template(name),
+            None => self.env.template_from_str(source),
+        }
+        .map_err(|e| syntax_error(&e))?;
         let result = template.render(value);
         let secrets = SECRETS_SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()));
         match result {

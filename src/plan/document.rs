@@ -12,6 +12,7 @@ use sha2::{Digest as _, Sha256};
 #[cfg(doc)]
 use super::canonical_sha256;
 use super::schedule::{PlanSchedule, ScheduleRequest};
+use super::terminals::Terminals;
 use crate::inventory::{Become, Platform, Selector};
 use crate::playbook::{JobKind, Provenance, Urgency};
 
@@ -196,8 +197,10 @@ pub struct PlannedSite {
     pub capacity: u32,
     /// Jump host, `user@host:port`.
     pub jump: Option<String>,
-    /// Terminals with work.
-    pub terminals: Vec<PlannedTerminal>,
+    /// Terminals with work (in memory, terminals whose tasks render the same share them:
+    /// see [`Terminals`]).
+    #[schemars(with = "Vec<PlannedTerminal>")]
+    pub terminals: Terminals,
     /// Sum of the terminals' estimates.
     pub estimated_minutes: u64,
 }

@@ -1,0 +1,342 @@
+//! A site's planned terminals, in memory as the planner makes them: terminals whose tasks
+//! render the same hold the same tasks, once.
+//!
+//! Most of a plan is the same for every terminal (a file's path and mode, a package's
+//! version, a command): the planner renders each distinct task once, keeps it in one table for
+//! the whole plan, and gives each terminal the indices of its tasks. [`Terminals`] is that form,
+//! and it serializes as the plan document's per-terminal JSON, byte for byte what a list of
+//! [`PlannedTerminal`]s writes (so plans and their digests are the same as before).
+//!
+//! [`Terminals::views`] reads the terminals without copying their tasks, which is what
+//! writing, hashing and showing a plan of 100,000 terminals do. Code that wants
+//! [`PlannedTerminal`]s (the run, the documents, a plan read back from JSON) gets them through
+//! `Deref` to a slice: a shared list makes its per-terminal copy then, once, and keeps it.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
+
+use super::{PlannedTask, PlannedTerminal};
+use crate::inventory::{Become, Platform};
+
+/// The planned terminals of one site.
+#[derive(Clone, Default)]
+pub struct Terminals {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    /// Each terminal with its own tasks (a plan read back, or changed after it was made).
+    Owned(Vec<PlannedTerminal>),
+    /// The planner's form: tasks by index into a table shared by the whole plan.
+    Shared {
+        terminals: Vec<SharedTerminal>,
+        table: Arc<TaskTable>,
+        /// The per-terminal copy, made the first time a caller asks for a slice.
+        full: OnceLock<Vec<PlannedTerminal>>,
+    },
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Owned(Vec::new())
+    }
+}
+
+/// The distinct rendered tasks of a plan.
+#[derive(Debug, Default)]
+pub(crate) struct TaskTable {
+    pub(crate) tasks: Vec<PlannedTask>,
+}
+
+/// A terminal in the planner's form: everything a [`PlannedTerminal`] has, its tasks as
+/// indices into the plan's [`TaskTable`].
+#[derive(Debug, Clone)]
+pub(crate) struct SharedTerminal {
+    pub(crate) id: String,
+    pub(crate) address: String,
+    pub(crate) port: u16,
+    pub(crate) user: String,
+    pub(crate) become_method: Become,
+    pub(crate) platform: Platform,
+    pub(crate) key_file: Option<String>,
+    /// The same list for every terminal with the same jobs.
+    pub(crate) jobs: Arc<Vec<String>>,
+    pub(crate) tasks: Vec<u32>,
+    pub(crate) estimated_minutes: u64,
+}
+
+/// A planned terminal, borrowed from either form: what [`Terminals::views`] yields. Its
+/// JSON is the [`PlannedTerminal`]'s (same fields, names and order).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PlannedTerminalRef<'a> {
+    /// Terminal id.
+    pub id: &'a str,
+    /// Address.
+    pub address: &'a str,
+    /// Port.
+    pub port: u16,
+    /// Login user.
+    pub user: &'a str,
+    /// How commands gain root after logging in.
+    #[serde(rename = "become", skip_serializing_if = "Become::is_none")]
+    pub become_method: Become,
+    /// Platform.
+    pub platform: Platform,
+    /// The SSH private key this terminal logs in with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<&'a str>,
+    /// Jobs that run here.
+    pub jobs: &'a [String],
+    /// Tasks in the order they run.
+    pub tasks: TaskList<'a>,
+    /// Sum of the jobs' per-terminal estimates.
+    pub estimated_minutes: u64,
+}
+
+impl<'a> From<&'a PlannedTerminal> for PlannedTerminalRef<'a> {
+    fn from(terminal: &'a PlannedTerminal) -> Self {
+        // Every field named: a field added to `PlannedTerminal` must be added here too (and
+        // to `SharedTerminal`), or the two forms would write different JSON.
+        let PlannedTerminal {
+            id,
+            address,
+            port,
+            user,
+            become_method,
+            platform,
+            key_file,
+            jobs,
+            tasks,
+            estimated_minutes,
+        } = terminal;
+        PlannedTerminalRef {
+            id,
+            address,
+            port: *port,
+            user,
+            become_method: *become_method,
+            platform: *platform,
+            key_file: key_file.as_deref(),
+            jobs,
+            tasks: TaskList::Owned(tasks),
+            estimated_minutes: *estimated_minutes,
+        }
+    }
+}
+
+impl<'a> PlannedTerminalRef<'a> {
+    fn shared(terminal: &'a SharedTerminal, table: &'a TaskTable) -> Self {
+        PlannedTerminalRef {
+            id: &terminal.id,
+            address: &terminal.address,
+            port: terminal.port,
+            user: &terminal.user,
+            become_method: terminal.become_method,
+            platform: terminal.platform,
+            key_file: terminal.key_file.as_deref(),
+            jobs: &terminal.jobs,
+            tasks: TaskList::Shared(&terminal.tasks, &table.tasks),
+            estimated_minutes: terminal.estimated_minutes,
+        }
+    }
+
+    /// The terminal with its own copy of its tasks.
+    pub fn to_owned(&self) -> PlannedTerminal {
+        PlannedTerminal {
+            id: self.id.to_string(),
+            address: self.address.to_string(),
+            port: self.port,
+            user: self.user.to_string(),
+            become_method: self.become_method,
+            platform: self.platform,
+            key_file: self.key_file.map(str::to_string),
+            jobs: self.jobs.to_vec(),
+            tasks: self.tasks.iter().cloned().collect(),
+            estimated_minutes: self.estimated_minutes,
+        }
+    }
+
+    /// What plans show after the login user (see [`PlannedTerminal::become_note`]).
+    pub fn become_note(&self) -> String {
+        if self.become_method.is_none() {
+            String::new()
+        } else {
+            format!(" ({})", self.become_method)
+        }
+    }
+}
+
+/// A terminal's tasks in the order they run, borrowed from either form.
+#[derive(Debug, Clone, Copy)]
+pub enum TaskList<'a> {
+    /// The terminal's own tasks.
+    Owned(&'a [PlannedTask]),
+    /// Indices into the plan's table of distinct tasks.
+    Shared(&'a [u32], &'a [PlannedTask]),
+}
+
+impl<'a> TaskList<'a> {
+    /// How many tasks.
+    pub fn len(&self) -> usize {
+        match self {
+            TaskList::Owned(tasks) => tasks.len(),
+            TaskList::Shared(indices, _) => indices.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`th task, if there is one.
+    pub fn get(&self, i: usize) -> Option<&'a PlannedTask> {
+        match *self {
+            TaskList::Owned(tasks) => tasks.get(i),
+            TaskList::Shared(indices, table) => indices.get(i).map(|&t| &table[t as usize]),
+        }
+    }
+
+    /// The tasks in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a PlannedTask> + use<'a> {
+        let list = *self;
+        (0..list.len()).filter_map(move |i| list.get(i))
+    }
+}
+
+impl PartialEq for TaskList<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for TaskList<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl Terminals {
+    /// The planner's form: `terminals` with tasks by index into `table`.
+    pub(crate) fn shared(terminals: Vec<SharedTerminal>, table: Arc<TaskTable>) -> Self {
+        Terminals {
+            repr: Repr::Shared {
+                terminals,
+                table,
+                full: OnceLock::new(),
+            },
+        }
+    }
+
+    /// The terminals, borrowed, without copying their tasks.
+    pub fn views(&self) -> impl Iterator<Item = PlannedTerminalRef<'_>> + '_ {
+        let (owned, shared) = match &self.repr {
+            Repr::Owned(terminals) => (terminals.as_slice(), None),
+            Repr::Shared {
+                terminals, table, ..
+            } => (&[][..], Some((terminals, table))),
+        };
+        owned
+            .iter()
+            .map(PlannedTerminalRef::from)
+            .chain(shared.into_iter().flat_map(|(terminals, table)| {
+                terminals
+                    .iter()
+                    .map(|t| PlannedTerminalRef::shared(t, table))
+            }))
+    }
+
+    /// How many terminals (without copying any).
+    pub fn len(&self) -> usize {
+        match &self.repr {
+            Repr::Owned(terminals) => terminals.len(),
+            Repr::Shared { terminals, .. } => terminals.len(),
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Keeps the terminals for which `keep` is true (each with its own tasks after this).
+    pub fn retain(&mut self, keep: impl FnMut(&PlannedTerminal) -> bool) {
+        self.owned_mut().retain(keep);
+    }
+
+    /// The terminals with their own tasks, to change.
+    fn owned_mut(&mut self) -> &mut Vec<PlannedTerminal> {
+        if let Repr::Shared { .. } = &self.repr {
+            let owned = self.views().map(|t| t.to_owned()).collect();
+            self.repr = Repr::Owned(owned);
+        }
+        match &mut self.repr {
+            Repr::Owned(terminals) => terminals,
+            // Replaced just above.
+            Repr::Shared { .. } => unreachable!("a shared list was made owned"),
+        }
+    }
+}
+
+impl From<Vec<PlannedTerminal>> for Terminals {
+    fn from(terminals: Vec<PlannedTerminal>) -> Self {
+        Terminals {
+            repr: Repr::Owned(terminals),
+        }
+    }
+}
+
+impl Deref for Terminals {
+    type Target = [PlannedTerminal];
+
+    fn deref(&self) -> &[PlannedTerminal] {
+        match &self.repr {
+            Repr::Owned(terminals) => terminals,
+            Repr::Shared { full, .. } => {
+                full.get_or_init(|| self.views().map(|t| t.to_owned()).collect())
+            }
+        }
+    }
+}
+
+impl DerefMut for Terminals {
+    fn deref_mut(&mut self) -> &mut [PlannedTerminal] {
+        self.owned_mut()
+    }
+}
+
+impl<'a> IntoIterator for &'a Terminals {
+    type Item = &'a PlannedTerminal;
+    type IntoIter = std::slice::Iter<'a, PlannedTerminal>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.deref().iter()
+    }
+}
+
+impl std::fmt::Debug for Terminals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.views()).finish()
+    }
+}
+
+impl PartialEq for Terminals {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.views().eq(other.views())
+    }
+}
+
+impl Serialize for Terminals {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.views())
+    }
+}
+
+impl<'de> Deserialize<'de> for Terminals {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<PlannedTerminal>::deserialize(deserializer).map(Terminals::from)
+    }
+}
