@@ -24,6 +24,7 @@ mod document;
 mod graph;
 pub mod groups;
 mod occurrences;
+mod pretty;
 mod render;
 pub mod schedule;
 mod scope;
