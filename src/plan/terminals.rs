@@ -340,3 +340,91 @@ impl<'de> Deserialize<'de> for Terminals {
         Vec::<PlannedTerminal>::deserialize(deserializer).map(Terminals::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use crate::plan::{Plan, PlanRequest, build};
+    use crate::project::{Project, ProjectPaths};
+
+    fn example_plan() -> Plan {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (project, diags) = Project::load(ProjectPaths::new(root));
+        let project = project.unwrap_or_else(|| panic!("the example loads: {diags:?}"));
+        build(&project, &PlanRequest::default()).expect("the example plans")
+    }
+
+    /// Terminals share the tasks that render the same for them, and only those: a task that
+    /// names the terminal (the log forwarding's `$LocalHostName {{ terminal.id }}`) is one
+    /// per terminal.
+    #[test]
+    fn terminals_share_the_tasks_that_render_the_same() {
+        let plan = example_plan();
+        let views: Vec<_> = plan
+            .sites
+            .iter()
+            .flat_map(|s| s.terminals.views())
+            .collect();
+        let distinct: HashSet<*const crate::plan::PlannedTask> = views
+            .iter()
+            .flat_map(|t| t.tasks.iter())
+            .map(std::ptr::from_ref)
+            .collect();
+        assert!(views.len() > 10, "{}", views.len());
+        assert!(
+            distinct.len() * 3 < plan.totals.tasks,
+            "{} distinct of {}",
+            distinct.len(),
+            plan.totals.tasks
+        );
+        let forwarding = |t: &super::PlannedTerminalRef<'_>| {
+            t.tasks
+                .iter()
+                .find(|x| x.task == "log-forwarding")
+                .map(std::ptr::from_ref)
+        };
+        let with: Vec<_> = views.iter().filter_map(forwarding).collect();
+        assert!(with.len() > 1);
+        assert_eq!(with.iter().collect::<HashSet<_>>().len(), with.len());
+        for t in &views {
+            if let Some(task) = t.tasks.iter().find(|x| x.task == "log-forwarding") {
+                assert!(
+                    task.arg("content")
+                        .contains(&format!("$LocalHostName {}.", t.id))
+                );
+            }
+        }
+    }
+
+    /// The shared form and the per-terminal form (a plan read back) are equal, write the same
+    /// JSON as serde writes the whole plan, and hash to the same digest.
+    #[test]
+    fn shared_and_owned_forms_write_the_same_plan() {
+        let shared = example_plan();
+        let text = shared.to_json();
+        let owned = Plan::from_json(&text).expect("reads back");
+        assert_eq!(owned, shared);
+        assert_eq!(owned.compute_digest(), shared.digest);
+        for plan in [&shared, &owned] {
+            let mut written = Vec::new();
+            plan.write_json(&mut written).expect("writes");
+            assert_eq!(
+                String::from_utf8(written).expect("utf-8"),
+                format!("{text}\n")
+            );
+        }
+        // A slice of the shared form is the terminals with their own tasks.
+        let site = &shared.sites[0];
+        assert_eq!(site.terminals.len(), site.terminals.iter().count());
+        assert_eq!(
+            site.terminals[0].tasks.len(),
+            site.terminals
+                .views()
+                .next()
+                .expect("a terminal")
+                .tasks
+                .len()
+        );
+    }
+}
