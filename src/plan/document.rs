@@ -270,8 +270,8 @@ pub struct PlannedSite {
     pub capacity: u32,
     /// Jump host, `user@host:port`.
     pub jump: Option<String>,
-    /// Terminals with work (in memory, terminals whose tasks render the same share them:
-    /// see [`Terminals`]).
+    /// Terminals with work.
+    // In memory, terminals whose tasks render the same share them (see `Terminals`).
     #[schemars(with = "Vec<PlannedTerminal>")]
     pub terminals: Terminals,
     /// Sum of the terminals' estimates.
