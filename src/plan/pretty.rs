@@ -108,7 +108,7 @@ fn splice<W: Write>(
     let Some(at) = text.find(&empty) else {
         return Err(io::Error::other(format!("no `{key}` list to write into")));
     };
-    out.write_all(text[..at].as_bytes())?;
+    out.write_all(&text.as_bytes()[..at])?;
     if count == 0 {
         out.write_all(empty.as_bytes())?;
     } else {
@@ -116,5 +116,5 @@ fn splice<W: Write>(
         items(out, &format!("{prefix}    "))?;
         write!(out, "\n{prefix}  ]")?;
     }
-    out.write_all(text[at + empty.len()..].as_bytes())
+    out.write_all(&text.as_bytes()[at + empty.len()..])
 }
