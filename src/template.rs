@@ -366,6 +366,37 @@ mod tests {
         assert_eq!(r.secrets.into_iter().collect::<Vec<_>>(), ["ntp_key"]);
     }
 
+    /// What the planner keys rendered tasks by: every variable a template can read, as a
+    /// dotted path where it is read by attribute and as the bare name where it is read any
+    /// other way (a subscript, a loop, a filter's argument).
+    #[test]
+    fn prepared_templates_say_which_variables_they_use() {
+        let mut t = Templates::new();
+        let used = t
+            .prepare(
+                "{{ terminal.id }} {{ site['name'] }} {% for s in servers %}{{ s }}{% endfor %} \
+                 {{ a | default(b) }} {% set x = job %}{{ x.id }} {{ secret('k') }}",
+            )
+            .expect("parses");
+        for name in ["terminal.id", "site", "servers", "a", "b", "job"] {
+            assert!(used.contains(name), "{name} in {used:?}");
+        }
+        assert!(!used.iter().any(|u| u == "s" || u == "x"), "{used:?}");
+        assert!(t.prepare("plain text").expect("plain").is_empty());
+        assert!(t.prepare("{{ oops ").is_err());
+        // A prepared template renders as one parsed for the render.
+        let ctx = json!({"terminal": {"id": "t1"}, "site": {"name": "s"}, "servers": [1, 2],
+            "a": "A", "b": "B", "job": {"id": "j"}});
+        let prepared = t
+            .render(
+                "{{ terminal.id }} {{ site['name'] }} {% for s in servers %}{{ s }}{% endfor %} \
+                 {{ a | default(b) }} {% set x = job %}{{ x.id }} {{ secret('k') }}",
+                &ctx,
+            )
+            .expect("renders");
+        assert_eq!(prepared.text, "t1 s 12 A j [[secret:k]]");
+    }
+
     #[test]
     fn conditions_and_syntax_errors() {
         let t = Templates::new();

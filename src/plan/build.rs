@@ -9,7 +9,7 @@ use super::scope::{ContextParts, TerminalScope, Uses, full_context};
 use super::terminals::{SharedTerminal, TaskTable, Terminals};
 use super::{
     ArtifactPin, HostKeyPin, InputFile, Inputs, Plan, PlanRequest, PlannedJob, PlannedSite,
-    PlannedTask, SCHEMA, SecretPin, TaskGraph, TaskKey, Totals, canonical_sha256,
+    PlannedTask, SCHEMA, SecretPin, TaskGraph, TaskKey, Totals,
 };
 use super::{occurrences, schedule};
 use crate::inventory::Terminal;
@@ -946,28 +946,40 @@ fn render_strings(
     Ok(())
 }
 
+/// The canonical SHA-256 of the sites and terminals the plan touches, with the terminals'
+/// variables and groups: [`canonical_sha256`](super::canonical_sha256) of the list of sites, written into the hash one
+/// site at a time.
 fn inventory_digest(project: &Project, sites: &[PlannedSite]) -> String {
     let inventory = &project.inventory;
-    let used: Vec<serde_json::Value> = sites
-        .iter()
-        .map(|ps| {
-            let site = inventory.sites.get(&ps.id);
-            let terminals: Vec<serde_json::Value> = ps
-                .terminals
-                .views()
-                .filter_map(|pt| inventory.terminals.get(pt.id))
-                .map(|t| {
-                    serde_json::json!({
-                        "terminal": t,
-                        "vars": inventory.vars_for(t),
-                        "groups": inventory.groups_of(t).iter().map(|g| &g.id).collect::<Vec<_>>(),
-                    })
+    let mut hasher = Sha256::new();
+    hasher.update(b"[");
+    let mut text = String::new();
+    for (i, ps) in sites.iter().enumerate() {
+        let site = inventory.sites.get(&ps.id);
+        let terminals: Vec<serde_json::Value> = ps
+            .terminals
+            .views()
+            .filter_map(|pt| inventory.terminals.get(pt.id))
+            .map(|t| {
+                serde_json::json!({
+                    "terminal": t,
+                    "vars": inventory.vars_for(t),
+                    "groups": inventory.groups_of(t).iter().map(|g| &g.id).collect::<Vec<_>>(),
                 })
-                .collect();
-            serde_json::json!({ "site": site, "terminals": terminals })
-        })
-        .collect();
-    canonical_sha256(&used)
+            })
+            .collect();
+        if i > 0 {
+            hasher.update(b",");
+        }
+        text.clear();
+        super::digest::write_canonical(
+            &serde_json::json!({ "site": site, "terminals": terminals }),
+            &mut text,
+        );
+        hasher.update(text.as_bytes());
+    }
+    hasher.update(b"]");
+    hex::encode(hasher.finalize())
 }
 
 /// `path` relative to the project `root`, with `/` separators, as plans name files.
