@@ -395,6 +395,8 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
             let (task, secrets) = render.planned_task();
             let errors = render.touched;
             self.secrets.extend(secrets);
+            // Four billion distinct tasks would not fit in memory long before the index
+            // overflows.
             let index = u32::try_from(self.table.tasks.len()).unwrap_or(u32::MAX);
             self.table.tasks.push(task);
             memo.insert(

@@ -23,25 +23,31 @@ use crate::inventory::{Become, Platform};
 /// The planned terminals of one site.
 #[derive(Clone, Default)]
 pub struct Terminals {
-    repr: Repr,
+    /// The planner's form, until something changes the terminals.
+    shared: Option<Shared>,
+    /// Each terminal with its own tasks (a plan read back, or changed after it was made);
+    /// empty while `shared` is there.
+    owned: Vec<PlannedTerminal>,
 }
 
+/// The planner's form: tasks by index into a table shared by the whole plan.
 #[derive(Clone)]
-enum Repr {
-    /// Each terminal with its own tasks (a plan read back, or changed after it was made).
-    Owned(Vec<PlannedTerminal>),
-    /// The planner's form: tasks by index into a table shared by the whole plan.
-    Shared {
-        terminals: Vec<SharedTerminal>,
-        table: Arc<TaskTable>,
-        /// The per-terminal copy, made the first time a caller asks for a slice.
-        full: OnceLock<Vec<PlannedTerminal>>,
-    },
+struct Shared {
+    terminals: Vec<SharedTerminal>,
+    table: Arc<TaskTable>,
+    /// The per-terminal copy, made the first time a caller asks for a slice.
+    full: OnceLock<Vec<PlannedTerminal>>,
 }
 
-impl Default for Repr {
-    fn default() -> Self {
-        Repr::Owned(Vec::new())
+impl Shared {
+    fn views(&self) -> impl Iterator<Item = PlannedTerminalRef<'_>> + '_ {
+        self.terminals
+            .iter()
+            .map(|t| PlannedTerminalRef::shared(t, &self.table))
+    }
+
+    fn per_terminal(&self) -> Vec<PlannedTerminal> {
+        shared_to_owned(&self.terminals, &self.table)
     }
 }
 
@@ -144,7 +150,7 @@ impl<'a> PlannedTerminalRef<'a> {
     }
 
     /// The terminal with its own copy of its tasks.
-    pub fn to_owned(&self) -> PlannedTerminal {
+    pub fn to_terminal(&self) -> PlannedTerminal {
         PlannedTerminal {
             id: self.id.to_string(),
             address: self.address.to_string(),
@@ -223,38 +229,26 @@ impl Terminals {
     /// The planner's form: `terminals` with tasks by index into `table`.
     pub(crate) fn shared(terminals: Vec<SharedTerminal>, table: Arc<TaskTable>) -> Self {
         Terminals {
-            repr: Repr::Shared {
+            shared: Some(Shared {
                 terminals,
                 table,
                 full: OnceLock::new(),
-            },
+            }),
+            owned: Vec::new(),
         }
     }
 
     /// The terminals, borrowed, without copying their tasks.
     pub fn views(&self) -> impl Iterator<Item = PlannedTerminalRef<'_>> + '_ {
-        let (owned, shared) = match &self.repr {
-            Repr::Owned(terminals) => (terminals.as_slice(), None),
-            Repr::Shared {
-                terminals, table, ..
-            } => (&[][..], Some((terminals, table))),
-        };
-        owned
+        self.owned
             .iter()
             .map(PlannedTerminalRef::from)
-            .chain(shared.into_iter().flat_map(|(terminals, table)| {
-                terminals
-                    .iter()
-                    .map(|t| PlannedTerminalRef::shared(t, table))
-            }))
+            .chain(self.shared.iter().flat_map(Shared::views))
     }
 
     /// How many terminals (without copying any).
     pub fn len(&self) -> usize {
-        match &self.repr {
-            Repr::Owned(terminals) => terminals.len(),
-            Repr::Shared { terminals, .. } => terminals.len(),
-        }
+        self.owned.len() + self.shared.as_ref().map_or(0, |s| s.terminals.len())
     }
 
     /// Whether there are none.
@@ -269,22 +263,26 @@ impl Terminals {
 
     /// The terminals with their own tasks, to change.
     fn owned_mut(&mut self) -> &mut Vec<PlannedTerminal> {
-        if let Repr::Shared { .. } = &self.repr {
-            let owned = self.views().map(|t| t.to_owned()).collect();
-            self.repr = Repr::Owned(owned);
+        if let Some(shared) = self.shared.take() {
+            let full = shared.full.into_inner();
+            self.owned = full.unwrap_or_else(|| shared_to_owned(&shared.terminals, &shared.table));
         }
-        match &mut self.repr {
-            Repr::Owned(terminals) => terminals,
-            // Replaced just above.
-            Repr::Shared { .. } => unreachable!("a shared list was made owned"),
-        }
+        &mut self.owned
     }
+}
+
+fn shared_to_owned(terminals: &[SharedTerminal], table: &TaskTable) -> Vec<PlannedTerminal> {
+    terminals
+        .iter()
+        .map(|t| PlannedTerminalRef::shared(t, table).to_terminal())
+        .collect()
 }
 
 impl From<Vec<PlannedTerminal>> for Terminals {
     fn from(terminals: Vec<PlannedTerminal>) -> Self {
         Terminals {
-            repr: Repr::Owned(terminals),
+            shared: None,
+            owned: terminals,
         }
     }
 }
@@ -293,11 +291,9 @@ impl Deref for Terminals {
     type Target = [PlannedTerminal];
 
     fn deref(&self) -> &[PlannedTerminal] {
-        match &self.repr {
-            Repr::Owned(terminals) => terminals,
-            Repr::Shared { full, .. } => {
-                full.get_or_init(|| self.views().map(|t| t.to_owned()).collect())
-            }
+        match &self.shared {
+            Some(shared) => shared.full.get_or_init(|| shared.per_terminal()),
+            None => &self.owned,
         }
     }
 }
