@@ -83,7 +83,7 @@ fn build_from(
     request: &PlanRequest,
 ) -> Result<Plan, Diagnostics> {
     let selection = Selection::new(project, written, request)?;
-    let mut planner = TerminalPlanner::new(project, &selection);
+    let mut planner = TerminalPlanner::new(project, &selection, Purpose::Plan);
     let mut planned_terminals: HashMap<&str, SharedTerminal> = HashMap::new();
     for (terminal, here) in selection.terminals_with_work(&project.inventory) {
         if let Some(planned) = planner.plan_terminal(terminal, &here) {
@@ -138,7 +138,7 @@ pub fn validate_recurring(project: &Project) -> Result<(), Diagnostics> {
 /// Renders the request's jobs for their terminals; returns the warnings.
 fn validate_request(project: &Project, request: &PlanRequest) -> Result<Vec<String>, Diagnostics> {
     let selection = Selection::new(project, project, request)?;
-    let mut planner = TerminalPlanner::new(project, &selection);
+    let mut planner = TerminalPlanner::new(project, &selection, Purpose::Check);
     for (terminal, here) in selection.terminals_with_work(&project.inventory) {
         planner.plan_terminal(terminal, &here);
     }
@@ -305,12 +305,22 @@ struct Memo {
     errors: Vec<(String, String)>,
 }
 
+/// What the planner renders the tasks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// The plan: every terminal with its tasks.
+    Plan,
+    /// `seibi check`: the errors only; no task is kept and no terminal made.
+    Check,
+}
+
 /// Renders the tasks of one terminal after another, and owns what that collects: the order
 /// of each set of jobs, the secrets and template files used, and the render errors (each
 /// reported once, with the terminals it happened on).
 struct TerminalPlanner<'p, 's> {
     project: &'p Project,
     selection: &'s Selection<'p>,
+    purpose: Purpose,
     templates: Templates,
     parts: ContextParts,
     /// The task order by the set of jobs on a terminal (`Err`: a `needs:` cycle).
@@ -327,10 +337,11 @@ struct TerminalPlanner<'p, 's> {
 }
 
 impl<'p, 's> TerminalPlanner<'p, 's> {
-    fn new(project: &'p Project, selection: &'s Selection<'p>) -> Self {
+    fn new(project: &'p Project, selection: &'s Selection<'p>, purpose: Purpose) -> Self {
         Self {
             project,
             selection,
+            purpose,
             templates: Templates::new(),
             parts: ContextParts::new(project, &selection.jobs),
             orders: HashMap::new(),
@@ -344,7 +355,8 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
         }
     }
 
-    /// The terminal's tasks rendered for it (`None` after a `needs:` cycle, reported).
+    /// The terminal's tasks rendered for it (`None` after a `needs:` cycle, reported, and
+    /// when checking).
     ///
     /// A task is rendered only for values of the variables it uses that no terminal before
     /// had; otherwise the terminal gets the task rendered then (and its errors).
@@ -398,7 +410,9 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
             // Four billion distinct tasks would not fit in memory long before the index
             // overflows.
             let index = u32::try_from(self.table.tasks.len()).unwrap_or(u32::MAX);
-            self.table.tasks.push(task);
+            if self.purpose == Purpose::Plan {
+                self.table.tasks.push(task);
+            }
             memo.insert(
                 key.clone(),
                 Memo {
@@ -407,6 +421,9 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
                 },
             );
             tasks.push(index);
+        }
+        if self.purpose == Purpose::Check {
+            return None;
         }
         Some(SharedTerminal {
             id: terminal.id.clone(),
