@@ -7,7 +7,7 @@
 //! reach a plan, a document or a log, and the names used are recorded (a plan pins them).
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 
@@ -67,6 +67,10 @@ impl Context {
 /// The template environment.
 pub struct Templates {
     env: Environment<'static>,
+    /// Sources parsed once by [`Templates::prepare`], by source, with the name the
+    /// environment holds each under: a plan renders the same strings for thousands of
+    /// terminals, and parsing them again for each was much of its time.
+    prepared: HashMap<String, String>,
 }
 
 impl Default for Templates {
@@ -100,7 +104,40 @@ impl Templates {
                 Ok(Value::from(secret_placeholder(&name)))
             },
         );
-        Self { env }
+        Self {
+            env,
+            prepared: HashMap::new(),
+        }
+    }
+
+    /// Parses `source` once for every later render of it, and returns the variables it uses
+    /// (dotted paths such as `terminal.id`, or a bare name where it is used otherwise): what
+    /// it renders to depends on their values only. A plain string uses none.
+    pub fn prepare(&mut self, source: &str) -> Result<BTreeSet<String>, TemplateError> {
+        if is_plain(source) {
+            return Ok(BTreeSet::new());
+        }
+        if !self.prepared.contains_key(source) {
+            let name = format!("#{}", self.prepared.len());
+            self.env
+                .add_template_owned(name.clone(), source.to_string())
+                .map_err(|e| syntax_error(&e))?;
+            self.prepared.insert(source.to_string(), name);
+        }
+        let template = self
+            .env
+            .get_template(&self.prepared[source])
+            .map_err(|e| syntax_error(&e))?;
+        Ok(template.undeclared_variables(true).into_iter().collect())
+    }
+
+    /// The variables a `when:` expression uses (as [`Templates::prepare`] says them).
+    pub fn condition_variables(&self, expr: &str) -> Result<BTreeSet<String>, TemplateError> {
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| syntax_error(&e))?;
+        Ok(compiled.undeclared_variables(true).into_iter().collect())
     }
 
     /// Renders `source` with the variables in `context` (a JSON object).
@@ -136,10 +173,11 @@ impl Templates {
             });
         }
         SECRETS_SEEN.with(|s| s.borrow_mut().clear());
-        let template = self
-            .env
-            .template_from_str(source)
-            .map_err(|e| syntax_error(&e))?;
+        let template = match self.prepared.get(source) {
+            Some(name) => self.env.get_template(name),
+            None => self.env.template_from_str(source),
+        }
+        .map_err(|e| syntax_error(&e))?;
         let result = template.render(value);
         let secrets = SECRETS_SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()));
         match result {
@@ -326,6 +364,37 @@ mod tests {
             .expect("renders");
         assert_eq!(r.text, "key=[[secret:ntp_key]]");
         assert_eq!(r.secrets.into_iter().collect::<Vec<_>>(), ["ntp_key"]);
+    }
+
+    /// What the planner keys rendered tasks by: every variable a template can read, as a
+    /// dotted path where it is read by attribute and as the bare name where it is read any
+    /// other way (a subscript, a loop, a filter's argument).
+    #[test]
+    fn prepared_templates_say_which_variables_they_use() {
+        let mut t = Templates::new();
+        let used = t
+            .prepare(
+                "{{ terminal.id }} {{ site['name'] }} {% for s in servers %}{{ s }}{% endfor %} \
+                 {{ a | default(b) }} {% set x = job %}{{ x.id }} {{ secret('k') }}",
+            )
+            .expect("parses");
+        for name in ["terminal.id", "site", "servers", "a", "b", "job"] {
+            assert!(used.contains(name), "{name} in {used:?}");
+        }
+        assert!(!used.iter().any(|u| u == "s" || u == "x"), "{used:?}");
+        assert!(t.prepare("plain text").expect("plain").is_empty());
+        assert!(t.prepare("{{ oops ").is_err());
+        // A prepared template renders as one parsed for the render.
+        let ctx = json!({"terminal": {"id": "t1"}, "site": {"name": "s"}, "servers": [1, 2],
+            "a": "A", "b": "B", "job": {"id": "j"}});
+        let prepared = t
+            .render(
+                "{{ terminal.id }} {{ site['name'] }} {% for s in servers %}{{ s }}{% endfor %} \
+                 {{ a | default(b) }} {% set x = job %}{{ x.id }} {{ secret('k') }}",
+                &ctx,
+            )
+            .expect("renders");
+        assert_eq!(prepared.text, "t1 s 12 A j [[secret:k]]");
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! The builder: a [`Project`] and a [`PlanRequest`] become a [`Plan`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 
+use super::scope::{ContextParts, TerminalScope, Uses, full_context};
+use super::terminals::{SharedTerminal, TaskTable, Terminals};
 use super::{
     ArtifactPin, HostKeyPin, InputFile, Inputs, Plan, PlanRequest, PlannedJob, PlannedSite,
-    PlannedTask, PlannedTerminal, SCHEMA, SecretPin, TaskGraph, TaskKey, Totals, canonical_sha256,
+    PlannedTask, SCHEMA, SecretPin, TaskGraph, TaskKey, Totals,
 };
 use super::{occurrences, schedule};
 use crate::inventory::Terminal;
@@ -80,15 +83,16 @@ fn build_from(
     request: &PlanRequest,
 ) -> Result<Plan, Diagnostics> {
     let selection = Selection::new(project, written, request)?;
-    let mut planner = TerminalPlanner::new(project, &selection);
-    let mut planned_terminals: BTreeMap<&str, PlannedTerminal> = BTreeMap::new();
+    let mut planner = TerminalPlanner::new(project, &selection, Purpose::Plan);
+    let mut planned_terminals: HashMap<&str, SharedTerminal> = HashMap::new();
     for (terminal, here) in selection.terminals_with_work(&project.inventory) {
         if let Some(planned) = planner.plan_terminal(terminal, &here) {
             planned_terminals.insert(&terminal.id, planned);
         }
     }
-    let rendered = planner.finish()?;
-    let sites = planned_sites(project, planned_terminals);
+    let mut rendered = planner.finish()?;
+    let table = Arc::new(std::mem::take(&mut rendered.table));
+    let sites = planned_sites(project, planned_terminals, &table);
     let mut plan = assemble(project, request, &selection, rendered, sites);
     if let Some(schedule) = &request.schedule {
         match schedule::build_schedule(project, &plan, schedule) {
@@ -134,7 +138,7 @@ pub fn validate_recurring(project: &Project) -> Result<(), Diagnostics> {
 /// Renders the request's jobs for their terminals; returns the warnings.
 fn validate_request(project: &Project, request: &PlanRequest) -> Result<Vec<String>, Diagnostics> {
     let selection = Selection::new(project, project, request)?;
-    let mut planner = TerminalPlanner::new(project, &selection);
+    let mut planner = TerminalPlanner::new(project, &selection, Purpose::Check);
     for (terminal, here) in selection.terminals_with_work(&project.inventory) {
         planner.plan_terminal(terminal, &here);
     }
@@ -270,12 +274,44 @@ struct OrderedTask<'p> {
     handler: bool,
     /// The action's arguments before rendering.
     args: serde_json::Value,
+    /// Unique among the tasks of every order: what the rendered tasks are memoized by.
+    id: usize,
+    /// The variables its rendering depends on.
+    uses: Uses,
 }
 
-/// What rendering every terminal's tasks collected, for the plan's inputs.
+/// The tasks of the jobs on a terminal, in order, and what is the same for every terminal
+/// with those jobs.
+struct Order<'p> {
+    tasks: Vec<OrderedTask<'p>>,
+    jobs: Arc<Vec<String>>,
+    estimated_minutes: u64,
+}
+
+/// What rendering every terminal's tasks collected: the distinct tasks, and for the plan's
+/// inputs the secrets and template files used.
 struct Rendered {
+    table: TaskTable,
     secrets: BTreeSet<String>,
     template_inputs: BTreeSet<InputFile>,
+}
+
+/// A task rendered once and given to every terminal where it renders the same.
+struct Memo {
+    /// Index into the table of distinct tasks.
+    task: u32,
+    /// The render errors it recorded (keys of the planner's `render_errors`), to add each
+    /// further terminal to.
+    errors: Vec<(String, String)>,
+}
+
+/// What the planner renders the tasks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    /// The plan: every terminal with its tasks.
+    Plan,
+    /// `seibi check`: the errors only; no task is kept and no terminal made.
+    Check,
 }
 
 /// Renders the tasks of one terminal after another, and owns what that collects: the order
@@ -284,9 +320,16 @@ struct Rendered {
 struct TerminalPlanner<'p, 's> {
     project: &'p Project,
     selection: &'s Selection<'p>,
+    purpose: Purpose,
     templates: Templates,
+    parts: ContextParts,
     /// The task order by the set of jobs on a terminal (`Err`: a `needs:` cycle).
-    orders: HashMap<Vec<usize>, Result<Vec<OrderedTask<'p>>, String>>,
+    orders: HashMap<Vec<usize>, Result<Order<'p>, String>>,
+    /// How many ordered tasks there are in all the orders (the next one's id).
+    ordered_tasks: usize,
+    /// Per ordered task, by what its rendering depends on (see [`TerminalScope::write_key`]).
+    memo: HashMap<usize, HashMap<Vec<u8>, Memo>>,
+    table: TaskTable,
     secrets: BTreeSet<String>,
     template_inputs: BTreeSet<InputFile>,
     render_errors: BTreeMap<(String, String), (Diagnostic, Vec<String>)>,
@@ -294,12 +337,17 @@ struct TerminalPlanner<'p, 's> {
 }
 
 impl<'p, 's> TerminalPlanner<'p, 's> {
-    fn new(project: &'p Project, selection: &'s Selection<'p>) -> Self {
+    fn new(project: &'p Project, selection: &'s Selection<'p>, purpose: Purpose) -> Self {
         Self {
             project,
             selection,
+            purpose,
             templates: Templates::new(),
+            parts: ContextParts::new(project, &selection.jobs),
             orders: HashMap::new(),
+            ordered_tasks: 0,
+            memo: HashMap::new(),
+            table: TaskTable::default(),
             secrets: BTreeSet::new(),
             template_inputs: BTreeSet::new(),
             render_errors: BTreeMap::new(),
@@ -307,11 +355,14 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
         }
     }
 
-    /// The terminal's tasks rendered for it (`None` after a `needs:` cycle, reported).
-    fn plan_terminal(&mut self, terminal: &Terminal, here: &[usize]) -> Option<PlannedTerminal> {
-        let jobs = &self.selection.jobs;
+    /// The terminal's tasks rendered for it (`None` after a `needs:` cycle, reported, and
+    /// when checking).
+    ///
+    /// A task is rendered only for values of the variables it uses that no terminal before
+    /// had; otherwise the terminal gets the task rendered then (and its errors).
+    fn plan_terminal(&mut self, terminal: &Terminal, here: &[usize]) -> Option<SharedTerminal> {
         if !self.orders.contains_key(here) {
-            let order = task_order(self.project, jobs, here);
+            let order = self.order(here);
             self.orders.insert(here.to_vec(), order);
         }
         let order = match &self.orders[here] {
@@ -323,29 +374,58 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
                 return None;
             }
         };
-        let base_vars = self.project.inventory.vars_for(terminal);
-        let mut contexts: BTreeMap<usize, Context> = BTreeMap::new();
-        let mut tasks = Vec::with_capacity(order.len());
-        for ordered in order {
+        let jobs = &self.selection.jobs;
+        let scope = TerminalScope::new(self.project, terminal, &self.parts);
+        let mut key = Vec::new();
+        let mut tasks = Vec::with_capacity(order.tasks.len());
+        for ordered in &order.tasks {
             let job = jobs[ordered.job];
-            let context = contexts.entry(ordered.job).or_insert_with(|| {
-                Context::new(template_context(self.project, job, terminal, &base_vars))
-            });
+            key.clear();
+            scope.write_key(&ordered.uses, job, ordered.job, &mut key);
+            let memo = self.memo.entry(ordered.id).or_default();
+            if let Some(seen) = memo.get(&key) {
+                for error in &seen.errors {
+                    if let Some((_, terminals)) = self.render_errors.get_mut(error) {
+                        terminals.push(terminal.id.clone());
+                    }
+                }
+                tasks.push(seen.task);
+                continue;
+            }
+            let context = scope.context(&ordered.uses, job, ordered.job);
             let mut render = TaskRender {
                 project: self.project,
                 templates: &self.templates,
                 terminal,
                 job,
                 ordered,
-                context,
+                context: &context,
                 errors: &mut self.render_errors,
+                touched: Vec::new(),
                 template_inputs: &mut self.template_inputs,
             };
             let (task, secrets) = render.planned_task();
+            let errors = render.touched;
             self.secrets.extend(secrets);
-            tasks.push(task);
+            // Four billion distinct tasks would not fit in memory long before the index
+            // overflows.
+            let index = u32::try_from(self.table.tasks.len()).unwrap_or(u32::MAX);
+            if self.purpose == Purpose::Plan {
+                self.table.tasks.push(task);
+            }
+            memo.insert(
+                key.clone(),
+                Memo {
+                    task: index,
+                    errors,
+                },
+            );
+            tasks.push(index);
         }
-        Some(PlannedTerminal {
+        if self.purpose == Purpose::Check {
+            return None;
+        }
+        Some(SharedTerminal {
             id: terminal.id.clone(),
             address: terminal.address.clone(),
             port: terminal.port,
@@ -358,13 +438,50 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
                 .key_files
                 .get(&terminal.id)
                 .map(|p| p.display().to_string()),
-            jobs: here.iter().map(|&ji| jobs[ji].id.clone()).collect(),
+            jobs: Arc::clone(&order.jobs),
             tasks,
+            estimated_minutes: order.estimated_minutes,
+        })
+    }
+
+    /// The order of the jobs `here` (indices into the selection's jobs), with what each task's
+    /// rendering depends on; its templates are parsed once here for every terminal.
+    fn order(&mut self, here: &[usize]) -> Result<Order<'p>, String> {
+        let jobs = &self.selection.jobs;
+        let mut tasks = task_order(self.project, jobs, here)?;
+        for ordered in &mut tasks {
+            ordered.id = self.ordered_tasks;
+            self.ordered_tasks += 1;
+            ordered.uses = Uses::new(self.variables_of(jobs[ordered.job], ordered));
+        }
+        Ok(Order {
+            tasks,
+            jobs: Arc::new(here.iter().map(|&ji| jobs[ji].id.clone()).collect()),
             estimated_minutes: here
                 .iter()
                 .map(|&ji| u64::from(jobs[ji].minutes_per_terminal))
                 .sum(),
         })
+    }
+
+    /// The variables the task's `when:`, argument strings and template file use (parsing each
+    /// once). One with a syntax error uses none: it fails the same way on every terminal.
+    fn variables_of(&mut self, job: &Job, ordered: &OrderedTask<'_>) -> BTreeSet<String> {
+        let mut used = BTreeSet::new();
+        if let Some(expr) = &ordered.task.when {
+            used.extend(self.templates.condition_variables(expr).unwrap_or_default());
+        }
+        let mut strings = Vec::new();
+        collect_strings(&ordered.args, &mut strings);
+        for s in strings {
+            used.extend(self.templates.prepare(s).unwrap_or_default());
+        }
+        if let Action::Template(t) = &ordered.task.action
+            && let Some(Ok(file)) = self.project.templates.get(&template_path(job, &t.src))
+        {
+            used.extend(self.templates.prepare(&file.source).unwrap_or_default());
+        }
+        used
     }
 
     /// Every problem found, or what was collected.
@@ -385,6 +502,7 @@ impl<'p, 's> TerminalPlanner<'p, 's> {
             return Err(diags);
         }
         Ok(Rendered {
+            table: self.table,
             secrets: self.secrets,
             template_inputs: self.template_inputs,
         })
@@ -418,6 +536,8 @@ fn task_order<'p>(
                 job: ji,
                 handler: job.handlers.iter().any(|h| h.id == task.id),
                 args: action_args(&task.action),
+                id: 0,
+                uses: Uses::default(),
                 task,
                 key,
             })
@@ -434,6 +554,8 @@ struct TaskRender<'a, 'p> {
     ordered: &'a OrderedTask<'p>,
     context: &'a Context,
     errors: &'a mut BTreeMap<(String, String), (Diagnostic, Vec<String>)>,
+    /// The keys of `errors` this render added to.
+    touched: Vec<(String, String)>,
     template_inputs: &'a mut BTreeSet<InputFile>,
 }
 
@@ -503,12 +625,7 @@ impl TaskRender<'_, '_> {
         task_secrets: &mut BTreeSet<String>,
     ) {
         let project = self.project;
-        let src = self
-            .job
-            .file
-            .parent()
-            .unwrap_or(std::path::Path::new("."))
-            .join(name);
+        let src = template_path(self.job, name);
         let file = match project.templates.get(&src) {
             Some(Ok(file)) => file,
             Some(Err(e)) => {
@@ -591,27 +708,29 @@ impl TaskRender<'_, '_> {
         at: Option<Location>,
         extra_hint: Option<String>,
     ) {
-        let (ordered, context) = (self.ordered, self.context);
+        let ordered = self.ordered;
         let (task, key) = (ordered.task, &ordered.key);
-        let entry = self
-            .errors
-            .entry((key.to_string(), message.clone()))
-            .or_insert_with(|| {
-                let mut d = Diagnostic::error(format!("task `{}`: {message}", key))
-                    .at(Some(at.unwrap_or_else(|| task.location.clone())));
-                for u in undefined {
-                    if let Some(best) = closest(
-                        u,
-                        candidates_for(context.json(), u).iter().map(String::as_str),
-                    ) {
-                        d = d.hint(format!("did you mean `{best}`?"));
-                    }
+        let (project, job, terminal) = (self.project, self.job, self.terminal);
+        let error_key = (key.to_string(), message.clone());
+        self.touched.push(error_key.clone());
+        let entry = self.errors.entry(error_key).or_insert_with(|| {
+            // The names one could have meant are in the whole context, not just in the
+            // names the task uses.
+            let context = full_context(project, job, terminal);
+            let mut d = Diagnostic::error(format!("task `{}`: {message}", key))
+                .at(Some(at.unwrap_or_else(|| task.location.clone())));
+            for u in undefined {
+                if let Some(best) =
+                    closest(u, candidates_for(&context, u).iter().map(String::as_str))
+                {
+                    d = d.hint(format!("did you mean `{best}`?"));
                 }
-                if let Some(h) = extra_hint {
-                    d = d.hint(h);
-                }
-                (d, Vec::new())
-            });
+            }
+            if let Some(h) = extra_hint {
+                d = d.hint(h);
+            }
+            (d, Vec::new())
+        });
         entry.1.push(self.terminal.id.clone());
     }
 }
@@ -619,10 +738,11 @@ impl TaskRender<'_, '_> {
 /// The planned terminals by site, in inventory order, without the sites that have none.
 fn planned_sites(
     project: &Project,
-    mut planned_terminals: BTreeMap<&str, PlannedTerminal>,
+    mut planned_terminals: HashMap<&str, SharedTerminal>,
+    table: &Arc<TaskTable>,
 ) -> Vec<PlannedSite> {
     let inventory = &project.inventory;
-    let mut by_site: HashMap<&str, Vec<PlannedTerminal>> = HashMap::new();
+    let mut by_site: HashMap<&str, Vec<SharedTerminal>> = HashMap::new();
     for t in inventory.terminals.values() {
         if let Some(planned) = planned_terminals.remove(t.id.as_str()) {
             by_site.entry(t.site.as_str()).or_default().push(planned);
@@ -643,7 +763,7 @@ fn planned_sites(
                 .as_ref()
                 .map(|j| format!("{}@{}:{}", j.user, j.address, j.port)),
             estimated_minutes: terminals.iter().map(|t| t.estimated_minutes).sum(),
-            terminals,
+            terminals: Terminals::shared(terminals, Arc::clone(table)),
         });
     }
     sites
@@ -681,16 +801,21 @@ fn assemble(
         })
         .collect();
 
-    let all_tasks = sites
+    let (mut tasks, mut skipped) = (0, 0);
+    for task in sites
         .iter()
-        .flat_map(|s| &s.terminals)
-        .flat_map(|t| &t.tasks);
+        .flat_map(|s| s.terminals.views())
+        .flat_map(|t| t.tasks.iter())
+    {
+        tasks += 1;
+        skipped += usize::from(task.skip.is_some());
+    }
     let totals = Totals {
         sites: sites.len(),
         terminals: sites.iter().map(|s| s.terminals.len()).sum(),
         jobs: jobs.len(),
-        tasks: all_tasks.clone().count(),
-        skipped: all_tasks.filter(|t| t.skip.is_some()).count(),
+        tasks,
+        skipped,
         estimated_minutes: sites.iter().map(|s| s.estimated_minutes).sum(),
     };
     let inputs = Inputs {
@@ -726,10 +851,10 @@ fn assemble(
             None => Vec::new(),
             Some(known) => sites
                 .iter()
-                .flat_map(|s| &s.terminals)
+                .flat_map(|s| s.terminals.views())
                 .map(|t| HostKeyPin {
-                    terminal: t.id.clone(),
-                    fingerprints: known.fingerprints(&t.address, t.port),
+                    terminal: t.id.to_string(),
+                    fingerprints: known.fingerprints(t.address, t.port),
                 })
                 .filter(|pin| !pin.fingerprints.is_empty())
                 .collect(),
@@ -787,47 +912,22 @@ fn terminal_graph(project: &Project, here: &[(usize, &Job)]) -> TaskGraph {
     graph
 }
 
-fn template_context(
-    project: &Project,
-    job: &Job,
-    terminal: &Terminal,
-    base_vars: &crate::inventory::Vars,
-) -> serde_json::Value {
-    let inventory = &project.inventory;
-    let mut map = serde_json::Map::new();
-    for (k, v) in job.vars.iter().chain(base_vars.iter()) {
-        map.insert(k.clone(), v.clone());
+/// Where a job's `template: { src: ... }` file is: beside the job's file.
+fn template_path(job: &Job, src: &str) -> std::path::PathBuf {
+    job.file
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(src)
+}
+
+/// Every string value (not keys) in `value`.
+fn collect_strings<'v>(value: &'v serde_json::Value, out: &mut Vec<&'v str>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
     }
-    let groups: Vec<String> = inventory
-        .groups_of(terminal)
-        .into_iter()
-        .map(|g| g.id.clone())
-        .collect();
-    map.insert(
-        "terminal".into(),
-        serde_json::json!({
-            "id": terminal.id, "address": terminal.address, "port": terminal.port,
-            "user": terminal.user, "platform": terminal.platform, "site": terminal.site,
-            "tags": terminal.tags, "groups": groups,
-        }),
-    );
-    if let Some(site) = inventory.sites.get(&terminal.site) {
-        map.insert(
-            "site".into(),
-            serde_json::json!({
-                "id": site.id, "name": site.name, "name_en": site.name_en, "kind": site.kind,
-                "capacity": site.capacity,
-            }),
-        );
-    }
-    map.insert(
-        "job".into(),
-        serde_json::json!({
-            "id": job.id, "title": job.title, "kind": job.kind,
-            "reference": job.provenance.reference,
-        }),
-    );
-    serde_json::Value::Object(map)
 }
 
 fn action_args(action: &Action) -> serde_json::Value {
@@ -865,28 +965,40 @@ fn render_strings(
     Ok(())
 }
 
+/// The canonical SHA-256 of the sites and terminals the plan touches, with the terminals'
+/// variables and groups: [`canonical_sha256`](super::canonical_sha256) of the list of sites, written into the hash one
+/// site at a time.
 fn inventory_digest(project: &Project, sites: &[PlannedSite]) -> String {
     let inventory = &project.inventory;
-    let used: Vec<serde_json::Value> = sites
-        .iter()
-        .map(|ps| {
-            let site = inventory.sites.get(&ps.id);
-            let terminals: Vec<serde_json::Value> = ps
-                .terminals
-                .iter()
-                .filter_map(|pt| inventory.terminals.get(&pt.id))
-                .map(|t| {
-                    serde_json::json!({
-                        "terminal": t,
-                        "vars": inventory.vars_for(t),
-                        "groups": inventory.groups_of(t).iter().map(|g| &g.id).collect::<Vec<_>>(),
-                    })
+    let mut hasher = Sha256::new();
+    hasher.update(b"[");
+    let mut text = String::new();
+    for (i, ps) in sites.iter().enumerate() {
+        let site = inventory.sites.get(&ps.id);
+        let terminals: Vec<serde_json::Value> = ps
+            .terminals
+            .views()
+            .filter_map(|pt| inventory.terminals.get(pt.id))
+            .map(|t| {
+                serde_json::json!({
+                    "terminal": t,
+                    "vars": inventory.vars_for(t),
+                    "groups": inventory.groups_of(t).iter().map(|g| &g.id).collect::<Vec<_>>(),
                 })
-                .collect();
-            serde_json::json!({ "site": site, "terminals": terminals })
-        })
-        .collect();
-    canonical_sha256(&used)
+            })
+            .collect();
+        if i > 0 {
+            hasher.update(b",");
+        }
+        text.clear();
+        super::digest::write_canonical(
+            &serde_json::json!({ "site": site, "terminals": terminals }),
+            &mut text,
+        );
+        hasher.update(text.as_bytes());
+    }
+    hasher.update(b"]");
+    hex::encode(hasher.finalize())
 }
 
 /// `path` relative to the project `root`, with `/` separators, as plans name files.

@@ -12,8 +12,10 @@ use sha2::{Digest as _, Sha256};
 #[cfg(doc)]
 use super::canonical_sha256;
 use super::schedule::{PlanSchedule, ScheduleRequest};
+use super::terminals::{PlannedTerminalRef, TaskList, Terminals};
 use crate::inventory::{Become, Platform, Selector};
 use crate::playbook::{JobKind, Provenance, Urgency};
+use std::collections::HashMap;
 
 /// Bytes written into a SHA-256.
 struct HashWriter(Sha256);
@@ -26,10 +28,82 @@ impl HashWriter {
     /// `value` in canonical form (as [`canonical_sha256`] writes it: objects sorted by key,
     /// written compactly, whole numbers without a fraction).
     fn write_canonical(&mut self, value: &serde_json::Value) {
-        let mut out = String::new();
-        super::digest::write_canonical(value, &mut out);
-        self.0.update(out.as_bytes());
+        self.0.update(canonical(value).as_bytes());
     }
+
+    /// A site in canonical form, each distinct task's canonical text made once (`tasks`, by
+    /// the task's address: terminals that share a task write the same text). `false` when
+    /// the canonical text of the site or of one of its terminals has no empty list to put
+    /// its parts in (then nothing was written).
+    fn write_site(
+        &mut self,
+        site: &PlannedSite,
+        tasks: &mut HashMap<*const PlannedTask, String>,
+    ) -> bool {
+        let shell = site.without_terminals();
+        let site_text = canonical(&serde_json::to_value(&shell).unwrap_or_default());
+        let mut heads = Vec::with_capacity(site.terminals.len());
+        for terminal in site.terminals.views() {
+            let head = PlannedTerminalRef {
+                tasks: TaskList::Owned(&[]),
+                ..terminal
+            };
+            let text = canonical(&serde_json::to_value(head).unwrap_or_default());
+            let Some(at) = key_position(&text, EMPTY_TASKS) else {
+                return false;
+            };
+            heads.push((text, at, terminal.tasks));
+        }
+        let Some(at) = key_position(&site_text, EMPTY_TERMINALS) else {
+            return false;
+        };
+        let (before, after) = site_text.split_at(at);
+        self.write_bytes(before.as_bytes());
+        self.write_bytes(b"\"terminals\":[");
+        for (i, (text, at, list)) in heads.iter().enumerate() {
+            if i > 0 {
+                self.write_bytes(b",");
+            }
+            let (head_before, head_after) = text.split_at(*at);
+            self.write_bytes(head_before.as_bytes());
+            self.write_bytes(b"\"tasks\":[");
+            for (j, task) in list.iter().enumerate() {
+                if j > 0 {
+                    self.write_bytes(b",");
+                }
+                let text = tasks
+                    .entry(std::ptr::from_ref(task))
+                    .or_insert_with(|| canonical(&serde_json::to_value(task).unwrap_or_default()));
+                self.0.update(text.as_bytes());
+            }
+            self.write_bytes(b"]");
+            self.write_bytes(&head_after.as_bytes()[EMPTY_TASKS.len()..]);
+        }
+        self.write_bytes(b"]");
+        self.write_bytes(&after.as_bytes()[EMPTY_TERMINALS.len()..]);
+        true
+    }
+}
+
+/// Where a terminal's tasks go in its canonical text written without them.
+const EMPTY_TASKS: &str = "\"tasks\":[]";
+/// Where a site's terminals go in its canonical text written without them.
+const EMPTY_TERMINALS: &str = "\"terminals\":[]";
+
+/// Where `key` (`"name":[]`) is a key of the object `text` is, not text inside a string: in
+/// canonical JSON a quote inside a string follows a backslash, and a key follows the `{` or
+/// `,` of its object (the objects these are looked for in hold no other object).
+fn key_position(text: &str, key: &str) -> Option<usize> {
+    text.match_indices(key)
+        .map(|(at, _)| at)
+        .find(|&at| at > 0 && matches!(text.as_bytes()[at - 1], b'{' | b','))
+}
+
+/// `value` in canonical form.
+fn canonical(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    super::digest::write_canonical(value, &mut out);
+    out
 }
 
 /// The schema identifier written in every plan.
@@ -197,9 +271,36 @@ pub struct PlannedSite {
     /// Jump host, `user@host:port`.
     pub jump: Option<String>,
     /// Terminals with work.
-    pub terminals: Vec<PlannedTerminal>,
+    // In memory, terminals whose tasks render the same share them (see `Terminals`).
+    #[schemars(with = "Vec<PlannedTerminal>")]
+    pub terminals: Terminals,
     /// Sum of the terminals' estimates.
     pub estimated_minutes: u64,
+}
+
+impl PlannedSite {
+    /// A copy of the site without its terminals.
+    pub(super) fn without_terminals(&self) -> PlannedSite {
+        // Every field named: a new one is not forgotten here.
+        let PlannedSite {
+            id,
+            name,
+            name_en,
+            capacity,
+            jump,
+            terminals: _,
+            estimated_minutes,
+        } = self;
+        PlannedSite {
+            id: id.clone(),
+            name: name.clone(),
+            name_en: name_en.clone(),
+            capacity: *capacity,
+            jump: jump.clone(),
+            terminals: Terminals::default(),
+            estimated_minutes: *estimated_minutes,
+        }
+    }
 }
 
 /// A terminal as planned.
@@ -332,19 +433,9 @@ impl Plan {
     /// JSON of key-sorted objects) is written straight into the hash, one site at a time, so a
     /// plan of 100,000 terminals is never held twice.
     pub fn compute_digest(&self) -> String {
-        // Everything but the sites (the struct literal names every field: a new one is not
-        // forgotten here).
         let shell = Plan {
-            schema: self.schema.clone(),
             digest: String::new(),
-            seibi_version: self.seibi_version.clone(),
-            request: self.request.clone(),
-            inputs: self.inputs.clone(),
-            jobs: self.jobs.clone(),
-            sites: Vec::new(),
-            totals: self.totals.clone(),
-            warnings: self.warnings.clone(),
-            schedule: self.schedule.clone(),
+            ..self.without_sites()
         };
         let mut hasher = HashWriter(Sha256::new());
         let serde_json::Value::Object(mut fields) =
@@ -363,11 +454,16 @@ impl Plan {
             hasher.write_bytes(b":");
             if is_sites {
                 hasher.write_bytes(b"[");
+                let mut tasks = HashMap::new();
                 for (j, site) in self.sites.iter().enumerate() {
                     if j > 0 {
                         hasher.write_bytes(b",");
                     }
-                    hasher.write_canonical(&serde_json::to_value(site).unwrap_or_default());
+                    // Should a site or terminal not have its list where it is looked for,
+                    // the site is written whole.
+                    if !hasher.write_site(site, &mut tasks) {
+                        hasher.write_canonical(&serde_json::to_value(site).unwrap_or_default());
+                    }
                 }
                 hasher.write_bytes(b"]");
             } else {
@@ -378,12 +474,29 @@ impl Plan {
         format!("sha256:{}", hex::encode(hasher.0.finalize()))
     }
 
+    /// A copy of everything but the sites (the struct literal names every field: a new one is
+    /// not forgotten here).
+    pub(super) fn without_sites(&self) -> Plan {
+        Plan {
+            schema: self.schema.clone(),
+            digest: self.digest.clone(),
+            seibi_version: self.seibi_version.clone(),
+            request: self.request.clone(),
+            inputs: self.inputs.clone(),
+            jobs: self.jobs.clone(),
+            sites: Vec::new(),
+            totals: self.totals.clone(),
+            warnings: self.warnings.clone(),
+            schedule: self.schedule.clone(),
+        }
+    }
+
     /// Writes the plan as pretty JSON (what [`Plan::to_json`] returns) to `out`, without
     /// holding the text in memory.
     pub fn write_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
         use std::io::Write as _;
         let mut out = std::io::BufWriter::new(out);
-        serde_json::to_writer_pretty(&mut out, self).map_err(std::io::Error::other)?;
+        super::pretty::write_pretty(self, &mut out)?;
         out.write_all(b"\n")?;
         out.flush()
     }

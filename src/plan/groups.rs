@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Plan, PlannedTerminal};
+use super::{Plan, PlannedTerminal, PlannedTerminalRef};
 
 /// Terminals with the same steps (the same tasks in the same order), in plan order.
 pub struct StepGroup<'a> {
@@ -15,22 +15,38 @@ pub struct StepGroup<'a> {
 
 /// Groups the plan's terminals by their step list.
 pub fn step_groups(plan: &Plan) -> Vec<StepGroup<'_>> {
+    group_by_steps(plan.sites.iter().flat_map(|s| s.terminals.iter()), |t| {
+        PlannedTerminalRef::from(*t)
+    })
+    .into_iter()
+    .map(|terminals| StepGroup { terminals })
+    .collect()
+}
+
+/// [`step_groups`] of the terminals as borrowed views (without copying a shared plan's
+/// tasks per terminal).
+pub fn step_group_views(plan: &Plan) -> Vec<Vec<PlannedTerminalRef<'_>>> {
+    group_by_steps(plan.sites.iter().flat_map(|s| s.terminals.views()), |t| *t)
+}
+
+fn group_by_steps<'a, T>(
+    terminals: impl Iterator<Item = T>,
+    view: impl Fn(&T) -> PlannedTerminalRef<'a>,
+) -> Vec<Vec<T>> {
     let mut index: BTreeMap<Vec<&str>, usize> = BTreeMap::new();
-    let mut groups: Vec<StepGroup<'_>> = Vec::new();
-    for terminal in plan.sites.iter().flat_map(|s| &s.terminals) {
-        let key: Vec<&str> = terminal
+    let mut groups: Vec<Vec<T>> = Vec::new();
+    for terminal in terminals {
+        let key: Vec<&str> = view(&terminal)
             .tasks
             .iter()
             .filter(|t| t.skip.is_none())
             .map(|t| t.key.as_str())
             .collect();
         match index.get(&key) {
-            Some(&g) => groups[g].terminals.push(terminal),
+            Some(&g) => groups[g].push(terminal),
             None => {
                 index.insert(key, groups.len());
-                groups.push(StepGroup {
-                    terminals: vec![terminal],
-                });
+                groups.push(vec![terminal]);
             }
         }
     }

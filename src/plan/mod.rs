@@ -24,10 +24,13 @@ mod document;
 mod graph;
 pub mod groups;
 mod occurrences;
+mod pretty;
 mod render;
 pub mod schedule;
+mod scope;
 mod staleness;
 pub mod subset;
+mod terminals;
 
 pub use crate::language::Language;
 pub(crate) use build::relative;
@@ -44,3 +47,4 @@ pub use schedule::{
     DEFAULT_DEADLINE_BUSINESS_DAYS, PlanSchedule, PlannedWindow, ScheduleRequest, finished_runs,
 };
 pub use staleness::changed_inputs;
+pub use terminals::{PlannedTerminalRef, TaskList, Terminals};

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Plan, PlannedTask};
+use super::{Plan, PlannedTask, PlannedTerminalRef};
 use crate::language::Language;
 use crate::schedule::{ScheduleView, banner};
 
@@ -240,11 +240,15 @@ fn render_text_with(plan: &Plan, listing: Listing) -> String {
         }
         let _ = writeln!(out, "  {}", w.describe(Language::En));
     }
-    let groups = super::groups::step_groups(plan);
+    let groups = super::groups::step_group_views(plan);
+    let group_index: std::collections::HashMap<&str, usize> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, terminals)| terminals.iter().map(move |t| (t.id, g)))
+        .collect();
     let group_of = |id: &str| {
-        groups
-            .iter()
-            .position(|g| g.terminals.iter().any(|t| t.id == id))
+        group_index
+            .get(id)
             .map_or(String::new(), |g| format!("  [G{}]", g + 1))
     };
     for site in &plan.sites {
@@ -261,7 +265,7 @@ fn render_text_with(plan: &Plan, listing: Listing) -> String {
                 .map(|j| format!(" via {j}"))
                 .unwrap_or_default()
         );
-        for t in &site.terminals {
+        for t in site.terminals.views() {
             let _ = writeln!(
                 out,
                 "  {} {}@{}:{}{} {}",
@@ -274,7 +278,7 @@ fn render_text_with(plan: &Plan, listing: Listing) -> String {
             );
             if listing == Listing::Grouped {
                 out.truncate(out.trim_end_matches('\n').len());
-                let _ = writeln!(out, "{}", group_of(&t.id));
+                let _ = writeln!(out, "{}", group_of(t.id));
                 continue;
             }
             for (i, task) in t.tasks.iter().enumerate() {
@@ -316,7 +320,7 @@ fn render_text_with(plan: &Plan, listing: Listing) -> String {
 }
 
 /// Each group's steps once; a step whose rendered arguments differ lists each terminal's.
-fn grouped_steps(out: &mut String, plan: &Plan, groups: &[super::groups::StepGroup<'_>]) {
+fn grouped_steps(out: &mut String, plan: &Plan, groups: &[Vec<PlannedTerminalRef<'_>>]) {
     let _ = writeln!(
         out,
         "\nSteps, grouped ({} terminals, {} distinct step lists; `seibi plan --verbose` lists every terminal):",
@@ -324,8 +328,8 @@ fn grouped_steps(out: &mut String, plan: &Plan, groups: &[super::groups::StepGro
         groups.len()
     );
     for (g, group) in groups.iter().enumerate() {
-        let ids: Vec<&str> = group.terminals.iter().map(|t| t.id.as_str()).collect();
-        let first = group.terminals[0];
+        let ids: Vec<&str> = group.iter().map(|t| t.id).collect();
+        let first = group[0];
         let _ = writeln!(
             out,
             "\n  G{}: {} ({} terminals): the same {} steps",
@@ -337,7 +341,6 @@ fn grouped_steps(out: &mut String, plan: &Plan, groups: &[super::groups::StepGro
         for (i, task) in first.tasks.iter().filter(|t| t.skip.is_none()).enumerate() {
             let marker = if task.handler { "handler " } else { "" };
             let summaries: Vec<String> = group
-                .terminals
                 .iter()
                 .map(|t| {
                     t.tasks
@@ -364,7 +367,7 @@ fn grouped_steps(out: &mut String, plan: &Plan, groups: &[super::groups::StepGro
                     task.name,
                     task.key
                 );
-                for (t, summary) in group.terminals.iter().zip(&summaries) {
+                for (t, summary) in group.iter().zip(&summaries) {
                     let _ = writeln!(out, "          {}: {summary}", t.id);
                 }
             }
@@ -519,7 +522,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
         let example = plan
             .sites
             .iter()
-            .flat_map(|s| &s.terminals)
+            .flat_map(|s| s.terminals.views())
             .filter(|t| t.jobs.contains(&j.id))
             .max_by_key(|t| {
                 t.tasks
@@ -548,7 +551,7 @@ pub fn render_markdown(plan: &Plan, lang: Language) -> String {
     }
     let _ = writeln!(out, "\n## {}\n\n{}", l.terminals, l.terminal_cols);
     for s in &plan.sites {
-        for t in &s.terminals {
+        for t in s.terminals.views() {
             let _ = writeln!(
                 out,
                 "| {} | {}:{} | {} | {} | {} | {} |",

@@ -282,9 +282,9 @@ pub fn build_schedule(
     // The terminals the plan selected (after --site, --tag, ...), not every target.
     let mut targets = Targets::default();
     for site in &plan.sites {
-        for terminal in &site.terminals {
-            for job in &terminal.jobs {
-                targets.insert(job, &site.id, &terminal.id);
+        for terminal in site.terminals.views() {
+            for job in terminal.jobs {
+                targets.insert(job, &site.id, terminal.id);
             }
         }
     }

@@ -99,7 +99,7 @@ pub fn project(plan: &Plan, part: &Part, inventory: &Inventory) -> Result<Plan, 
     for site in &mut out.sites {
         let site_id = site.id.clone();
         site.terminals.retain(|t| selected(&site_id, &t.id));
-        for terminal in &mut site.terminals {
+        for terminal in site.terminals.iter_mut() {
             terminal.tasks.retain(|t| in_part(&t.job));
             terminal.jobs.retain(|j| in_part(j));
         }
