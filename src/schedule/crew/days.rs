@@ -32,6 +32,10 @@ pub(super) struct DayTable<'a> {
     first: Date,
     tz: TimeZone,
     sites: Vec<SiteDays<'a>>,
+    /// The instant each day starts (local midnight), from the first day on, as far as asked:
+    /// [`DayTable::index_at`] is asked for every unit the search places, and a time zone
+    /// conversion each time was most of the crew search's time on a large fleet.
+    midnights: Vec<i64>,
 }
 
 impl<'a> DayTable<'a> {
@@ -40,6 +44,7 @@ impl<'a> DayTable<'a> {
             first,
             tz,
             sites: Vec::new(),
+            midnights: Vec::new(),
         }
     }
 
@@ -57,17 +62,33 @@ impl<'a> DayTable<'a> {
     }
 
     /// The day index of `date` (0 for the first day; dates before it count as 0).
+    #[cfg(test)]
     pub fn index_of(&self, date: Date) -> usize {
         let days = (date - self.first).get_days();
         usize::try_from(days.max(0)).unwrap_or(0)
     }
 
-    /// The day index that contains the instant `t` (by local date).
-    pub fn index_at(&self, t: i64) -> usize {
-        let date = jiff::Timestamp::from_second(t)
-            .map(|ts| ts.to_zoned(self.tz.clone()).date())
-            .unwrap_or(self.first);
-        self.index_of(date)
+    /// The day index that contains the instant `t` (by local date; 0 before the first day).
+    pub fn index_at(&mut self, t: i64) -> usize {
+        // Days are added until one starts after `t` (or the horizon is reached).
+        while self.midnights.len() <= HORIZON_DAYS + 1
+            && self.midnights.last().is_none_or(|&m| m <= t)
+        {
+            let n = self.midnights.len();
+            let Some(start) = self.midnight(n) else { break };
+            self.midnights.push(start);
+        }
+        self.midnights.partition_point(|&m| m <= t).saturating_sub(1)
+    }
+
+    /// The instant day `n` starts.
+    fn midnight(&self, n: usize) -> Option<i64> {
+        let date = self
+            .first
+            .checked_add(jiff::Span::new().days(i64::try_from(n).ok()?))
+            .ok()?;
+        let start = date.to_zoned(self.tz.clone()).ok()?;
+        Some(start.timestamp().as_second())
     }
 
     /// Site `site`'s windows on day `i`, or `None` past the horizon.
@@ -125,6 +146,30 @@ fn merge(mut windows: Vec<(i64, i64)>) -> Vec<(i64, i64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instant_falls_on_its_local_day() {
+        let calendar = Calendar::new();
+        let tz = calendar.time_zone().clone();
+        let first = jiff::civil::date(2026, 10, 1);
+        let mut table = DayTable::new(first, tz.clone());
+        let at = |d: Date, h: i8, m: i8| {
+            d.to_datetime(Time::constant(h, m, 0, 0))
+                .to_zoned(tz.clone())
+                .map_or(0, |z| z.timestamp().as_second())
+        };
+        for (date, h, m) in [
+            (first, 0, 0),
+            (first, 23, 59),
+            (jiff::civil::date(2026, 10, 2), 0, 0),
+            (jiff::civil::date(2026, 12, 31), 8, 45),
+            (jiff::civil::date(2027, 3, 1), 17, 15),
+        ] {
+            let t = at(date, h, m);
+            assert_eq!(table.index_at(t), table.index_of(date), "{date} {h}:{m}");
+        }
+        assert_eq!(table.index_at(at(first, 0, 0) - 1), 0, "before the first day");
+    }
 
     #[test]
     fn touching_windows_are_joined() {
