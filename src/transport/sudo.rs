@@ -90,6 +90,14 @@ impl<T: Transport> Transport for Sudo<T> {
     fn close(&self) -> TransportFuture<'_, ()> {
         self.inner.close()
     }
+
+    fn counts(&self) -> super::RequestCounts {
+        self.inner.counts()
+    }
+
+    fn how(&self) -> String {
+        self.inner.how()
+    }
 }
 
 #[cfg(test)]

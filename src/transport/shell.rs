@@ -1,0 +1,430 @@
+//! [`CommandShell`]: one long-lived POSIX `sh` on one session channel per connection, to which
+//! every command of a visit is sent, instead of a session channel (and a fresh login shell, and
+//! `sudo`, and `flock`) per command.
+//!
+//! A session channel costs the terminal a fork of `sshd` and a login shell; with `become: sudo`
+//! also a `sudo`; with a lease also a `flock`. The command shell pays these once: it is started
+//! as `exec sh -c PROGRAM` (under `sudo -n -H` for `become: sudo`), and a command then costs one
+//! fork of that shell (a subshell, so that `exit`, `cd`, `set -e` and traps stay the command's)
+//! plus the command's own processes.
+//!
+//! # Framing
+//! A request is a header line `TOKEN LINES LENGTH MODE`, then the command text as `LINES`
+//! lines, then `LENGTH` bytes of stdin. `TOKEN` is 128 random bits, new per request. The shell
+//! reads the header and the text with the `read` builtin (no process), then runs the text with
+//! `eval` in a subshell whose stdin is `/dev/null` (no stdin) or a pipe from `head -c LENGTH`
+//! (exactly the stdin bytes, whatever they are; after the command ends the subshell reads the
+//! pipe to its end, so a command that does not read all of its stdin leaves nothing behind in
+//! the request stream). Its stdout and stderr are the channel's. When it ends the shell prints
+//! `TOKEN STATUS` on stdout and `TOKEN` on stderr: the reply is everything before the token on
+//! each stream. A command's output cannot forge the end of its reply, since it cannot know the
+//! token. Mode `m` runs the text in the shell itself rather than a subshell: that is how the
+//! lease opens its lock files once for all commands ([`CommandShell::run_in_shell`]).
+//!
+//! # When it ends
+//! A command that ends the shell (killing its parent), or a connection that drops, ends the
+//! reply without a status: the command may still be running on the terminal, so this is
+//! [`TransportError::Disconnected`] (a unit left *interrupted*), as for a dropped connection.
+//! Nothing more can be sent after that. A shell that does not start at all (no `sh`, `sudo`
+//! refused) is reported by [`CommandShell::start`] with the transport handed back, so the
+//! caller can use a channel per command instead.
+//!
+//! Known difference from a channel per command: a command that leaves a background process
+//! writing to its stdout is not waited for (a channel is held open by such a process); what
+//! that process prints later lands in the next command's reply.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::Mutex;
+
+use super::ssh::{SshTransport, StreamEvent, StreamReader, StreamWriter};
+use super::{
+    ExecOutput, RequestCounts, Transport, TransportError, TransportFuture, shell_quote,
+    sudo_command,
+};
+
+/// The shell program: a loop that reads requests and answers them (see the module docs). Its
+/// variables start with `_s` so that a main-shell request is unlikely to clobber them.
+const PROGRAM: &str = r#"while IFS=' ' read -r _st _sn _sl _sm; do
+_sc=
+while [ "$_sn" -gt 0 ]; do IFS= read -r _sx || exit 0; _sc="$_sc$_sx
+"; _sn=$((_sn-1)); done
+if [ "$_sm" = m ]; then eval "$_sc"
+elif [ "$_sl" -eq 0 ]; then ( eval "$_sc" ) </dev/null
+else head -c "$_sl" | { ( eval "$_sc" ); _ss=$?; while IFS= read -r _sx; do :; done; exit $_ss; }
+fi
+_ss=$?
+printf '%s %s\n' "$_st" "$_ss"
+printf '%s\n' "$_st" >&2
+done"#;
+
+/// How a request's text runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// In a subshell: the command's own environment.
+    Subshell,
+    /// In the shell itself: what it opens and sets stays for later requests.
+    Main,
+}
+
+/// Why the command shell did not start, and the transport, for a channel per command instead.
+#[derive(Debug)]
+pub struct ShellStart {
+    /// The connection, unchanged.
+    pub ssh: SshTransport,
+    /// Why, for people.
+    pub reason: String,
+}
+
+/// The reading and writing ends, used by one request at a time.
+struct Stream {
+    writer: StreamWriter,
+    reader: StreamReader,
+    /// Set once the shell has ended: why.
+    ended: Option<String>,
+}
+
+/// A [`Transport`] that sends every command to one long-lived shell on the terminal.
+pub struct CommandShell {
+    ssh: SshTransport,
+    stream: Mutex<Stream>,
+    /// Requests sent, for [`Transport::counts`].
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for CommandShell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandShell")
+            .field("target", &self.ssh.target())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The command that starts the shell on the terminal: `sh` as the login user, or as root
+/// through `sudo -n -H` (with root's home as its working directory, as [`sudo_command`] does).
+pub fn start_command(become_root: bool) -> String {
+    if become_root {
+        format!("exec {}", sudo_command(PROGRAM))
+    } else {
+        format!("exec sh -c {}", shell_quote(PROGRAM))
+    }
+}
+
+impl CommandShell {
+    /// Starts the command shell on `ssh` (as root through sudo when `become_root`) and waits
+    /// for its first answer. When it does not answer, the connection is handed back with the
+    /// reason (sudo refused, no `sh`): the caller can fall back to a channel per command, whose
+    /// own checks then say what is wrong in the user's terms.
+    pub async fn start(ssh: SshTransport, become_root: bool) -> Result<Self, ShellStart> {
+        let (writer, reader) = match ssh.open_stream(&start_command(become_root)).await {
+            Ok(halves) => halves,
+            Err(e) => {
+                return Err(ShellStart {
+                    ssh,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let shell = CommandShell {
+            ssh,
+            stream: Mutex::new(Stream {
+                writer,
+                reader,
+                ended: None,
+            }),
+            requests: AtomicU64::new(0),
+        };
+        match shell.request(":", None, Mode::Main).await {
+            Ok(output) if output.success() => Ok(shell),
+            Ok(output) => Err(ShellStart {
+                reason: format!(
+                    "the command shell's first answer was status {}",
+                    output.exit_status
+                ),
+                ssh: shell.ssh,
+            }),
+            Err(e) => Err(ShellStart {
+                reason: e.to_string(),
+                ssh: shell.ssh,
+            }),
+        }
+    }
+
+    /// Runs `script` in the shell itself, not a subshell: files it opens and variables it sets
+    /// stay for every later command. It must not read stdin (that is the request stream) and
+    /// must not `exit` (that ends the shell); a function that `return`s is the way out.
+    pub async fn run_in_shell(&self, script: &str) -> Result<ExecOutput, TransportError> {
+        self.request(script, None, Mode::Main).await
+    }
+
+    /// The human label of the terminal.
+    pub fn target(&self) -> &str {
+        self.ssh.target()
+    }
+
+    async fn request(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        mode: Mode,
+    ) -> Result<ExecOutput, TransportError> {
+        if command.contains('\0') {
+            return Err(TransportError::Protocol {
+                target: self.ssh.target().to_string(),
+                reason: "a command with a NUL character cannot be sent".to_string(),
+            });
+        }
+        let mut stream = self.stream.lock().await;
+        let during = || format!("running `{}`", abbreviate(command));
+        if let Some(why) = &stream.ended {
+            return Err(self.ended_error(during(), why.clone()));
+        }
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let token = format!("{:032x}", rand::random::<u128>());
+        let stdin = stdin.unwrap_or_default();
+        let text = frame(&token, command, stdin.len(), mode);
+        let reply = {
+            let Stream { writer, reader, .. } = &mut *stream;
+            let send = async {
+                writer.send(text.as_bytes()).await?;
+                if !stdin.is_empty() {
+                    writer.send(stdin).await?;
+                }
+                Ok::<(), TransportError>(())
+            };
+            let receive = read_reply(reader, &token);
+            tokio::pin!(send, receive);
+            let mut sending = true;
+            loop {
+                tokio::select! {
+                    // A failed write means the channel closed: the reply says why.
+                    _ = &mut send, if sending => sending = false,
+                    reply = &mut receive => break reply,
+                }
+            }
+        };
+        match reply {
+            Reply::Done(output) => Ok(output),
+            Reply::Ended(why) => {
+                stream.ended = Some(why.clone());
+                Err(self.ended_error(during(), why))
+            }
+        }
+    }
+
+    /// The error for a request the shell could not answer: the connection is gone, or the shell
+    /// (perhaps killed by the command) is. Either way the command may still run there.
+    fn ended_error(&self, during: String, why: String) -> TransportError {
+        let reason = if self.ssh.is_disconnected() {
+            self.ssh.lost_reason().unwrap_or(why)
+        } else {
+            why
+        };
+        TransportError::Disconnected {
+            target: self.ssh.target().to_string(),
+            during,
+            reason,
+        }
+    }
+}
+
+/// A request: header, the command's lines, (stdin follows separately).
+fn frame(token: &str, command: &str, stdin_len: usize, mode: Mode) -> String {
+    let lines: Vec<&str> = command.split('\n').collect();
+    let mode = match mode {
+        Mode::Subshell => 's',
+        Mode::Main => 'm',
+    };
+    let mut text = format!("{token} {} {stdin_len} {mode}\n", lines.len());
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
+/// How a request ended.
+enum Reply {
+    /// The shell answered.
+    Done(ExecOutput),
+    /// The shell or the channel ended first: why.
+    Ended(String),
+}
+
+/// Reads one reply: stdout up to `TOKEN STATUS\n`, stderr up to `TOKEN\n`.
+async fn read_reply(reader: &mut StreamReader, token: &str) -> Reply {
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    let mut status: Option<u32> = None;
+    let mut stderr_done = false;
+    let mut shell_exit = None;
+    loop {
+        if let Some(status) = status
+            && stderr_done
+        {
+            return Reply::Done(ExecOutput {
+                stdout,
+                stderr,
+                exit_status: status,
+                exit_signal: None,
+            });
+        }
+        match reader.next().await {
+            StreamEvent::Stdout(data) => {
+                let from = stdout.len().saturating_sub(token.len());
+                stdout.extend_from_slice(&data);
+                if status.is_none()
+                    && let Some((at, parsed)) = find_status(&stdout[from..], token)
+                {
+                    stdout.truncate(from + at);
+                    status = Some(parsed);
+                }
+            }
+            StreamEvent::Stderr(data) => {
+                let from = stderr.len().saturating_sub(token.len());
+                stderr.extend_from_slice(&data);
+                if !stderr_done
+                    && let Some(at) = find(&stderr[from..], format!("{token}\n").as_bytes())
+                {
+                    stderr.truncate(from + at);
+                    stderr_done = true;
+                }
+            }
+            StreamEvent::Exited(code) => shell_exit = Some(code),
+            StreamEvent::Closed => {
+                let said = String::from_utf8_lossy(&stderr).trim().to_string();
+                let mut why = match shell_exit {
+                    Some(code) => format!("the command shell ended (exit status {code})"),
+                    None => "the command shell's channel closed".to_string(),
+                };
+                if !said.is_empty() {
+                    why.push_str(&format!(": {}", abbreviate(&said)));
+                }
+                return Reply::Ended(why);
+            }
+        }
+    }
+}
+
+/// Where `TOKEN STATUS\n` starts in `data`, and the status; `None` until all of it is there.
+fn find_status(data: &[u8], token: &str) -> Option<(usize, u32)> {
+    let at = find(data, token.as_bytes())?;
+    let rest = &data[at + token.len()..];
+    let end = rest.iter().position(|&b| b == b'\n')?;
+    let status = std::str::from_utf8(&rest[..end])
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some((at, status))
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// A command shortened for messages: first line, at most 60 characters.
+fn abbreviate(command: &str) -> String {
+    let first_line = command.lines().next().unwrap_or_default();
+    let mut short: String = first_line.chars().take(60).collect();
+    if short.len() < command.len() {
+        short.push('…');
+    }
+    short
+}
+
+impl Transport for CommandShell {
+    fn exec<'a>(
+        &'a self,
+        command: &'a str,
+        stdin: Option<&'a [u8]>,
+    ) -> TransportFuture<'a, ExecOutput> {
+        Box::pin(self.request(command, stdin, Mode::Subshell))
+    }
+
+    fn close(&self) -> TransportFuture<'_, ()> {
+        Box::pin(async move {
+            {
+                let stream = self.stream.lock().await;
+                stream.writer.eof().await;
+            }
+            self.ssh.close().await
+        })
+    }
+
+    fn counts(&self) -> RequestCounts {
+        RequestCounts {
+            commands: self.requests.load(Ordering::Relaxed),
+            ..self.ssh.counts()
+        }
+    }
+
+    fn how(&self) -> String {
+        "one command shell".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the shell program here with `sh`, feeding it `input`: what a terminal would do.
+    fn run_program(input: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", PROGRAM])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write");
+        let output = child.wait_with_output().expect("sh ends");
+        (output.stdout, output.stderr)
+    }
+
+    #[test]
+    fn frames_carry_lines_length_and_mode() {
+        assert_eq!(
+            frame("t0", "echo a\necho b", 3, Mode::Subshell),
+            "t0 2 3 s\necho a\necho b\n"
+        );
+        assert_eq!(frame("t1", ":", 0, Mode::Main), "t1 1 0 m\n:\n");
+    }
+
+    #[test]
+    fn the_program_answers_requests_in_order_with_exact_stdin() {
+        let binary: Vec<u8> = (0..=255u8).collect();
+        let mut input = Vec::new();
+        input.extend_from_slice(frame("aa", "printf x; exit 3", 0, Mode::Subshell).as_bytes());
+        input.extend_from_slice(frame("bb", "od -An -tx1 | wc -w", 256, Mode::Subshell).as_bytes());
+        input.extend_from_slice(&binary);
+        input.extend_from_slice(frame("cc", "exit 0", 5, Mode::Subshell).as_bytes());
+        input.extend_from_slice(b"12345");
+        input.extend_from_slice(frame("dd", "v=kept", 0, Mode::Main).as_bytes());
+        input.extend_from_slice(frame("ee", "echo \"$v\" >&2", 0, Mode::Subshell).as_bytes());
+        let (stdout, stderr) = run_program(&input);
+        assert_eq!(
+            String::from_utf8_lossy(&stdout),
+            "xaa 3\n256\nbb 0\ncc 0\ndd 0\nee 0\n"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&stderr),
+            "aa\nbb\ncc\ndd\nkept\nee\n"
+        );
+    }
+
+    #[test]
+    fn status_and_token_are_found_across_chunks() {
+        assert_eq!(find_status(b"out\nabc 0\n", "abc"), Some((4, 0)));
+        assert_eq!(find_status(b"outabc 12", "abc"), None);
+        assert_eq!(find_status(b"abc 127\n", "abc"), Some((0, 127)));
+    }
+}
