@@ -14,7 +14,7 @@ use crate::inventory::Become;
 use crate::plan::{PlannedSite, PlannedTerminal};
 use crate::transport::{
     CommandShell, ConnectSpec, Credentials, KnownHosts, Passphrase, RequestCounts, ShellStart,
-    SshTransport, Sudo, Transport, TransportError, TransportFuture,
+    SshTransport, Sudo, Transport, TransportError, TransportFuture, sudo,
 };
 
 /// A future that yields a connected transport.
@@ -164,7 +164,18 @@ impl Connector for SshConnector {
             let transport = if command_shell_wanted() {
                 match CommandShell::start(transport, become_root).await {
                     Ok(shell) => return self.lease_in_shell(shell).await,
-                    Err(ShellStart { ssh, reason }) => {
+                    // Under sudo, a shell that exits before its first answer was refused by
+                    // sudo (the shell itself is POSIX `sh`): say so as the check would, without
+                    // asking sudo a second time.
+                    Err(ShellStart {
+                        ssh,
+                        exited: Some(output),
+                        ..
+                    }) if become_root && !output.success() && !ssh.is_disconnected() => {
+                        let _ = ssh.close().await;
+                        return Err(sudo::refused(&spec, "sudo -n", &output).into());
+                    }
+                    Err(ShellStart { ssh, reason, .. }) => {
                         (ssh, format!("the command shell did not start: {reason}"))
                     }
                 }

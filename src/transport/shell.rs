@@ -74,6 +74,9 @@ pub struct ShellStart {
     pub ssh: SshTransport,
     /// Why, for people.
     pub reason: String,
+    /// When the shell's command exited before answering: its exit status and stderr (what
+    /// `sudo` said when it refused).
+    pub exited: Option<ExecOutput>,
 }
 
 /// The reading and writing ends, used by one request at a time.
@@ -122,6 +125,7 @@ impl CommandShell {
                 return Err(ShellStart {
                     ssh,
                     reason: e.to_string(),
+                    exited: None,
                 });
             }
         };
@@ -134,18 +138,29 @@ impl CommandShell {
             }),
             requests: AtomicU64::new(0),
         };
-        match shell.request(":", None, Mode::Main).await {
-            Ok(output) if output.success() => Ok(shell),
-            Ok(output) => Err(ShellStart {
+        match shell.exchange(":", None, Mode::Main).await {
+            Ok(Reply::Done(output)) if output.success() => Ok(shell),
+            Ok(Reply::Done(output)) => Err(ShellStart {
                 reason: format!(
                     "the command shell's first answer was status {}",
                     output.exit_status
                 ),
                 ssh: shell.ssh,
+                exited: None,
+            }),
+            Ok(Reply::Ended(ended)) => Err(ShellStart {
+                reason: ended.why,
+                exited: ended.exit_status.map(|exit_status| ExecOutput {
+                    stderr: ended.stderr,
+                    exit_status,
+                    ..ExecOutput::default()
+                }),
+                ssh: shell.ssh,
             }),
             Err(e) => Err(ShellStart {
                 reason: e.to_string(),
                 ssh: shell.ssh,
+                exited: None,
             }),
         }
     }
@@ -168,6 +183,21 @@ impl CommandShell {
         stdin: Option<&[u8]>,
         mode: Mode,
     ) -> Result<ExecOutput, TransportError> {
+        match self.exchange(command, stdin, mode).await? {
+            Reply::Done(output) => Ok(output),
+            Reply::Ended(ended) => {
+                Err(self.ended_error(format!("running `{}`", abbreviate(command)), ended.why))
+            }
+        }
+    }
+
+    /// Sends one request and reads its reply.
+    async fn exchange(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        mode: Mode,
+    ) -> Result<Reply, TransportError> {
         if command.contains('\0') {
             return Err(TransportError::Protocol {
                 target: self.ssh.target().to_string(),
@@ -203,13 +233,10 @@ impl CommandShell {
                 }
             }
         };
-        match reply {
-            Reply::Done(output) => Ok(output),
-            Reply::Ended(why) => {
-                stream.ended = Some(why.clone());
-                Err(self.ended_error(during(), why))
-            }
+        if let Reply::Ended(ended) = &reply {
+            stream.ended = Some(ended.why.clone());
         }
+        Ok(reply)
     }
 
     /// The error for a request the shell could not answer: the connection is gone, or the shell
@@ -247,8 +274,18 @@ fn frame(token: &str, command: &str, stdin_len: usize, mode: Mode) -> String {
 enum Reply {
     /// The shell answered.
     Done(ExecOutput),
-    /// The shell or the channel ended first: why.
-    Ended(String),
+    /// The shell or the channel ended first.
+    Ended(Ended),
+}
+
+/// A shell that ended before its answer.
+struct Ended {
+    /// Why, for people.
+    why: String,
+    /// Its exit status, when the channel said.
+    exit_status: Option<u32>,
+    /// What it printed on stderr for the request.
+    stderr: Vec<u8>,
 }
 
 /// Reads one reply: stdout up to `TOKEN STATUS\n`, stderr up to `TOKEN\n`.
@@ -300,7 +337,11 @@ async fn read_reply(reader: &mut StreamReader, token: &str) -> Reply {
                 if !said.is_empty() {
                     why.push_str(&format!(": {}", abbreviate(&said)));
                 }
-                return Reply::Ended(why);
+                return Reply::Ended(Ended {
+                    why,
+                    exit_status: shell_exit,
+                    stderr,
+                });
             }
         }
     }
