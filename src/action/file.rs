@@ -215,10 +215,11 @@ pub async fn converge_path(
         .content
         .as_ref()
         .ok_or_else(|| missing_content(wanted.path))?;
-    let backup = if wanted.backup {
-        Some(backup_path(ctx, wanted.path)?)
-    } else {
-        None
+    let backup = match wanted.backup.then(|| backup_path(ctx, wanted.path)) {
+        // No usable backup name: the query-then-apply path says so if a backup is needed.
+        Some(Err(_)) => return Ok(None),
+        Some(Ok(path)) => Some(path),
+        None => None,
     };
     let script = converge_script(&wanted, backup.as_deref());
     let output = ctx.exec(&script, Some(content.expose().as_bytes())).await?;
