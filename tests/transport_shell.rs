@@ -207,3 +207,46 @@ async fn a_command_that_kills_its_shell_or_a_dropped_connection_is_a_disconnecti
         other => panic!("expected a disconnection, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_first_script_runs_in_the_shell_itself_in_the_same_round_trip() {
+    let keys = ClientKeys::generate();
+    let sshd = Sshd::start(&keys);
+    let spec = ConnectSpec::new("test-terminal", "127.0.0.1", user())
+        .with_port(sshd.port)
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_retries(0, Duration::from_millis(100));
+    let known = Arc::new(
+        KnownHosts::parse("test_known_hosts", &(sshd.known_hosts_line() + "\n"))
+            .expect("known_hosts parses"),
+    );
+    let ssh = SshTransport::connect(&spec, &Credentials::key_file(&keys.ed25519), known)
+        .await
+        .expect("connects");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lock = dir.path().join("units");
+    // What the lease does: an fd opened in the shell stays open for every later command.
+    let first = format!("exec 9>>'{}'; kept=yes; echo opened", lock.display());
+    let (shell, answer) = CommandShell::start_with(ssh, false, Some(&first))
+        .await
+        .map_err(|e| e.reason)
+        .expect("starts");
+    let answer = answer.expect("the first script's answer").expect("read");
+    assert_eq!(answer.stdout_text(), "opened\n");
+    let out = exec(
+        &shell,
+        "echo \"$kept\"; readlink /proc/self/fd/9 </dev/null",
+        None,
+    )
+    .await;
+    assert_eq!(out.stdout_text(), format!("yes\n{}\n", lock.display()));
+    let main = shell.run_in_shell("kept=changed").await.expect("main");
+    assert!(main.success());
+    assert_eq!(
+        exec(&shell, "echo \"$kept\"", None).await.stdout_text(),
+        "changed\n"
+    );
+    let counts = shell.counts();
+    assert_eq!((counts.channels, counts.commands), (1, 5), "{counts}");
+    shell.close().await.expect("close");
+}

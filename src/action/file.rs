@@ -285,6 +285,25 @@ pub async fn converge_path(
     Ok(Some((query, Some(applied))))
 }
 
+/// Content up to this size, text without NUL, is copied from stdin by the shell's own `read`
+/// and `printf` rather than a `cat` process (for a few KiB, reading byte by byte is cheaper
+/// than starting a process).
+const BUILTIN_COPY_BYTES: usize = 4096;
+
+/// The shell text that copies stdin to its stdout exactly.
+fn write_stdin(wanted: &Wanted<'_>) -> &'static str {
+    let small_text = wanted.content.as_ref().is_some_and(|c| {
+        let bytes = c.expose().as_bytes();
+        bytes.len() <= BUILTIN_COPY_BYTES && !bytes.contains(&0)
+    });
+    if small_text {
+        // The last line may lack its newline: `read` then fails but has set `l`.
+        r#"{ while IFS= read -r l; do printf '%s\n' "$l"; done; printf '%s' "$l"; }"#
+    } else {
+        "cat"
+    }
+}
+
 /// What the converging script reported.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Converged {
@@ -387,7 +406,7 @@ if {checks}; then :; else echo wrote=no; exit 0; fi
 fi
 [ -n "$m" ] || m=644
 t="${{d:-}}/.seibi-upload.{token}"
-{umask}set -C; cat > "$t" || {{ rm -f -- "$t"; exit 1; }}
+{umask}set -C; {write} > "$t" || {{ rm -f -- "$t"; exit 1; }}
 echo wrote=yes
 {{ {{ [ -z "$o$g" ] || chown -- "$o${{g:+:$g}}" "$t"; }} && {chmod_step}; }} || {{ rm -f -- "$t"; exit 1; }}
 if [ "$k" = file ] && [ "$6" -le {max} ] 2>/dev/null; then printf 'old\n'; cat -- "$p"; fi
@@ -397,6 +416,7 @@ mv -f -- "$t" "$p" || {{ rm -f -- "$t"; exit 1; }}
         mode = if mode.is_empty() { "''".to_string() } else { mode },
         checks = checks.join(" && "),
         chmod_step = if chmod { r#"chmod -- "$m" "$t""# } else { ":" },
+        write = write_stdin(wanted),
         max = MAX_DIFF_BYTES,
     ));
     script
@@ -1220,6 +1240,13 @@ mod tests {
         assert_eq!(mode, 0o644);
         // No temporary file left beside it.
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+
+        // Text without a final newline, backslashes and blanks kept exactly.
+        let tricky = "a\\b\\n\n  c \t\n\nno newline";
+        w.sha256 = Some(hex::encode(Sha256::digest(tricky.as_bytes())));
+        let (report, ok) = converge_here(&w, tricky.as_bytes());
+        assert!(ok && report.wrote, "{report:?}");
+        assert_eq!(std::fs::read(&path).expect("written"), tricky.as_bytes());
 
         // A directory in the way, or a missing parent: nothing written, the client decides.
         let mut blocked = wanted(FileState::Present);

@@ -162,8 +162,9 @@ impl Connector for SshConnector {
             .await?;
             let become_root = terminal.become_method == Become::Sudo;
             let transport = if command_shell_wanted() {
-                match CommandShell::start(transport, become_root).await {
-                    Ok(shell) => return self.lease_in_shell(shell).await,
+                let lease = self.settings.lease.as_ref().map(LeaseRequest::shell_script);
+                match CommandShell::start_with(transport, become_root, lease.as_deref()).await {
+                    Ok((shell, leased)) => return self.lease_in_shell(shell, leased).await,
                     // Under sudo, a shell that exits before its first answer was refused by
                     // sudo (the shell itself is POSIX `sh`): say so as the check would, without
                     // asking sudo a second time.
@@ -189,15 +190,17 @@ impl Connector for SshConnector {
 }
 
 impl SshConnector {
-    /// Takes the lease in the command shell, which then holds it for every command.
+    /// The lease the command shell took with its first answer (it holds it for every
+    /// command), or the shell alone when no lease is asked for.
     async fn lease_in_shell(
         &self,
         shell: CommandShell,
+        leased: Option<Result<crate::transport::ExecOutput, TransportError>>,
     ) -> Result<Box<dyn Transport>, ConnectError> {
-        let Some(request) = &self.settings.lease else {
+        let (Some(request), Some(leased)) = (&self.settings.lease, leased) else {
             return Ok(Box::new(shell));
         };
-        match lease::acquire_in_shell(&shell, request).await {
+        match leased.map(|output| lease::parse(request, &output)) {
             Ok(Ok(_dir)) => Ok(Box::new(shell)),
             Ok(Err(refused)) => {
                 let _ = shell.close().await;

@@ -18,8 +18,11 @@
 //! the request stream). Its stdout and stderr are the channel's. When it ends the shell prints
 //! `TOKEN STATUS` on stdout and `TOKEN` on stderr: the reply is everything before the token on
 //! each stream. A command's output cannot forge the end of its reply, since it cannot know the
-//! token. Mode `m` runs the text in the shell itself rather than a subshell: that is how the
-//! lease opens its lock files once for all commands ([`CommandShell::run_in_shell`]).
+//! token. Small text stdin (a password for `chpasswd`, a settings file) travels instead as a
+//! quoted here-document after the command (`{ COMMAND\n} <<'DELIMITER'`), which the shell
+//! turns into the command's stdin without any process. Mode `m` runs the text in the shell
+//! itself rather than a subshell: that is how the lease opens its lock files once for all
+//! commands ([`CommandShell::run_in_shell`]).
 //!
 //! # When it ends
 //! A command that ends the shell (killing its parent), or a connection that drops, ends the
@@ -119,6 +122,20 @@ impl CommandShell {
     /// reason (sudo refused, no `sh`): the caller can fall back to a channel per command, whose
     /// own checks then say what is wrong in the user's terms.
     pub async fn start(ssh: SshTransport, become_root: bool) -> Result<Self, ShellStart> {
+        Self::start_with(ssh, become_root, None)
+            .await
+            .map(|(shell, _)| shell)
+    }
+
+    /// Like [`start`](Self::start), and sends `first` (run as by
+    /// [`run_in_shell`](Self::run_in_shell), e.g. the lease) in the same round trip as the
+    /// shell's first answer: it runs only if the shell started. Its output, or why it could
+    /// not be read, comes back with the shell.
+    pub async fn start_with(
+        ssh: SshTransport,
+        become_root: bool,
+        first: Option<&str>,
+    ) -> Result<(Self, Option<Result<ExecOutput, TransportError>>), ShellStart> {
         let (writer, reader) = match ssh.open_stream(&start_command(become_root)).await {
             Ok(halves) => halves,
             Err(e) => {
@@ -138,31 +155,58 @@ impl CommandShell {
             }),
             requests: AtomicU64::new(0),
         };
-        match shell.exchange(":", None, Mode::Main).await {
-            Ok(Reply::Done(output)) if output.success() => Ok(shell),
-            Ok(Reply::Done(output)) => Err(ShellStart {
-                reason: format!(
+        let hello = new_token();
+        let mut text = frame(&hello, ":", 0, Mode::Main);
+        let first = first.map(|script| {
+            let token = new_token();
+            text.push_str(&frame(&token, script, 0, Mode::Main));
+            (token, script)
+        });
+        let mut stream = shell.stream.lock().await;
+        shell
+            .requests
+            .fetch_add(1 + u64::from(first.is_some()), Ordering::Relaxed);
+        // Both frames are small: they fit the channel's window without reading first.
+        let sent = stream.writer.send(text.as_bytes()).await;
+        let answer = read_reply(&mut stream.reader, &hello).await;
+        let failure = match (sent, answer) {
+            (_, Reply::Done(output)) if output.success() => None,
+            (_, Reply::Done(output)) => Some((
+                format!(
                     "the command shell's first answer was status {}",
                     output.exit_status
                 ),
-                ssh: shell.ssh,
-                exited: None,
-            }),
-            Ok(Reply::Ended(ended)) => Err(ShellStart {
-                reason: ended.why,
-                exited: ended.exit_status.map(|exit_status| ExecOutput {
+                None,
+            )),
+            (_, Reply::Ended(ended)) => Some((
+                ended.why,
+                ended.exit_status.map(|exit_status| ExecOutput {
                     stderr: ended.stderr,
                     exit_status,
                     ..ExecOutput::default()
                 }),
+            )),
+        };
+        if let Some((reason, exited)) = failure {
+            drop(stream);
+            return Err(ShellStart {
                 ssh: shell.ssh,
-            }),
-            Err(e) => Err(ShellStart {
-                reason: e.to_string(),
-                ssh: shell.ssh,
-                exited: None,
-            }),
+                reason,
+                exited,
+            });
         }
+        let first = match first {
+            None => None,
+            Some((token, script)) => Some(match read_reply(&mut stream.reader, &token).await {
+                Reply::Done(output) => Ok(output),
+                Reply::Ended(ended) => {
+                    stream.ended = Some(ended.why.clone());
+                    Err(shell.ended_error(format!("running `{}`", abbreviate(script)), ended.why))
+                }
+            }),
+        };
+        drop(stream);
+        Ok((shell, first))
     }
 
     /// Runs `script` in the shell itself, not a subshell: files it opens and variables it sets
@@ -210,9 +254,9 @@ impl CommandShell {
             return Err(self.ended_error(during(), why.clone()));
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let token = format!("{:032x}", rand::random::<u128>());
+        let token = new_token();
         let stdin = stdin.unwrap_or_default();
-        let text = frame(&token, command, stdin.len(), mode);
+        let (text, stdin) = request_text(&token, command, stdin, mode);
         let reply = {
             let Stream { writer, reader, .. } = &mut *stream;
             let send = async {
@@ -253,6 +297,47 @@ impl CommandShell {
             reason,
         }
     }
+}
+
+/// The request's text, and the stdin bytes to send after it (none when stdin went into the
+/// text as a here-document).
+fn request_text<'a>(token: &str, command: &str, stdin: &'a [u8], mode: Mode) -> (String, &'a [u8]) {
+    let delimiter = format!("SEIBI_{token}");
+    match inline_stdin(stdin, &delimiter) {
+        // Small text goes in the request as a here-document: no `head`, no pipeline.
+        Some(body) if mode == Mode::Subshell => (
+            frame(
+                token,
+                &format!("{{\n{command}\n}} <<'{delimiter}'\n{body}{delimiter}"),
+                0,
+                mode,
+            ),
+            &[],
+        ),
+        _ => (frame(token, command, stdin.len(), mode), stdin),
+    }
+}
+
+/// Stdin up to this size may travel as a here-document (the shell writes it into a pipe itself
+/// when it fits one, without a process).
+const INLINE_STDIN_BYTES: usize = 4096;
+
+/// `stdin` as the body of a here-document ending at `delimiter`, when that keeps it exact: text
+/// without NUL, ending with a newline (a here-document always does), no line equal to the
+/// delimiter, and small.
+fn inline_stdin<'a>(stdin: &'a [u8], delimiter: &str) -> Option<&'a str> {
+    let text = std::str::from_utf8(stdin).ok()?;
+    let fits = !text.is_empty()
+        && text.len() <= INLINE_STDIN_BYTES
+        && text.ends_with('\n')
+        && !text.contains('\0')
+        && !text.lines().any(|line| line == delimiter);
+    fits.then_some(text)
+}
+
+/// A new request's token: 128 random bits in hex.
+fn new_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
 }
 
 /// A request: header, the command's lines, (stdin follows separately).
@@ -459,6 +544,28 @@ mod tests {
         assert_eq!(
             String::from_utf8_lossy(&stderr),
             "aa\nbb\ncc\ndd\nkept\nee\n"
+        );
+    }
+
+    #[test]
+    fn small_text_stdin_travels_as_a_here_document_and_stays_exact() {
+        let cases: [(&str, &[u8]); 4] = [
+            ("cat", b"user:pa$$ `w` \\ 'q'\n\n  second line \n"),
+            ("read -r a; echo \"[$a]\"", b"first\nrest\n"),
+            ("exit 5", b"unread\n"),
+            ("cat", b"no final newline"),
+        ];
+        let mut input = Vec::new();
+        for (i, (command, stdin)) in cases.iter().enumerate() {
+            let (text, rest) = request_text(&format!("t{i}"), command, stdin, Mode::Subshell);
+            assert_eq!(rest.is_empty(), stdin.ends_with(b"\n"), "{command}");
+            input.extend_from_slice(text.as_bytes());
+            input.extend_from_slice(rest);
+        }
+        let (stdout, _) = run_program(&input);
+        assert_eq!(
+            String::from_utf8_lossy(&stdout),
+            "user:pa$$ `w` \\ 'q'\n\n  second line \nt0 0\n[first]\nt1 0\nt2 5\nno final newlinet3 0\n"
         );
     }
 
