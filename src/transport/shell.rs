@@ -88,6 +88,8 @@ struct Stream {
     reader: StreamReader,
     /// Set once the shell has ended: why.
     ended: Option<String>,
+    /// Bytes read past the last reply.
+    carry: Carry,
 }
 
 /// A [`Transport`] that sends every command to one long-lived shell on the terminal.
@@ -152,6 +154,7 @@ impl CommandShell {
                 writer,
                 reader,
                 ended: None,
+                carry: Carry::default(),
             }),
             requests: AtomicU64::new(0),
         };
@@ -168,7 +171,8 @@ impl CommandShell {
             .fetch_add(1 + u64::from(first.is_some()), Ordering::Relaxed);
         // Both frames are small: they fit the channel's window without reading first.
         let sent = stream.writer.send(text.as_bytes()).await;
-        let answer = read_reply(&mut stream.reader, &hello).await;
+        let Stream { reader, carry, .. } = &mut *stream;
+        let answer = read_reply(reader, carry, &hello).await;
         let failure = match (sent, answer) {
             (_, Reply::Done(output)) if output.success() => None,
             (_, Reply::Done(output)) => Some((
@@ -197,13 +201,19 @@ impl CommandShell {
         }
         let first = match first {
             None => None,
-            Some((token, script)) => Some(match read_reply(&mut stream.reader, &token).await {
-                Reply::Done(output) => Ok(output),
-                Reply::Ended(ended) => {
-                    stream.ended = Some(ended.why.clone());
-                    Err(shell.ended_error(format!("running `{}`", abbreviate(script)), ended.why))
-                }
-            }),
+            Some((token, script)) => Some(
+                match {
+                    let Stream { reader, carry, .. } = &mut *stream;
+                    read_reply(reader, carry, &token).await
+                } {
+                    Reply::Done(output) => Ok(output),
+                    Reply::Ended(ended) => {
+                        stream.ended = Some(ended.why.clone());
+                        Err(shell
+                            .ended_error(format!("running `{}`", abbreviate(script)), ended.why))
+                    }
+                },
+            ),
         };
         drop(stream);
         Ok((shell, first))
@@ -258,7 +268,12 @@ impl CommandShell {
         let stdin = stdin.unwrap_or_default();
         let (text, stdin) = request_text(&token, command, stdin, mode);
         let reply = {
-            let Stream { writer, reader, .. } = &mut *stream;
+            let Stream {
+                writer,
+                reader,
+                carry,
+                ..
+            } = &mut *stream;
             let send = async {
                 writer.send(text.as_bytes()).await?;
                 if !stdin.is_empty() {
@@ -266,7 +281,7 @@ impl CommandShell {
                 }
                 Ok::<(), TransportError>(())
             };
-            let receive = read_reply(reader, &token);
+            let receive = read_reply(reader, carry, &token);
             tokio::pin!(send, receive);
             let mut sending = true;
             loop {
@@ -373,14 +388,37 @@ struct Ended {
     stderr: Vec<u8>,
 }
 
-/// Reads one reply: stdout up to `TOKEN STATUS\n`, stderr up to `TOKEN\n`.
-async fn read_reply(reader: &mut StreamReader, token: &str) -> Reply {
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
+/// What was read past the end of one reply: the start of the next (pipelined requests).
+#[derive(Default)]
+struct Carry {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+/// Reads one reply: stdout up to `TOKEN STATUS\n`, stderr up to `TOKEN\n`; what follows on
+/// either stream is kept in `carry` for the next reply.
+async fn read_reply(reader: &mut StreamReader, carry: &mut Carry, token: &str) -> Reply {
+    let err_marker = format!("{token}\n");
+    let mut stdout = std::mem::take(&mut carry.stdout);
+    let mut stderr = std::mem::take(&mut carry.stderr);
     let mut status: Option<u32> = None;
     let mut stderr_done = false;
     let mut shell_exit = None;
+    // Where to look for the markers from: a marker may have arrived in part.
+    let (mut out_from, mut err_from) = (0, 0);
     loop {
+        if status.is_none()
+            && let Some((at, parsed, end)) = find_status(&stdout[out_from..], token)
+        {
+            carry.stdout = stdout.split_off(out_from + end);
+            stdout.truncate(out_from + at);
+            status = Some(parsed);
+        }
+        if !stderr_done && let Some(at) = find(&stderr[err_from..], err_marker.as_bytes()) {
+            carry.stderr = stderr.split_off(err_from + at + err_marker.len());
+            stderr.truncate(err_from + at);
+            stderr_done = true;
+        }
         if let Some(status) = status
             && stderr_done
         {
@@ -392,26 +430,16 @@ async fn read_reply(reader: &mut StreamReader, token: &str) -> Reply {
             });
         }
         match reader.next().await {
-            StreamEvent::Stdout(data) => {
-                let from = stdout.len().saturating_sub(token.len());
+            StreamEvent::Stdout(data) if status.is_none() => {
+                out_from = stdout.len().saturating_sub(token.len() + 16);
                 stdout.extend_from_slice(&data);
-                if status.is_none()
-                    && let Some((at, parsed)) = find_status(&stdout[from..], token)
-                {
-                    stdout.truncate(from + at);
-                    status = Some(parsed);
-                }
             }
-            StreamEvent::Stderr(data) => {
-                let from = stderr.len().saturating_sub(token.len());
+            StreamEvent::Stdout(data) => carry.stdout.extend_from_slice(&data),
+            StreamEvent::Stderr(data) if !stderr_done => {
+                err_from = stderr.len().saturating_sub(err_marker.len());
                 stderr.extend_from_slice(&data);
-                if !stderr_done
-                    && let Some(at) = find(&stderr[from..], format!("{token}\n").as_bytes())
-                {
-                    stderr.truncate(from + at);
-                    stderr_done = true;
-                }
             }
+            StreamEvent::Stderr(data) => carry.stderr.extend_from_slice(&data),
             StreamEvent::Exited(code) => shell_exit = Some(code),
             StreamEvent::Closed => {
                 let said = String::from_utf8_lossy(&stderr).trim().to_string();
@@ -432,8 +460,9 @@ async fn read_reply(reader: &mut StreamReader, token: &str) -> Reply {
     }
 }
 
-/// Where `TOKEN STATUS\n` starts in `data`, and the status; `None` until all of it is there.
-fn find_status(data: &[u8], token: &str) -> Option<(usize, u32)> {
+/// Where `TOKEN STATUS\n` starts in `data`, the status, and where the line ends; `None` until
+/// all of it is there.
+fn find_status(data: &[u8], token: &str) -> Option<(usize, u32, usize)> {
     let at = find(data, token.as_bytes())?;
     let rest = &data[at + token.len()..];
     let end = rest.iter().position(|&b| b == b'\n')?;
@@ -442,7 +471,7 @@ fn find_status(data: &[u8], token: &str) -> Option<(usize, u32)> {
         .trim()
         .parse()
         .ok()?;
-    Some((at, status))
+    Some((at, status, at + token.len() + end + 1))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -571,8 +600,8 @@ mod tests {
 
     #[test]
     fn status_and_token_are_found_across_chunks() {
-        assert_eq!(find_status(b"out\nabc 0\n", "abc"), Some((4, 0)));
+        assert_eq!(find_status(b"out\nabc 0\nnext", "abc"), Some((4, 0, 10)));
         assert_eq!(find_status(b"outabc 12", "abc"), None);
-        assert_eq!(find_status(b"abc 127\n", "abc"), Some((0, 127)));
+        assert_eq!(find_status(b"abc 127\n", "abc"), Some((0, 127, 8)));
     }
 }
