@@ -201,19 +201,18 @@ impl CommandShell {
         }
         let first = match first {
             None => None,
-            Some((token, script)) => Some(
-                match {
-                    let Stream { reader, carry, .. } = &mut *stream;
-                    read_reply(reader, carry, &token).await
-                } {
+            Some((token, script)) => {
+                let Stream { reader, carry, .. } = &mut *stream;
+                let reply = read_reply(reader, carry, &token).await;
+                Some(match reply {
                     Reply::Done(output) => Ok(output),
                     Reply::Ended(ended) => {
                         stream.ended = Some(ended.why.clone());
-                        Err(shell
-                            .ended_error(format!("running `{}`", abbreviate(script)), ended.why))
+                        let during = format!("running `{}`", abbreviate(script));
+                        Err(shell.ended_error(during, ended.why))
                     }
-                },
-            ),
+                })
+            }
         };
         drop(stream);
         Ok((shell, first))
