@@ -20,7 +20,11 @@
 //! each stream. A command's output cannot forge the end of its reply, since it cannot know the
 //! token. Small text stdin (a password for `chpasswd`, a settings file) travels instead as a
 //! quoted here-document after the command (`{ COMMAND\n} <<'DELIMITER'`), which the shell
-//! turns into the command's stdin without any process. Mode `m` runs the text in the shell
+//! turns into the command's stdin without any process, but only when the shell's
+//! here-documents are pipes: bash before 5.1, mksh and ksh write them to a temporary file,
+//! which would put a password on the terminal's disk. The shell's first answer says which it
+//! does (a here-document's stdin tested with `[ -p /dev/stdin ]`, a builtin); a shell that
+//! writes files gets every stdin through `head -c` instead. Mode `m` runs the text in the shell
 //! itself rather than a subshell: that is how the lease opens its lock files once for all
 //! commands ([`CommandShell::run_in_shell`]).
 //!
@@ -92,10 +96,16 @@ struct Stream {
     carry: Carry,
 }
 
+/// What the shell's first request runs: whether its here-documents are pipes (see the module).
+const HEREDOC_PROBE: &str =
+    "if [ -p /dev/stdin ]; then echo pipe; else echo file; fi <<'SEIBI_PROBE'\nprobe\nSEIBI_PROBE";
+
 /// A [`Transport`] that sends every command to one long-lived shell on the terminal.
 pub struct CommandShell {
     ssh: SshTransport,
     stream: Mutex<Stream>,
+    /// Whether small text stdin may travel as a here-document: the shell's are pipes.
+    inline_stdin: bool,
     /// Requests sent, for [`Transport::counts`].
     requests: AtomicU64,
 }
@@ -157,9 +167,10 @@ impl CommandShell {
                 carry: Carry::default(),
             }),
             requests: AtomicU64::new(0),
+            inline_stdin: false,
         };
         let hello = new_token();
-        let mut text = frame(&hello, ":", 0, Mode::Main);
+        let mut text = frame(&hello, HEREDOC_PROBE, 0, Mode::Main);
         let first = first.map(|script| {
             let token = new_token();
             text.push_str(&frame(&token, script, 0, Mode::Main));
@@ -173,8 +184,12 @@ impl CommandShell {
         let sent = stream.writer.send(text.as_bytes()).await;
         let Stream { reader, carry, .. } = &mut *stream;
         let answer = read_reply(reader, carry, &hello).await;
+        let mut inline_stdin = false;
         let failure = match (sent, answer) {
-            (_, Reply::Done(output)) if output.success() => None,
+            (_, Reply::Done(output)) if output.success() => {
+                inline_stdin = output.stdout == b"pipe\n";
+                None
+            }
             (_, Reply::Done(output)) => Some((
                 format!(
                     "the command shell's first answer was status {}",
@@ -215,6 +230,10 @@ impl CommandShell {
             }
         };
         drop(stream);
+        let shell = CommandShell {
+            inline_stdin,
+            ..shell
+        };
         Ok((shell, first))
     }
 
@@ -265,7 +284,7 @@ impl CommandShell {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let token = new_token();
         let stdin = stdin.unwrap_or_default();
-        let (text, stdin) = request_text(&token, command, stdin, mode);
+        let (text, stdin) = request_text(&token, command, stdin, mode, self.inline_stdin);
         let reply = {
             let Stream {
                 writer,
@@ -315,9 +334,15 @@ impl CommandShell {
 
 /// The request's text, and the stdin bytes to send after it (none when stdin went into the
 /// text as a here-document).
-fn request_text<'a>(token: &str, command: &str, stdin: &'a [u8], mode: Mode) -> (String, &'a [u8]) {
+fn request_text<'a>(
+    token: &str,
+    command: &str,
+    stdin: &'a [u8],
+    mode: Mode,
+    heredoc_is_pipe: bool,
+) -> (String, &'a [u8]) {
     let delimiter = format!("SEIBI_{token}");
-    match inline_stdin(stdin, &delimiter) {
+    match inline_stdin(stdin, &delimiter).filter(|_| heredoc_is_pipe) {
         // Small text goes in the request as a here-document: no `head`, no pipeline.
         Some(body) if mode == Mode::Subshell => (
             frame(
@@ -526,8 +551,13 @@ mod tests {
 
     /// Runs the shell program here with `sh`, feeding it `input`: what a terminal would do.
     fn run_program(input: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        run_program_in(std::process::Command::new("sh"), input)
+    }
+
+    /// [`PROGRAM`] run by `shell` (a command to which `-c PROGRAM` is added).
+    fn run_program_in(mut shell: std::process::Command, input: &[u8]) -> (Vec<u8>, Vec<u8>) {
         use std::io::Write;
-        let mut child = std::process::Command::new("sh")
+        let mut child = shell
             .args(["-c", PROGRAM])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -575,6 +605,30 @@ mod tests {
         );
     }
 
+    /// A shell whose here-documents are temporary files (bash before 5.1; bash 5.2 with
+    /// `BASH_COMPAT=50` behaves so) says `file`, and then no stdin travels as a here-document:
+    /// a password must not be written to the terminal's disk.
+    #[test]
+    fn a_shell_that_writes_here_documents_to_files_gets_no_here_document() {
+        let probe = frame("hello", HEREDOC_PROBE, 0, Mode::Main);
+        let (stdout, _) = run_program(probe.as_bytes());
+        assert_eq!(String::from_utf8_lossy(&stdout), "pipe\nhello 0\n", "dash");
+        let mut old_bash = std::process::Command::new("bash");
+        old_bash.env("BASH_COMPAT", "50");
+        let (stdout, _) = run_program_in(old_bash, probe.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(&stdout),
+            "file\nhello 0\n",
+            "bash as 5.0"
+        );
+        let secret = b"admin:Kasumigaseki-7\n";
+        let (text, rest) = request_text("t0", "chpasswd", secret, Mode::Subshell, false);
+        assert_eq!(rest, secret, "the password goes as stdin bytes");
+        assert!(!text.contains("Kasumigaseki"), "{text}");
+        let (text, rest) = request_text("t0", "chpasswd", secret, Mode::Subshell, true);
+        assert!(rest.is_empty() && text.contains("Kasumigaseki"), "{text}");
+    }
+
     #[test]
     fn small_text_stdin_travels_as_a_here_document_and_stays_exact() {
         let cases: [(&str, &[u8]); 4] = [
@@ -585,7 +639,7 @@ mod tests {
         ];
         let mut input = Vec::new();
         for (i, (command, stdin)) in cases.iter().enumerate() {
-            let (text, rest) = request_text(&format!("t{i}"), command, stdin, Mode::Subshell);
+            let (text, rest) = request_text(&format!("t{i}"), command, stdin, Mode::Subshell, true);
             assert_eq!(rest.is_empty(), stdin.ends_with(b"\n"), "{command}");
             input.extend_from_slice(text.as_bytes());
             input.extend_from_slice(rest);

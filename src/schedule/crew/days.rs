@@ -78,7 +78,9 @@ impl<'a> DayTable<'a> {
             let Some(start) = self.midnight(n) else { break };
             self.midnights.push(start);
         }
-        self.midnights.partition_point(|&m| m <= t).saturating_sub(1)
+        self.midnights
+            .partition_point(|&m| m <= t)
+            .saturating_sub(1)
     }
 
     /// The instant day `n` starts.
@@ -168,7 +170,11 @@ mod tests {
             let t = at(date, h, m);
             assert_eq!(table.index_at(t), table.index_of(date), "{date} {h}:{m}");
         }
-        assert_eq!(table.index_at(at(first, 0, 0) - 1), 0, "before the first day");
+        assert_eq!(
+            table.index_at(at(first, 0, 0) - 1),
+            0,
+            "before the first day"
+        );
     }
 
     #[test]
