@@ -443,7 +443,7 @@ impl Task {
 }
 
 /// Where a crew is and from when it is free.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CrewState {
     free: i64,
     at: Option<usize>,
@@ -709,7 +709,16 @@ impl<'a> Problem<'a> {
             // A crew with no working day for the site (days off, the end of a contract) is
             // passed over; only when no crew can go is it an error.
             let mut failure = None;
+            // Crews in the same place, free at the same time, with the same days would do the
+            // task alike: the first of them stands for all (on a large fleet most crews wait
+            // at the base office for most of the search).
+            let mut tried: Vec<(CrewState, &Availability)> = Vec::new();
             for c in candidates {
+                let key = (states[c], &crews[c].availability);
+                if tried.contains(&key) {
+                    continue;
+                }
+                tried.push(key);
                 match self.stint(t, &crews[c], c, states[c], capacity, table) {
                     Ok(d) if best.as_ref().is_none_or(|b| d.finish < b.finish) => best = Some(d),
                     Ok(_) => {}
