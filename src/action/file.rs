@@ -1179,21 +1179,11 @@ mod tests {
 
     /// Runs the converging script here with `sh`, the content on stdin, as a terminal would.
     fn converge_here(wanted: &Wanted<'_>, content: &[u8]) -> (Converged, bool) {
-        use std::io::Write;
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", &converge_script(wanted, None)])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("sh runs");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(content)
-            .expect("write");
-        let output = child.wait_with_output().expect("sh ends");
+        let output = crate::transport::run_here(
+            std::process::Command::new("sh"),
+            &converge_script(wanted, None),
+            content,
+        );
         (
             Converged::parse(&output.stdout).expect("says whether it wrote"),
             output.status.success(),

@@ -577,6 +577,50 @@ impl TransportError {
     }
 }
 
+/// Drives `send` (writing a command's stdin) while `receive` (reading what it prints) runs, and
+/// returns what `receive` gives: stdin is written while output is read, since a command like
+/// `cat` echoes as it reads and both sides would otherwise wait on full windows; the end of
+/// `send`, failed or not, is not an outcome of its own.
+pub(crate) async fn receive_while_sending<S, R>(send: S, receive: R) -> R::Output
+where
+    S: std::future::Future,
+    R: std::future::Future,
+{
+    tokio::pin!(send, receive);
+    let mut sending = true;
+    loop {
+        tokio::select! {
+            _ = &mut send, if sending => sending = false,
+            output = &mut receive => return output,
+        }
+    }
+}
+
+/// Runs `script` here with `shell -c`, `input` on its stdin, as a terminal's shell would (for
+/// unit tests of the scripts seibi sends).
+#[cfg(test)]
+pub(crate) fn run_here(
+    mut shell: std::process::Command,
+    script: &str,
+    input: &[u8],
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = shell
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the shell runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write");
+    child.wait_with_output().expect("the shell ends")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -299,16 +299,8 @@ impl CommandShell {
                 }
                 Ok::<(), TransportError>(())
             };
-            let receive = read_reply(reader, carry, &token);
-            tokio::pin!(send, receive);
-            let mut sending = true;
-            loop {
-                tokio::select! {
-                    // A failed write means the channel closed: the reply says why.
-                    _ = &mut send, if sending => sending = false,
-                    reply = &mut receive => break reply,
-                }
-            }
+            // A failed write means the channel closed: the reply says why.
+            super::receive_while_sending(send, read_reply(reader, carry, &token)).await
         };
         if let Reply::Ended(ended) = &reply {
             stream.ended = Some(ended.why.clone());
@@ -555,22 +547,8 @@ mod tests {
     }
 
     /// [`PROGRAM`] run by `shell` (a command to which `-c PROGRAM` is added).
-    fn run_program_in(mut shell: std::process::Command, input: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        use std::io::Write;
-        let mut child = shell
-            .args(["-c", PROGRAM])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("sh runs");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write");
-        let output = child.wait_with_output().expect("sh ends");
+    fn run_program_in(shell: std::process::Command, input: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let output = crate::transport::run_here(shell, PROGRAM, input);
         (output.stdout, output.stderr)
     }
 

@@ -98,22 +98,8 @@ impl SshTransport {
         &self,
         command: &str,
     ) -> Result<(StreamWriter, StreamReader), TransportError> {
-        if self.closed.load(Ordering::SeqCst) {
-            return Err(TransportError::Closed {
-                target: self.target.clone(),
-            });
-        }
-        let during = || format!("starting `{}`", abbreviate(command));
-        self.channels.fetch_add(1, Ordering::Relaxed);
-        let channel = self
-            .session
-            .channel_open_session()
-            .await
-            .map_err(|e| self.failure(during(), &e))?;
-        channel
-            .exec(true, command)
-            .await
-            .map_err(|e| self.failure(during(), &e))?;
+        let during = format!("starting `{}`", abbreviate(command));
+        let channel = self.exec_channel(command, during).await?;
         let (reader, writer) = channel.split();
         Ok((
             StreamWriter {
@@ -123,6 +109,30 @@ impl SshTransport {
             },
             StreamReader { reader },
         ))
+    }
+
+    /// A new session channel running `command` (`during` says what for, in errors).
+    async fn exec_channel(
+        &self,
+        command: &str,
+        during: String,
+    ) -> Result<russh::Channel<russh::client::Msg>, TransportError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(TransportError::Closed {
+                target: self.target.clone(),
+            });
+        }
+        self.channels.fetch_add(1, Ordering::Relaxed);
+        let channel = self
+            .session
+            .channel_open_session()
+            .await
+            .map_err(|e| self.failure(during.clone(), &e))?;
+        channel
+            .exec(true, command)
+            .await
+            .map_err(|e| self.failure(during, &e))?;
+        Ok(channel)
     }
 
     /// Why the connection ended, as far as known (`None` while it is up).
@@ -141,22 +151,8 @@ impl SshTransport {
     }
 
     async fn run(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, TransportError> {
-        if self.closed.load(Ordering::SeqCst) {
-            return Err(TransportError::Closed {
-                target: self.target.clone(),
-            });
-        }
         let during = || format!("running `{}`", abbreviate(command));
-        self.channels.fetch_add(1, Ordering::Relaxed);
-        let channel = self
-            .session
-            .channel_open_session()
-            .await
-            .map_err(|e| self.failure(during(), &e))?;
-        channel
-            .exec(true, command)
-            .await
-            .map_err(|e| self.failure(during(), &e))?;
+        let channel = self.exec_channel(command, during()).await?;
         let (mut reader, writer) = channel.split();
 
         // Stdin is written while output is read: a command like `cat` echoes as it reads, and
@@ -207,16 +203,9 @@ impl SshTransport {
                 }),
             }
         };
-        tokio::pin!(send_stdin, collect);
-        let mut sending = true;
-        loop {
-            tokio::select! {
-                // A command may exit without reading all of its stdin; what it did is in its
-                // output and exit status, so a failed write is not an error of its own.
-                _ = &mut send_stdin, if sending => sending = false,
-                output = &mut collect => return output,
-            }
-        }
+        // A command may exit without reading all of its stdin; what it did is in its output and
+        // exit status, so a failed write is not an error of its own.
+        super::receive_while_sending(send_stdin, collect).await
     }
 
     /// Maps a russh error during use of the session to the error the user sees.
