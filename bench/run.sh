@@ -159,12 +159,12 @@ fleet_up() { # fleet_up N RTT: a fresh fleet of N hosts with the test account, R
     FLEET_UP=1
     RTT=$rtt
     [[ -n $FLEET_CG ]] && mkdir -p "$FLEET_CG"
-    # sshd at LogLevel DEBUG1 logs every session channel and request, which is how the SSH
-    # work of each tool is counted on the hosts' side, the same way for all three.
+    # sshd logs every session channel and request (`--sshd-log-level channels`), which is how
+    # the SSH work of each tool is counted on the hosts' side, the same way for all three.
     (
         [[ -n $FLEET_CG ]] && echo "$BASHPID" >"$FLEET_CG/cgroup.procs"
         exec "$SEIBI" lab up "$n" --base-address "$BASE_ADDRESS" --state-dir "$STATE" \
-            --sshd-log-level debug1 "${wan[@]}"
+            --sshd-log-level channels "${wan[@]}"
     ) >"$WORK/lab-up.log" 2>&1 || { cat "$WORK/lab-up.log" >&2; die "seibi lab up failed"; }
     if [[ $rtt != direct && -n $RELAY_CG ]]; then
         # The relay process was started inside the fleet's cgroup; it gets its own.
@@ -201,7 +201,7 @@ count_ssh_work() {
     local log mark
     while IFS=$'\t' read -r log mark; do tail -c +"$((mark + 1))" "$log"; done <"$WORK/log-marks" |
         awk '/Accepted publickey for / { c++ }
-             /server_input_channel_open: ctype session / { s++ }
+             /server_input_channel_open\(\):[0-9]+ \(pid=[0-9]+\): ctype session / { s++ }
              /server_input_channel_req: channel [0-9]+ request (exec|shell|subsystem) / { x++ }
              END { printf "%d %d %d\n", c, s, x }'
 }
@@ -416,11 +416,11 @@ echo "$VERSIONS"
 for rtt in "${RTT_LIST[@]}"; do
     echo
     echo "$(rtt_name "$rtt"):"
-    printf '%-8s %5s %7s %7s %7s %8s %6s %5s %8s %5s %5s %5s %5s %5s %5s\n' tool hosts "wall s" "client" "fleet" "fleet/h" relay busy complete conn/h chan/h cmd/h chan/t cmd/t
-    printf '%-8s %5s %7s %7s %7s %8s %6s %5s %8s %5s %5s %5s %5s %5s %5s\n' "" "" "" "CPU s" "CPU s" "CPU ms" "CPU s" "" "" "" "" "" "" "" ""
+    printf '%-8s %5s %7s %7s %7s %8s %6s %5s %8s %6s %6s %5s %6s %5s\n' tool hosts "wall s" "client" "fleet" "fleet/h" relay busy complete conn/h chan/h cmd/h chan/t cmd/t
+    printf '%-8s %5s %7s %7s %7s %8s %6s\n' "" "" "" "CPU s" "CPU s" "CPU ms" "CPU s"
     for tool in "${TOOL_LIST[@]}"; do
         awk -F'\t' -v t="$tool" -v n="$HOSTS" -v r="$rtt" -v k="$TASKS" '$1 == t && $2 == n && $3 == r {
-            printf "%-8s %5d %7.2f %7.2f %7.2f %8.1f %6.2f %4d%% %8s %5.1f %5.1f %5.1f %5.2f %5.2f\n", $1, $2, $4, $7, $9, 1000 * $9 / $2, $11, $10, $8 "/" $2,
+            printf "%-8s %5d %7.2f %7.2f %7.2f %8.1f %6.2f %4d%% %8s %6.1f %6.1f %5.1f %6.2f %5.2f\n", $1, $2, $4, $7, $9, 1000 * $9 / $2, $11, $10, $8 "/" $2,
                 $12 / $2, $13 / $2, $14 / $2, $13 / ($2 * k), $14 / ($2 * k) }' "$RESULTS"
     done
     s_wall=$(lookup seibi "$HOSTS" "$rtt" 4) s_cpu=$(lookup seibi "$HOSTS" "$rtt" 7) s_fleet=$(lookup seibi "$HOSTS" "$rtt" 9)

@@ -391,7 +391,7 @@ fn closing_either_side_closes_the_other() {
 }
 
 /// `seibi lab up --rtt` with an override for one site: the inventory and `known_hosts` point
-/// at the relay, each site's hosts pay their site's RTT, sshd logs channels at `debug1`, and
+/// at the relay, each site's hosts pay their site's RTT, sshd logs channels (and nothing on the sessions' stderr), and
 /// `seibi lab down` stops the relay process with the hosts.
 #[test]
 fn lab_up_with_rtt_puts_each_site_behind_its_link_and_lab_down_stops_it() {
@@ -401,7 +401,7 @@ fn lab_up_with_rtt_puts_each_site_behind_its_link_and_lab_down_stops_it() {
     let output = Command::new(env!("CARGO_BIN_EXE_seibi"))
         .args(["lab", "up", "2", "--base-address", "127.0.150.20"])
         .args(["--site", "near", "--site", "far", "--rtt", "40ms"])
-        .args(["--site-rtt", "far=120ms", "--sshd-log-level", "debug1"])
+        .args(["--site-rtt", "far=120ms", "--sshd-log-level", "channels"])
         .arg("--state-dir")
         .arg(state)
         .output()
@@ -449,9 +449,17 @@ fn lab_up_with_rtt_puts_each_site_behind_its_link_and_lab_down_stops_it() {
 
     let log = fs::read_to_string(state.join("hosts/seibi-lab-01/host.log")).expect("host log");
     assert!(
-        log.contains("server_input_channel_open: ctype session")
-            && log.contains("request exec reply 1"),
-        "debug1 logs channels and exec requests"
+        log.contains("): ctype session rchan") && log.contains("request exec reply 1"),
+        "sshd logs channels and exec requests"
+    );
+    let quiet = ssh(&key, &known_hosts, near, "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("ssh runs");
+    assert!(
+        quiet.status.success() && quiet.stderr.is_empty(),
+        "the client sees nothing of sshd's log: {}",
+        String::from_utf8_lossy(&quiet.stderr)
     );
 
     let down = Command::new(env!("CARGO_BIN_EXE_seibi"))

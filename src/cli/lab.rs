@@ -37,7 +37,7 @@ pub struct AddressArgs {
     /// sudo`). Every account logs in with the fleet's client key.
     #[arg(long = "sudo-account", value_name = "NAME")]
     sudo_accounts: Vec<String>,
-    /// How much each host's sshd logs to its `host.log` in the state directory: `debug1`
+    /// How much each host's sshd logs to its `host.log` in the state directory: `channels`
     /// also logs every session channel and request (not command lines).
     #[arg(long, value_enum, default_value_t = LogLevelArg::Info)]
     sshd_log_level: LogLevelArg,
@@ -51,7 +51,7 @@ pub enum LogLevelArg {
     /// Also every session started.
     Verbose,
     /// Also every channel and request.
-    Debug1,
+    Channels,
 }
 
 /// The WAN to rehearse: a relay in front of the hosts that adds latency and limits bandwidth.
@@ -283,7 +283,7 @@ impl AddressArgs {
         spec.sshd_log_level = match self.sshd_log_level {
             LogLevelArg::Info => SshdLogLevel::Info,
             LogLevelArg::Verbose => SshdLogLevel::Verbose,
-            LogLevelArg::Debug1 => SshdLogLevel::Debug1,
+            LogLevelArg::Channels => SshdLogLevel::Channels,
         };
         spec
     }

@@ -270,7 +270,7 @@ Subsystem sftp internal-sftp
 # Tests and benchmarks open many connections at once.
 MaxStartups 200:30:400
 MaxSessions 64
-LogLevel {log_level}
+{log_level}
 ",
             name = self.name,
             address = self.address,

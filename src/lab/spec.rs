@@ -59,8 +59,8 @@ pub struct FleetSpec {
     pub links: Vec<Link>,
     /// Where each host's sshd listens when [`links`](Self::links) puts a relay in front of it.
     pub sshd_port: u16,
-    /// How much each host's sshd logs to its `host.log`. `Debug1` logs every session channel
-    /// and every command, exec or subsystem request (not the command line), which is how the
+    /// How much each host's sshd logs to its `host.log`. `Channels` logs every session channel
+    /// and every exec, shell or subsystem request (not the command line), which is how the
     /// bench counts what each tool asks of a terminal.
     pub sshd_log_level: SshdLogLevel,
 }
@@ -73,17 +73,22 @@ pub enum SshdLogLevel {
     Info,
     /// Also every session started (`Starting session: command ...`).
     Verbose,
-    /// Also every channel opened and every request on it.
-    Debug1,
+    /// Also every channel opened and every request on it: `VERBOSE` with `LogVerbose` for
+    /// the two functions that handle them (their debug lines, with the connection's pid).
+    /// Not `DEBUG1`, whose session processes would print debug lines on the sessions' stderr,
+    /// which the client reads.
+    Channels,
 }
 
 impl SshdLogLevel {
-    /// The value for `LogLevel` in `sshd_config`.
+    /// The `LogLevel` (and `LogVerbose`) lines for `sshd_config`.
     pub fn as_sshd(self) -> &'static str {
         match self {
-            SshdLogLevel::Info => "INFO",
-            SshdLogLevel::Verbose => "VERBOSE",
-            SshdLogLevel::Debug1 => "DEBUG1",
+            SshdLogLevel::Info => "LogLevel INFO",
+            SshdLogLevel::Verbose => "LogLevel VERBOSE",
+            SshdLogLevel::Channels => {
+                "LogLevel VERBOSE\nLogVerbose *:server_input_channel_open():*,*:server_input_channel_req():*"
+            }
         }
     }
 }
