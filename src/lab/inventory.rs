@@ -45,7 +45,8 @@ fn site_index(index: usize, hosts: usize, sites: usize) -> usize {
     index * sites / hosts.max(1)
 }
 
-/// The site each of `hosts` hosts is placed in by [`render`] (and so by `seibi lab up`).
+/// The site each of `hosts` hosts is placed in by the inventory a fleet writes
+/// ([`Fleet::write_inventory`](super::Fleet::write_inventory), and so by `seibi lab up`).
 pub fn spread<'a>(hosts: usize, sites: &[&'a str]) -> Vec<&'a str> {
     (0..hosts)
         .filter_map(|index| sites.get(site_index(index, hosts, sites.len())).copied())
