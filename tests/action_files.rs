@@ -4,7 +4,8 @@
 //! and every second run reporting no change.
 //!
 //! One fleet of three hosts (127.0.20.1-3) serves the whole file: commands run on host 1,
-//! `file` on host 2, `template` and diffs on host 3, as concurrent cases of one test, so that a
+//! `file` on host 2, `template` and diffs on host 3 (those two through the command shell, as
+//! `seibi apply` sends them), as concurrent cases of one test, so that a
 //! case only sees its own host's `/etc`, `/opt` and `/root`. Needs root (the lab fleet does);
 //! without it the test says why and returns.
 
@@ -22,13 +23,15 @@ use seibi::action::{ActionContext, ApplyEnv, Status, TaskOutcome, run_task};
 use seibi::lab::{Fleet, FleetSpec};
 use seibi::plan::{PlannedTask, PlannedTerminal};
 use seibi::secrets::Secret;
-use seibi::transport::{ConnectSpec, Credentials, KnownHosts, SshTransport, Transport};
+use seibi::transport::{
+    CommandShell, ConnectSpec, Credentials, KnownHosts, SshTransport, Transport,
+};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
 /// One connected lab host.
 struct Host {
-    ssh: SshTransport,
+    ssh: Box<dyn Transport>,
     terminal: PlannedTerminal,
 }
 
@@ -46,6 +49,18 @@ impl Host {
         )
         .await
         .expect("connects to the lab host");
+        // Commands (host 1) run on a session channel each; `file` and `template` (hosts 2 and
+        // 3) through the command shell, as `seibi apply` runs them: both paths stay covered.
+        let ssh: Box<dyn Transport> = if index == 0 {
+            Box::new(ssh)
+        } else {
+            Box::new(
+                CommandShell::start(ssh, false)
+                    .await
+                    .map_err(|e| e.reason)
+                    .expect("the command shell starts"),
+            )
+        };
         let terminal: PlannedTerminal = serde_json::from_value(json!({
             "id": lab.name(),
             "address": lab.address().to_string(),
@@ -76,7 +91,7 @@ impl Host {
         }))
         .expect("a planned task");
         let ctx = ActionContext {
-            transport: &self.ssh,
+            transport: self.ssh.as_ref(),
             terminal: &self.terminal,
             task: &task,
             env,

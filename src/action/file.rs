@@ -86,6 +86,14 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
     apply_path(ctx, &DesiredPath::from_args(&args)).await
 }
 
+/// Query and apply in one request ([`converge_path`]); `None` for states it does not cover.
+pub async fn converge(
+    ctx: &ActionContext<'_>,
+) -> Result<Option<(Query, Option<Applied>)>, ActionError> {
+    let args: FileArgs = ctx.args()?;
+    converge_path(ctx, &DesiredPath::from_args(&args)).await
+}
+
 /// What would change at `desired.path`, with a diff of the content when there is one.
 pub async fn query_path(
     ctx: &ActionContext<'_>,
@@ -184,6 +192,234 @@ pub async fn apply_path(
         summary,
         ..Applied::default()
     })
+}
+
+/// Query and apply in one request, for `state: present` outside check mode: the terminal
+/// compares the content's SHA-256 itself and, only when it differs (or the file is missing),
+/// writes the new content to a temporary file beside the path, gives it its owner, group and
+/// mode, and renames it over the path; it reports what it found (the probe's lines, and the old
+/// text when a diff can be shown) and whether it wrote. The query and the summary are then
+/// made from what it found exactly as [`query_path`] makes them, so `--diff` and the journal
+/// see the same. What the terminal does not decide (a change of mode, owner or group only, a
+/// missing directory, an error) goes through [`apply_path`] as before. `None` for the other
+/// states, which keep the query-then-apply path.
+pub async fn converge_path(
+    ctx: &ActionContext<'_>,
+    desired: &DesiredPath<'_>,
+) -> Result<Option<(Query, Option<Applied>)>, ActionError> {
+    if desired.state != FileState::Present {
+        return Ok(None);
+    }
+    let wanted = Wanted::check(ctx, desired)?;
+    let content = wanted
+        .content
+        .as_ref()
+        .ok_or_else(|| missing_content(wanted.path))?;
+    let backup = match wanted.backup.then(|| backup_path(ctx, wanted.path)) {
+        // No usable backup name: the query-then-apply path says so if a backup is needed.
+        Some(Err(_)) => return Ok(None),
+        Some(Ok(path)) => Some(path),
+        None => None,
+    };
+    let script = converge_script(&wanted, backup.as_deref());
+    let output = ctx.exec(&script, Some(content.expose().as_bytes())).await?;
+    let Some(report) = Converged::parse(&output.stdout) else {
+        return Err(ActionError::Failed {
+            message: ctx.redact(&format!(
+                "cannot bring {} up to date on the terminal (exit status {}): {}",
+                wanted.path,
+                output.exit_status,
+                output.stderr_text().trim()
+            )),
+            output: Some(output),
+        });
+    };
+    let current = parse_probe(&report.probe).map_err(|what| ActionError::Failed {
+        message: format!(
+            "the terminal's answer about {} makes no sense ({what}); is it a Linux terminal with coreutils?",
+            wanted.path
+        ),
+        output: Some(output.clone()),
+    })?;
+    if report.wrote && !output.success() {
+        return Err(ActionError::Failed {
+            message: ctx.redact(&format!(
+                "writing {} failed (exit status {}): {}",
+                wanted.path,
+                output.exit_status,
+                output.stderr_text().trim()
+            )),
+            output: Some(output),
+        });
+    }
+    let changes = changes(&wanted, &current)?;
+    if changes.is_empty() {
+        return Ok(Some((
+            Query::unchanged(unchanged_summary(wanted.state)),
+            None,
+        )));
+    }
+    let mut summary = changes.summary(&wanted, &current);
+    let mut query = Query::change(summary.clone());
+    if changes.content {
+        let old = match current.kind {
+            Kind::Absent => Some(Vec::new()),
+            _ => report.old,
+        };
+        if let Some(old) = old {
+            query.diff = render_diff(ctx, &wanted, &old);
+        }
+    }
+    if !(report.wrote && changes.content) {
+        let applied = apply_path(ctx, desired).await?;
+        return Ok(Some((query, Some(applied))));
+    }
+    if let Some(backup) = backup.filter(|_| current.kind == Kind::File) {
+        summary.push_str(&format!(" (old file kept as {backup})"));
+    }
+    let applied = Applied {
+        changed: true,
+        summary,
+        ..Applied::default()
+    };
+    Ok(Some((query, Some(applied))))
+}
+
+/// Content up to this size, text without NUL, is copied from stdin by the shell's own `read`
+/// and `printf` rather than a `cat` process (for a few KiB, reading byte by byte is cheaper
+/// than starting a process).
+const BUILTIN_COPY_BYTES: usize = 4096;
+
+/// The shell text that copies stdin to its stdout exactly.
+fn write_stdin(wanted: &Wanted<'_>) -> &'static str {
+    let small_text = wanted.content.as_ref().is_some_and(|c| {
+        let bytes = c.expose().as_bytes();
+        bytes.len() <= BUILTIN_COPY_BYTES && !bytes.contains(&0)
+    });
+    if small_text {
+        // The last line may lack its newline: `read` then fails but has set `l`.
+        r#"{ while IFS= read -r l; do printf '%s\n' "$l"; done; printf '%s' "$l"; }"#
+    } else {
+        "cat"
+    }
+}
+
+/// What the converging script reported.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Converged {
+    /// The probe's `key=value` lines (the state before).
+    probe: String,
+    /// Whether it wrote the new content.
+    wrote: bool,
+    /// The old content, when it sent it (a file under [`MAX_DIFF_BYTES`] whose content differs).
+    old: Option<Vec<u8>>,
+}
+
+impl Converged {
+    /// `None` when the script did not get as far as saying whether it wrote.
+    fn parse(stdout: &[u8]) -> Option<Self> {
+        let (lines, old) = match find_line(stdout, b"old\n") {
+            Some(at) => (&stdout[..at], Some(stdout[at + 4..].to_vec())),
+            None => (stdout, None),
+        };
+        let text = String::from_utf8_lossy(lines);
+        let mut probe = String::new();
+        let mut wrote = None;
+        for line in text.lines() {
+            match line {
+                "wrote=yes" => wrote = Some(true),
+                "wrote=no" => wrote = Some(false),
+                other => {
+                    probe.push_str(other);
+                    probe.push('\n');
+                }
+            }
+        }
+        Some(Converged {
+            probe,
+            wrote: wrote?,
+            old,
+        })
+    }
+}
+
+/// Where a line that is exactly `line` (newline included) starts in `data`.
+fn find_line(data: &[u8], line: &[u8]) -> Option<usize> {
+    if data.starts_with(line) {
+        return Some(0);
+    }
+    data.windows(line.len() + 1)
+        .position(|w| w[0] == b'\n' && &w[1..] == line)
+        .map(|at| at + 1)
+}
+
+/// The one-request script behind [`converge_path`]: the probe, then, when the content differs
+/// and nothing stands in the way (the directory exists, a named owner and group exist, the path
+/// is a regular file or nothing), the backup, the old text for the diff, and the new content
+/// (from stdin) written beside the path with its attributes and renamed over it.
+fn converge_script(wanted: &Wanted<'_>, backup: Option<&str>) -> String {
+    let mut script =
+        probe_script(wanted).replace("echo \"sha256=${h%% *}\"", "h=${h%% *}; echo \"sha256=$h\"");
+    let sha = wanted.sha256.as_deref().unwrap_or_default();
+    let token = format!("{:016x}", rand::random::<u64>());
+    // The mode, owner and group the new file gets: the desired ones, else the old file's, else
+    // 0644 and the login user's (as `apply_path` gives them).
+    let (umask, chmod) = match wanted.mode {
+        // Created with exactly these bits: no `chmod` process.
+        Some(mode) if mode & 0o7111 == 0 => (format!("umask {:03o}; ", !mode & 0o777), false),
+        _ => (String::new(), true),
+    };
+    let mode = wanted.mode.map(|m| format!("{m:05o}")).unwrap_or_default();
+    let owner = wanted
+        .owner
+        .map(shell_quote)
+        .unwrap_or_else(|| "''".to_string());
+    let group = wanted
+        .group
+        .map(shell_quote)
+        .unwrap_or_else(|| "''".to_string());
+    let mut checks = vec![
+        r#"{ [ "$k" = absent ] || { [ "$k" = file ] && [ "$h" != "$w" ]; }; }"#.to_string(),
+        r#"[ -d "${d:-/}" ]"#.to_string(),
+    ];
+    for (name, database) in [(wanted.owner, "passwd"), (wanted.group, "group")] {
+        if let Some(name) = name.filter(|n| !is_numeric_id(n)) {
+            checks.push(format!(
+                "getent {database} {} >/dev/null",
+                shell_quote(name)
+            ));
+        }
+    }
+    let backup = match backup {
+        Some(b) => format!(
+            "[ \"$k\" = file ] && {{ [ -e {b} ] || cp -p -- \"$p\" {b} || exit 1; }}\n",
+            b = shell_quote(b)
+        ),
+        None => String::new(),
+    };
+    script.push_str(&format!(
+        r#"k=absent; [ -L "$p" ] && k=symlink || {{ [ -d "$p" ] && k=directory; }} || {{ [ -f "$p" ] && k=file; }} || {{ [ -e "$p" ] && k=other; }}
+w={sha}; m={mode}; o={owner}; g={group}; h=${{h:-}}
+if {checks}; then :; else echo wrote=no; exit 0; fi
+{backup}if [ "$k" = file ]; then
+  set -- $s; [ -n "$m" ] || m=$1; [ -n "$o" ] || o=$2; [ -n "$g" ] || g=$4
+fi
+[ -n "$m" ] || m=644
+t="${{d:-}}/.seibi-upload.{token}"
+{umask}set -C; {write} > "$t" || {{ rm -f -- "$t"; exit 1; }}
+echo wrote=yes
+{{ {{ [ -z "$o$g" ] || chown -- "$o${{g:+:$g}}" "$t"; }} && {chmod_step}; }} || {{ rm -f -- "$t"; exit 1; }}
+if [ "$k" = file ] && [ "$6" -le {max} ] 2>/dev/null; then printf 'old\n'; cat -- "$p"; fi
+mv -f -- "$t" "$p" || {{ rm -f -- "$t"; exit 1; }}
+"#,
+        sha = shell_quote(sha),
+        mode = if mode.is_empty() { "''".to_string() } else { mode },
+        checks = checks.join(" && "),
+        chmod_step = if chmod { r#"chmod -- "$m" "$t""# } else { ":" },
+        write = write_stdin(wanted),
+        max = MAX_DIFF_BYTES,
+    ));
+    script
 }
 
 /// The desired state, checked and with its content revealed.
@@ -354,7 +590,7 @@ fn probe_script(wanted: &Wanted<'_>) -> String {
          elif [ -e \"$p\" ]; then echo kind=other\n\
          else echo kind=absent; fi\n\
          if [ -e \"$p\" ] && [ ! -L \"$p\" ]; then s=$(stat -c '%a %u %U %g %G %s' -- \"$p\") || exit 1; echo \"stat=$s\"; fi\n\
-         if [ -d \"$(dirname -- \"$p\")\" ]; then echo parent=yes; else echo parent=no; fi\n",
+         d=\"${{p%/*}}\"; if [ -d \"${{d:-/}}\" ]; then echo parent=yes; else echo parent=no; fi\n",
         shell_quote(wanted.path)
     );
     if wanted.state == FileState::Present {
@@ -714,27 +950,37 @@ async fn content_diff(
     wanted: &Wanted<'_>,
     current: &Current,
 ) -> Result<Option<String>, ActionError> {
-    let (Some(content), Some(planned)) = (&wanted.content, wanted.planned) else {
-        return Ok(None);
-    };
-    if !is_diffable(content.expose().as_bytes()) {
+    if !wanted
+        .content
+        .as_ref()
+        .is_some_and(|c| is_diffable(c.expose().as_bytes()))
+    {
         return Ok(None);
     }
     let old = match current.kind {
-        Kind::Absent => String::new(),
+        Kind::Absent => Vec::new(),
         Kind::File if current.size <= MAX_DIFF_BYTES as u64 => {
-            let bytes = ctx.transport.download(wanted.path).await?;
-            if !is_diffable(&bytes) {
-                return Ok(None);
-            }
-            String::from_utf8_lossy(&bytes).into_owned()
+            ctx.transport.download(wanted.path).await?
         }
         _ => return Ok(None),
     };
+    Ok(render_diff(ctx, wanted, &old))
+}
+
+/// The diff of `old` (the terminal's bytes) against the plan's content, secrets redacted, when
+/// both are text.
+fn render_diff(ctx: &ActionContext<'_>, wanted: &Wanted<'_>, old: &[u8]) -> Option<String> {
+    let (Some(content), Some(planned)) = (&wanted.content, wanted.planned) else {
+        return None;
+    };
+    if !is_diffable(content.expose().as_bytes()) || !is_diffable(old) {
+        return None;
+    }
+    let old = String::from_utf8_lossy(old);
     let old = mask_stale_secrets(&ctx.redact(&old), planned);
     let new = ctx.redact(planned);
     let diff = unified(wanted.path, &old, &new);
-    Ok((!diff.is_empty()).then_some(diff))
+    (!diff.is_empty()).then_some(diff)
 }
 
 #[cfg(test)]
@@ -929,5 +1175,85 @@ mod tests {
         assert_eq!(parent_of("/etc/x.conf"), "/etc");
         assert_eq!(parent_of("/x"), "/");
         assert_eq!(parent_of("/a/b/c/"), "/a/b");
+    }
+
+    /// Runs the converging script here with `sh`, the content on stdin, as a terminal would.
+    fn converge_here(wanted: &Wanted<'_>, content: &[u8]) -> (Converged, bool) {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", &converge_script(wanted, None)])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(content)
+            .expect("write");
+        let output = child.wait_with_output().expect("sh ends");
+        (
+            Converged::parse(&output.stdout).expect("says whether it wrote"),
+            output.status.success(),
+        )
+    }
+
+    #[test]
+    fn the_converging_script_writes_only_what_differs_and_reports_the_old_text() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("app.conf");
+        let path_text = path.to_str().expect("utf-8").to_string();
+        let content = "new\n";
+        let mut w = wanted(FileState::Present);
+        w.path = Box::leak(path_text.into_boxed_str());
+        w.owner = None;
+        w.sha256 = Some(hex::encode(Sha256::digest(content.as_bytes())));
+
+        // Missing: written, with the mode, nothing old.
+        let (report, ok) = converge_here(&w, content.as_bytes());
+        assert!(ok && report.wrote && report.old.is_none(), "{report:?}");
+        assert_eq!(
+            parse_probe(&report.probe).expect("probe").kind,
+            Kind::Absent
+        );
+        assert_eq!(std::fs::read(&path).expect("written"), content.as_bytes());
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o644);
+
+        // The same: nothing written.
+        let (report, ok) = converge_here(&w, content.as_bytes());
+        assert!(ok && !report.wrote, "{report:?}");
+        let current = parse_probe(&report.probe).expect("probe");
+        assert!(changes(&w, &current).expect("changes").is_empty());
+
+        // Different, without a final newline: the old bytes come back exactly.
+        std::fs::write(&path, b"old\nno newline").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let (report, ok) = converge_here(&w, content.as_bytes());
+        assert!(ok && report.wrote, "{report:?}");
+        assert_eq!(report.old.as_deref(), Some(&b"old\nno newline"[..]));
+        assert_eq!(std::fs::read(&path).expect("written"), content.as_bytes());
+        let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o644);
+        // No temporary file left beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+
+        // Text without a final newline, backslashes and blanks kept exactly.
+        let tricky = "a\\b\\n\n  c \t\n\nno newline";
+        w.sha256 = Some(hex::encode(Sha256::digest(tricky.as_bytes())));
+        let (report, ok) = converge_here(&w, tricky.as_bytes());
+        assert!(ok && report.wrote, "{report:?}");
+        assert_eq!(std::fs::read(&path).expect("written"), tricky.as_bytes());
+
+        // A directory in the way, or a missing parent: nothing written, the client decides.
+        let mut blocked = wanted(FileState::Present);
+        blocked.owner = None;
+        blocked.path = Box::leak(format!("{}/missing/x", dir.path().display()).into_boxed_str());
+        let (report, ok) = converge_here(&blocked, b"x");
+        assert!(ok && !report.wrote, "{report:?}");
+        assert!(!parse_probe(&report.probe).expect("probe").parent_exists);
     }
 }

@@ -312,6 +312,9 @@ fn digest(bytes: &[u8]) -> (String, usize) {
 pub async fn run_task(ctx: &ActionContext<'_>, check: bool) -> TaskOutcome {
     let started = Instant::now();
     let result = async {
+        if !check && let Some(done) = converge(ctx).await? {
+            return Ok(done);
+        }
         let query = query(ctx).await?;
         if check || !(query.needed || query.collect) {
             return Ok((query, None));
@@ -423,6 +426,20 @@ pub async fn query(ctx: &ActionContext<'_>) -> Result<Query, ActionError> {
         "fetch" => fetch::query(ctx).await,
         "reboot" => reboot::query(ctx).await,
         other => Err(ActionError::Args(format!("unknown action `{other}`"))),
+    }
+}
+
+/// Queries and applies in one request to the terminal, for the actions that can decide on the
+/// terminal what to change (`file` and `template` with `state: present`, see
+/// [`file::converge_path`]): the query and what was applied, as [`query`] and [`apply`] would
+/// give them. `None` for the others, which query first and then apply.
+pub async fn converge(
+    ctx: &ActionContext<'_>,
+) -> Result<Option<(Query, Option<Applied>)>, ActionError> {
+    match ctx.task.action.as_str() {
+        "file" => file::converge(ctx).await,
+        "template" => template::converge(ctx).await,
+        _ => Ok(None),
     }
 }
 

@@ -76,3 +76,11 @@ pub async fn apply(ctx: &ActionContext<'_>, _query: &Query) -> Result<Applied, A
     let args = RenderedTemplateArgs::load(ctx)?;
     file::apply_path(ctx, &args.desired()).await
 }
+
+/// Query and apply in one request ([`file::converge_path`]).
+pub async fn converge(
+    ctx: &ActionContext<'_>,
+) -> Result<Option<(Query, Option<Applied>)>, ActionError> {
+    let args = RenderedTemplateArgs::load(ctx)?;
+    file::converge_path(ctx, &args.desired()).await
+}

@@ -13,7 +13,8 @@ use super::lease::{self, LeaseRefused, LeaseRequest, Leased};
 use crate::inventory::Become;
 use crate::plan::{PlannedSite, PlannedTerminal};
 use crate::transport::{
-    ConnectSpec, Credentials, KnownHosts, Passphrase, SshTransport, Sudo, Transport, TransportError,
+    CommandShell, ConnectSpec, Credentials, KnownHosts, Passphrase, RequestCounts, ShellStart,
+    SshTransport, Sudo, Transport, TransportError, TransportFuture, sudo,
 };
 
 /// A future that yields a connected transport.
@@ -159,24 +160,129 @@ impl Connector for SshConnector {
                 self.settings.known_hosts.clone(),
             )
             .await?;
-            let transport: Box<dyn Transport> = match terminal.become_method {
-                Become::None => Box::new(transport),
-                // Checked once here, so that an account without sudo rights fails the terminal
-                // before its first task, like a refused login.
-                Become::Sudo => Box::new(Sudo::checked(transport, &spec).await?),
-            };
-            let Some(request) = &self.settings.lease else {
-                return Ok(transport);
-            };
-            match lease::acquire(transport.as_ref(), request).await {
-                Ok(Ok(dir)) => Ok(Box::new(Leased::new(transport, &dir)) as Box<dyn Transport>),
-                Ok(Err(refused)) => {
-                    let _ = transport.close().await;
-                    Err(refused.into())
+            let become_root = terminal.become_method == Become::Sudo;
+            let transport = if command_shell_wanted() {
+                let lease = self.settings.lease.as_ref().map(LeaseRequest::shell_script);
+                match CommandShell::start_with(transport, become_root, lease.as_deref()).await {
+                    Ok((shell, leased)) => return self.lease_in_shell(shell, leased).await,
+                    // Under sudo, a shell that exits before its first answer was refused by
+                    // sudo (the shell itself is POSIX `sh`): say so as the check would, without
+                    // asking sudo a second time.
+                    Err(ShellStart {
+                        ssh,
+                        exited: Some(output),
+                        ..
+                    }) if become_root && !output.success() && !ssh.is_disconnected() => {
+                        let _ = ssh.close().await;
+                        return Err(sudo::refused(&spec, "sudo -n", &output).into());
+                    }
+                    Err(ShellStart { ssh, reason, .. }) => {
+                        (ssh, format!("the command shell did not start: {reason}"))
+                    }
                 }
-                Err(e) => Err(e.into()),
-            }
+            } else {
+                (transport, "SEIBI_COMMAND_SHELL=off".to_string())
+            };
+            self.per_command(transport.0, transport.1, become_root, &spec)
+                .await
         })
+    }
+}
+
+impl SshConnector {
+    /// The lease the command shell took with its first answer (it holds it for every
+    /// command), or the shell alone when no lease is asked for.
+    async fn lease_in_shell(
+        &self,
+        shell: CommandShell,
+        leased: Option<Result<crate::transport::ExecOutput, TransportError>>,
+    ) -> Result<Box<dyn Transport>, ConnectError> {
+        let (Some(request), Some(leased)) = (&self.settings.lease, leased) else {
+            return Ok(Box::new(shell));
+        };
+        match leased.map(|output| lease::parse(request, &output)) {
+            Ok(Ok(_dir)) => Ok(Box::new(shell)),
+            Ok(Err(refused)) => {
+                let _ = shell.close().await;
+                Err(refused.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A channel per command: through `sudo` (checked once here, so that an account without
+    /// sudo rights fails the terminal before its first task, like a refused login) and wrapped
+    /// in the lease's `flock`.
+    async fn per_command(
+        &self,
+        ssh: SshTransport,
+        why: String,
+        become_root: bool,
+        spec: &ConnectSpec,
+    ) -> Result<Box<dyn Transport>, ConnectError> {
+        let transport: Box<dyn Transport> = if become_root {
+            Box::new(PerCommand::boxed(Sudo::checked(ssh, spec).await?, why))
+        } else {
+            Box::new(PerCommand::boxed(ssh, why))
+        };
+        let Some(request) = &self.settings.lease else {
+            return Ok(transport);
+        };
+        match lease::acquire(transport.as_ref(), request).await {
+            Ok(Ok(dir)) => Ok(Box::new(Leased::new(transport, &dir)) as Box<dyn Transport>),
+            Ok(Err(refused)) => {
+                let _ = transport.close().await;
+                Err(refused.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Whether to start a command shell on each terminal (the default); `SEIBI_COMMAND_SHELL=off`
+/// uses a session channel per command instead, to compare or to work around a terminal whose
+/// `sh` misbehaves.
+fn command_shell_wanted() -> bool {
+    !matches!(
+        std::env::var("SEIBI_COMMAND_SHELL").as_deref(),
+        Ok("off" | "0" | "no")
+    )
+}
+
+/// A transport that runs a session channel per command, and why it is not a command shell.
+struct PerCommand<T> {
+    inner: Box<T>,
+    why: String,
+}
+
+impl<T: Transport> PerCommand<T> {
+    fn boxed(inner: T, why: String) -> Self {
+        PerCommand {
+            inner: Box::new(inner),
+            why,
+        }
+    }
+}
+
+impl<T: Transport> Transport for PerCommand<T> {
+    fn exec<'a>(
+        &'a self,
+        command: &'a str,
+        stdin: Option<&'a [u8]>,
+    ) -> TransportFuture<'a, crate::transport::ExecOutput> {
+        self.inner.exec(command, stdin)
+    }
+
+    fn close(&self) -> TransportFuture<'_, ()> {
+        self.inner.close()
+    }
+
+    fn counts(&self) -> RequestCounts {
+        self.inner.counts()
+    }
+
+    fn how(&self) -> String {
+        format!("a session channel per command ({})", self.why)
     }
 }
 

@@ -9,19 +9,22 @@
 //!   exactly as long as the run's SSH connection (it watches that connection's `sshd` process):
 //!   a second run waits for it a bounded time, then reports the terminal **busy**, naming the
 //!   holder from `lease.holder` ("leased by run X of OPERATOR on HOST since T").
-//! * `units`, held *shared* by every command the run starts there ([`Leased`] wraps each one
-//!   in `flock -s`), so a command outlives a dropped connection with its lock. Taking the lease
+//! * `units`, held *shared* by every command the run starts there, so a command outlives a
+//!   dropped connection with its lock: the terminal's command shell
+//!   ([`crate::transport::shell`]) takes it once, on an fd every command inherits
+//!   ([`LeaseRequest::shell_script`]); without a command shell, [`Leased`] wraps each command
+//!   in `flock -s`. Taking the lease
 //!   also waits for `units` exclusively: a later run, fresh or resumed, does not start before
 //!   the commands of an interrupted one have ended, and then queries again, so a unit is
 //!   applied once.
 //!
-//! The lease is taken when connecting ([`super::connector`]), after `sudo` is checked, so it
-//! is root's; a login that is neither root nor has `become: sudo` keeps its lease under its own
+//! The lease is taken when connecting ([`super::connector`]), as root when the terminal has
+//! `become: sudo` (in the command shell started under sudo, or after `sudo` is checked); a login that is neither root nor has `become: sudo` keeps its lease under its own
 //! home instead, and serializes only with runs that log in as the same account.
 
 use std::time::Duration;
 
-use crate::transport::{ExecOutput, Transport, TransportFuture, shell_quote};
+use crate::transport::{CommandShell, ExecOutput, Transport, TransportFuture, shell_quote};
 
 /// Where the lease lives on a terminal.
 pub const LEASE_DIR: &str = "/run/seibi";
@@ -57,30 +60,56 @@ impl LeaseRequest {
 
     /// The POSIX `sh` script that takes the lease: prints `SEIBI-LEASE ok DIR`, or
     /// `SEIBI-LEASE busy` / `SEIBI-LEASE commands` followed by the holder, or
-    /// `SEIBI-LEASE error WHY`.
+    /// `SEIBI-LEASE error WHY`. It runs on its own channel, and its commands are then wrapped
+    /// by [`Leased`].
     pub fn script(&self) -> String {
+        self.script_for(Holding::PerCommand)
+    }
+
+    /// The same script for a command shell ([`CommandShell::run_in_shell`]): on success the
+    /// shell keeps the `units` lock shared on its fd 9 for its whole life, and every command it
+    /// starts inherits it, so no command needs a `flock` of its own and one that outlives a
+    /// dropped connection still holds the lock. It never `exit`s (that would end the shell),
+    /// reads nothing from stdin, and closes what it opened when it refuses.
+    pub fn shell_script(&self) -> String {
+        self.script_for(Holding::InShell)
+    }
+
+    fn script_for(&self, holding: Holding) -> String {
+        // Builtins where they do: the whole script costs the terminal three `flock`s and the
+        // watcher, not a process per step.
+        let (keep_units, watcher_fds) = match holding {
+            Holding::PerCommand => ("flock -u 9; exec 9>&-", ""),
+            Holding::InShell => ("flock -s 9", " 9>&-"),
+        };
         format!(
-            r#"info={info}
+            r#"seibi_lease() {{
+info={info}
 d={dir}
-if ! {{ mkdir -p "$d" 2>/dev/null && [ -w "$d" ]; }}; then
+if ! {{ {{ [ -d "$d" ] || mkdir -p "$d" 2>/dev/null; }} && [ -w "$d" ]; }}; then
   d="${{HOME:-/tmp}}/.seibi-lease"
-  mkdir -p "$d" 2>/dev/null || {{ echo "{MARK} error cannot create $d"; exit 0; }}
+  {{ [ -d "$d" ] || mkdir -p "$d" 2>/dev/null; }} || {{ echo "{MARK} error cannot create $d"; return 0; }}
 fi
-command -v flock >/dev/null 2>&1 || {{ echo '{MARK} error flock(1) is not installed on the terminal (package util-linux)'; exit 0; }}
-exec 8>>"$d/lease" 9>>"$d/units" || {{ echo "{MARK} error cannot open the lock files in $d"; exit 0; }}
-if ! flock -w {wait} 8; then echo '{MARK} busy'; cat "$d/lease.holder" 2>/dev/null; exit 0; fi
-if ! flock -w {commands_wait} 9; then echo '{MARK} commands'; cat "$d/units.holder" 2>/dev/null; exit 0; fi
-flock -u 9; exec 9>&-
+command -v flock >/dev/null 2>&1 || {{ echo '{MARK} error flock(1) is not installed on the terminal (package util-linux)'; return 0; }}
+command exec 8>>"$d/lease" 9>>"$d/units" || {{ exec 8>&- 9>&-; echo "{MARK} error cannot open the lock files in $d"; return 0; }}
+if ! flock -w {wait} 8; then exec 8>&- 9>&-; echo '{MARK} busy'; cat "$d/lease.holder" </dev/null 2>/dev/null; return 0; fi
+if ! flock -w {commands_wait} 9; then exec 8>&- 9>&-; echo '{MARK} commands'; cat "$d/units.holder" </dev/null 2>/dev/null; return 0; fi
+{keep_units}
 p=$$; s=
 while [ "$p" -gt 1 ] 2>/dev/null; do
-  case $(cat "/proc/$p/comm" 2>/dev/null) in sshd*) s=$p; break;; esac
-  p=$(sed 's/^.*) [A-Za-z] \([0-9][0-9]*\) .*$/\1/' "/proc/$p/stat" 2>/dev/null) || break
+  c=; IFS= read -r c <"/proc/$p/comm" 2>/dev/null
+  case $c in sshd*) s=$p; break;; esac
+  st=; IFS= read -r st <"/proc/$p/stat" 2>/dev/null || break
+  st=${{st##*) }}; set -- $st; p=$2
 done
-[ -n "$s" ] || {{ echo '{MARK} error cannot find the sshd process of this connection'; exit 0; }}
+[ -n "$s" ] || {{ exec 8>&- 9>&-; echo '{MARK} error cannot find the sshd process of this connection'; return 0; }}
 printf '%s\n' "$info" > "$d/lease.holder"
 printf '%s\n' "$info" > "$d/units.holder"
-( trap '' HUP INT; while [ -d "/proc/$s" ]; do sleep 1; done ) </dev/null >/dev/null 2>&1 &
+( trap '' HUP INT; while [ -d "/proc/$s" ]; do sleep 1; done ) </dev/null >/dev/null 2>&1{watcher_fds} &
+exec 8>&-
 echo "{MARK} ok $d"
+}}
+seibi_lease
 "#,
             info = shell_quote(&self.holder()),
             dir = shell_quote(LEASE_DIR),
@@ -88,6 +117,15 @@ echo "{MARK} ok $d"
             commands_wait = self.commands_wait.as_secs().max(1),
         )
     }
+}
+
+/// Who holds the `units` lock for the run's commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holding {
+    /// Each command, through `flock -s` ([`Leased`]).
+    PerCommand,
+    /// The command shell, on an fd its commands inherit.
+    InShell,
 }
 
 /// Why the lease was not taken.
@@ -158,6 +196,15 @@ pub fn parse(request: &LeaseRequest, output: &ExecOutput) -> Result<String, Leas
     }
 }
 
+/// Takes the lease in a command shell, which then holds the `units` lock for all its commands.
+pub async fn acquire_in_shell(
+    shell: &CommandShell,
+    request: &LeaseRequest,
+) -> Result<Result<String, LeaseRefused>, crate::transport::TransportError> {
+    let output = shell.run_in_shell(&request.shell_script()).await?;
+    Ok(parse(request, &output))
+}
+
 /// Takes the lease on a connected terminal.
 pub async fn acquire(
     transport: &dyn Transport,
@@ -204,6 +251,14 @@ impl Transport for Leased {
 
     fn close(&self) -> TransportFuture<'_, ()> {
         self.inner.close()
+    }
+
+    fn counts(&self) -> crate::transport::RequestCounts {
+        self.inner.counts()
+    }
+
+    fn how(&self) -> String {
+        self.inner.how()
     }
 }
 
@@ -254,13 +309,18 @@ mod tests {
 
     #[test]
     fn the_script_is_valid_sh_and_quotes_the_holder() {
-        let script = request().script();
-        assert!(script.contains("info='run 20261005T010000Z-42 of 山田 太郎 on ctl01 since"));
-        let status = std::process::Command::new("sh")
-            .args(["-n", "-c", &script])
-            .status()
-            .expect("sh");
-        assert!(status.success(), "sh -n rejects the lease script");
+        for script in [request().script(), request().shell_script()] {
+            assert!(script.contains("info='run 20261005T010000Z-42 of 山田 太郎 on ctl01 since"));
+            let status = std::process::Command::new("sh")
+                .args(["-n", "-c", &script])
+                .status()
+                .expect("sh");
+            assert!(status.success(), "sh -n rejects the lease script");
+            assert!(
+                !script.contains("exit"),
+                "a shell-mode script must not exit"
+            );
+        }
     }
 
     #[test]

@@ -128,7 +128,24 @@ pub(crate) async fn worker(
         }
     }
     let _ = transport.close().await;
+    if debug_transport() {
+        let _ = events.send(Event::Note(format!(
+            "{}: {} over {}",
+            terminal.id,
+            transport.counts(),
+            transport.how()
+        )));
+    }
     let _ = events.send(Event::Closed(id));
+}
+
+/// Whether `SEIBI_DEBUG` asks for what each terminal's transport did (`transport` or `all`):
+/// connections, session channels and commands per terminal, and how commands were sent.
+fn debug_transport() -> bool {
+    std::env::var("SEIBI_DEBUG").is_ok_and(|v| {
+        v.split(',')
+            .any(|part| matches!(part.trim(), "transport" | "all"))
+    })
 }
 
 /// Settles, before any task runs, the rotations of this terminal that an earlier run left

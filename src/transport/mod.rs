@@ -16,6 +16,7 @@
 
 pub mod fake;
 pub mod known_hosts;
+pub mod shell;
 pub mod ssh;
 pub mod sudo;
 
@@ -26,6 +27,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 pub use known_hosts::{HostKey, HostKeyError, KnownHosts, KnownHostsError};
+pub use shell::{CommandShell, ShellStart};
 pub use ssh::{SshTransport, scan};
 pub use sudo::{SUDO_CHECK, Sudo, sudo_command};
 
@@ -78,6 +80,27 @@ impl ExecOutput {
     /// stderr as text, invalid UTF-8 replaced.
     pub fn stderr_text(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// What a transport has asked of its terminal so far: for the bench and for `SEIBI_DEBUG`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// SSH connections (a jump host counts as one more).
+    pub connections: u64,
+    /// Session channels opened (each one makes the terminal's `sshd` fork and start a shell).
+    pub channels: u64,
+    /// Commands sent (on their own channels, or to the command shell).
+    pub commands: u64,
+}
+
+impl fmt::Display for RequestCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} connection(s), {} session channel(s), {} command(s)",
+            self.connections, self.channels, self.commands
+        )
     }
 }
 
@@ -141,6 +164,16 @@ pub trait Transport: Send + Sync {
     /// Ends the session. Later calls fail with [`TransportError::Closed`] or
     /// [`TransportError::Disconnected`].
     fn close(&self) -> TransportFuture<'_, ()>;
+
+    /// Connections, channels and commands used so far (zero for transports that do not count).
+    fn counts(&self) -> RequestCounts {
+        RequestCounts::default()
+    }
+
+    /// How commands reach the terminal, for `SEIBI_DEBUG=transport`.
+    fn how(&self) -> String {
+        "a session channel per command".to_string()
+    }
 }
 
 /// Quotes `text` for POSIX `sh` as one word: single quotes, with each `'` written as `'\''`.

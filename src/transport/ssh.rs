@@ -13,19 +13,21 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use russh::client::{self, DisconnectReason, Handle};
+use russh::client::{self, DisconnectReason, Handle, Msg};
 use russh::keys::agent::AgentIdentity;
 use russh::keys::agent::client::AgentClient;
 use russh::keys::{
     Algorithm, EcdsaCurve, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate,
 };
-use russh::{ChannelMsg, Disconnect, Sig};
+use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf, Disconnect, Sig};
 
 use super::known_hosts::{HostKey, HostKeyError, KeyTypeMismatch, KnownHosts};
-use super::{ConnectSpec, Credentials, ExecOutput, Transport, TransportError, TransportFuture};
+use super::{
+    ConnectSpec, Credentials, ExecOutput, RequestCounts, Transport, TransportError, TransportFuture,
+};
 
 /// Host-key algorithms this build can verify, most preferred first.
 const HOST_KEY_ALGORITHMS: [Algorithm; 4] = [
@@ -53,6 +55,8 @@ pub struct SshTransport {
     jumps: Vec<Handle<Client>>,
     lost: LostReason,
     closed: AtomicBool,
+    /// Session channels opened on this connection (one per `exec`, one per stream).
+    channels: AtomicU64,
 }
 
 impl std::fmt::Debug for SshTransport {
@@ -83,7 +87,52 @@ impl SshTransport {
             jumps: chain.jumps,
             lost: chain.lost,
             closed: AtomicBool::new(false),
+            channels: AtomicU64::new(0),
         })
+    }
+
+    /// Starts `command` on a session channel of its own and leaves it running: what is sent
+    /// goes to its stdin, what it prints comes back as [`StreamEvent`]s. The command shell
+    /// ([`super::shell`]) lives on one of these for the whole visit.
+    pub async fn open_stream(
+        &self,
+        command: &str,
+    ) -> Result<(StreamWriter, StreamReader), TransportError> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(TransportError::Closed {
+                target: self.target.clone(),
+            });
+        }
+        let during = || format!("starting `{}`", abbreviate(command));
+        self.channels.fetch_add(1, Ordering::Relaxed);
+        let channel = self
+            .session
+            .channel_open_session()
+            .await
+            .map_err(|e| self.failure(during(), &e))?;
+        channel
+            .exec(true, command)
+            .await
+            .map_err(|e| self.failure(during(), &e))?;
+        let (reader, writer) = channel.split();
+        Ok((
+            StreamWriter {
+                writer,
+                target: self.target.clone(),
+                lost: self.lost.clone(),
+            },
+            StreamReader { reader },
+        ))
+    }
+
+    /// Why the connection ended, as far as known (`None` while it is up).
+    pub fn lost_reason(&self) -> Option<String> {
+        self.lost.get()
+    }
+
+    /// Whether the connection itself is gone (not only a channel).
+    pub fn is_disconnected(&self) -> bool {
+        self.session.is_closed()
     }
 
     /// The human label of the terminal, e.g. `chuo-t01 (127.0.1.3:22)`.
@@ -98,6 +147,7 @@ impl SshTransport {
             });
         }
         let during = || format!("running `{}`", abbreviate(command));
+        self.channels.fetch_add(1, Ordering::Relaxed);
         let channel = self
             .session
             .channel_open_session()
@@ -195,6 +245,15 @@ impl Transport for SshTransport {
         Box::pin(self.run(command, stdin))
     }
 
+    fn counts(&self) -> RequestCounts {
+        let channels = self.channels.load(Ordering::Relaxed);
+        RequestCounts {
+            connections: 1 + self.jumps.len() as u64,
+            channels,
+            commands: channels,
+        }
+    }
+
     fn close(&self) -> TransportFuture<'_, ()> {
         Box::pin(async move {
             if self.closed.swap(true, Ordering::SeqCst) {
@@ -210,6 +269,87 @@ impl Transport for SshTransport {
             }
             Ok(())
         })
+    }
+}
+
+/// What a long-lived command ([`SshTransport::open_stream`]) sent back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// Bytes on its stdout.
+    Stdout(Vec<u8>),
+    /// Bytes on its stderr.
+    Stderr(Vec<u8>),
+    /// It exited with this status (128 + n for signal n).
+    Exited(u32),
+    /// The channel is closed: nothing more comes.
+    Closed,
+}
+
+/// The receiving half of a stream.
+pub struct StreamReader {
+    reader: ChannelReadHalf,
+}
+
+impl std::fmt::Debug for StreamReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamReader")
+    }
+}
+
+impl StreamReader {
+    /// The next thing the command sent; [`StreamEvent::Closed`] from when the channel closed.
+    pub async fn next(&mut self) -> StreamEvent {
+        loop {
+            match self.reader.wait().await {
+                Some(ChannelMsg::Data { data }) => return StreamEvent::Stdout(data.to_vec()),
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                    return StreamEvent::Stderr(data.to_vec());
+                }
+                Some(ChannelMsg::ExitStatus { exit_status }) => {
+                    return StreamEvent::Exited(exit_status);
+                }
+                Some(ChannelMsg::ExitSignal { signal_name, .. }) => {
+                    return StreamEvent::Exited(128 + signal(&signal_name).1);
+                }
+                Some(ChannelMsg::Close) | None => return StreamEvent::Closed,
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+/// The sending half of a stream.
+pub struct StreamWriter {
+    writer: ChannelWriteHalf<Msg>,
+    target: String,
+    lost: LostReason,
+}
+
+impl std::fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamWriter")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StreamWriter {
+    /// Writes `data` to the command's stdin (waiting for the peer's window as needed).
+    pub async fn send(&self, data: &[u8]) -> Result<(), TransportError> {
+        self.writer
+            .data(data)
+            .await
+            .map_err(|e| TransportError::Disconnected {
+                target: self.target.clone(),
+                during: "sending to the command shell".to_string(),
+                reason: self.lost.get().unwrap_or_else(|| e.to_string()),
+            })
+    }
+
+    /// Closes the command's stdin.
+    pub async fn eof(&self) {
+        // A channel already gone is what closing wants.
+        let _ = self.writer.eof().await;
     }
 }
 

@@ -53,16 +53,22 @@ impl<T: Transport> Sudo<T> {
             return Ok(Sudo { inner });
         }
         let _ = inner.close().await;
-        Err(TransportError::Become {
-            target: spec.to_string(),
-            user: spec.user.clone(),
-            reason: refusal(&output),
-        })
+        Err(refused(spec, SUDO_CHECK, &output))
     }
 }
 
-/// What `sudo -n true` said, for the error.
-fn refusal(output: &ExecOutput) -> String {
+/// The error for a login user that may not become root: `command`, run under `sudo -n`, ended
+/// with `output` (the connect check, or the command shell started under sudo).
+pub fn refused(spec: &ConnectSpec, command: &str, output: &ExecOutput) -> TransportError {
+    TransportError::Become {
+        target: spec.to_string(),
+        user: spec.user.clone(),
+        reason: refusal(command, output),
+    }
+}
+
+/// What sudo said when it refused `command`, for the error.
+fn refusal(command: &str, output: &ExecOutput) -> String {
     // One line: the error is shown by its first line.
     let stderr = output.stderr_text();
     let said = stderr
@@ -73,8 +79,8 @@ fn refusal(output: &ExecOutput) -> String {
         .join("; ");
     match (output.exit_status, said.as_str()) {
         (NOT_FOUND, _) => format!("sudo is not installed there ({said})"),
-        (status, "") => format!("`{SUDO_CHECK}` exited with status {status}"),
-        (_, said) => format!("`{SUDO_CHECK}` said: {said}"),
+        (status, "") => format!("`{command}` exited with status {status}"),
+        (_, said) => format!("`{command}` said: {said}"),
     }
 }
 
@@ -89,6 +95,14 @@ impl<T: Transport> Transport for Sudo<T> {
 
     fn close(&self) -> TransportFuture<'_, ()> {
         self.inner.close()
+    }
+
+    fn counts(&self) -> super::RequestCounts {
+        self.inner.counts()
+    }
+
+    fn how(&self) -> String {
+        self.inner.how()
     }
 }
 
