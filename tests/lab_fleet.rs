@@ -316,7 +316,7 @@ fn another_process_finds_and_stops_a_detached_fleet() {
     let dir = state_dir();
     let fleet = Fleet::start(spec(2, dir.path(), 5)).expect("the fleet starts");
     let addresses: Vec<SocketAddr> = fleet.hosts().iter().map(LabHost::socket_addr).collect();
-    let state_dir = fleet.detach();
+    let state_dir = fleet.detach().expect("detached");
     let pattern = state_dir.to_string_lossy().into_owned();
     assert_eq!(pgrep(&pattern).len(), 2, "detached hosts keep running");
 

@@ -111,6 +111,10 @@ pub enum LabError {
         pids: Vec<u32>,
     },
 
+    /// The WAN relay in front of the hosts could not start or run.
+    #[error("lab relay: {0}")]
+    Relay(String),
+
     /// The state file exists but cannot be understood.
     #[error("cannot read lab state {}: {detail}\nhint: stop leftover hosts with `pgrep -af {}` and remove the file", path.display(), path.display())]
     BadState {

@@ -3,21 +3,29 @@
 //! [`Fleet::stop_from_state`].
 
 use std::fs;
-use std::io;
+use std::io::{self, BufRead as _};
+use std::net::{SocketAddr, SocketAddrV4};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 
 use super::host::{self, HostPlan, RunningHost};
 use super::preflight::{self, Tools};
 use super::process::{self, Namespaces};
+use super::relay::{Relay, Route};
 use super::spec::{OVERLAID_DIRS, check_state_dir};
-use super::state::{self, FleetState, HostState};
+use super::state::{self, FleetState, HostState, RelayState};
 use super::{FleetSpec, LabError, LabHost, inventory};
 
 const CLIENT_KEY: &str = "client_key";
 const KNOWN_HOSTS: &str = "known_hosts";
 const HOSTS_DIR: &str = "hosts";
+/// The relay's routes, for the relay process of a detached fleet (`seibi lab relay`).
+const RELAY_ROUTES: &str = "relay.json";
+/// The relay process's stderr.
+const RELAY_LOG: &str = "relay.log";
 
 /// A running fleet of lab hosts. Dropping it stops every host.
 #[derive(Debug)]
@@ -29,6 +37,10 @@ pub struct Fleet {
     client_key: PathBuf,
     known_hosts: PathBuf,
     slots: Vec<Slot>,
+    /// The WAN relay in front of the hosts, in this process (see [`FleetSpec::links`]).
+    relay: Option<Relay>,
+    /// The relay moved to a process of its own by [`Fleet::detach`].
+    relay_process: Option<RelayState>,
     /// Set once the hosts are stopped or handed over, so that drop leaves them alone.
     released: bool,
 }
@@ -71,7 +83,9 @@ impl Fleet {
                     plan: HostPlan {
                         name: spec.host_name(index),
                         address: spec.host_address(index),
-                        port: spec.port,
+                        port: spec.listen_port(),
+                        client_port: spec.port,
+                        log_level: spec.sshd_log_level,
                         password_login: spec.password_login,
                         accounts: spec.all_accounts(),
                         sudo_accounts: spec.sudo_accounts.clone(),
@@ -86,6 +100,8 @@ impl Fleet {
             spec,
             tools,
             hosts: Vec::new(),
+            relay: None,
+            relay_process: None,
             released: false,
         };
         preflight::check_overlay(&fleet.state_dir.join("overlay-probe"))?;
@@ -128,7 +144,7 @@ impl Fleet {
                     Ok((host, process)) => {
                         described[index] = Some(host);
                         running.push((index, process));
-                        if let Err(e) = save_state(&fleet.slots, &running, &fleet.state_dir) {
+                        if let Err(e) = save_state(&fleet.slots, &running, None, &fleet.state_dir) {
                             first_error.get_or_insert((index, e));
                         }
                     }
@@ -148,6 +164,10 @@ impl Fleet {
             return Err(error);
         }
         fleet.hosts = described.into_iter().flatten().collect();
+        if fleet.spec.relayed() {
+            let routes = fleet.routes();
+            fleet.relay = Some(Relay::start(routes)?);
+        }
         fleet.save()?;
         fleet.write_known_hosts(&fleet.known_hosts)?;
         Ok(fleet)
@@ -176,6 +196,12 @@ impl Fleet {
     /// The fleet's state directory (canonical).
     pub fn state_dir(&self) -> &Path {
         &self.state_dir
+    }
+
+    /// The WAN relay in front of the hosts, while this process runs it (see
+    /// [`FleetSpec::links`]).
+    pub fn relay(&self) -> Option<&Relay> {
+        self.relay.as_ref()
     }
 
     /// The ed25519 private key (OpenSSH format, no passphrase) that every host accepts for
@@ -267,9 +293,49 @@ impl Fleet {
 
     /// Leaves the hosts running after this value is gone (for `seibi lab up`) and returns the
     /// state directory that [`Fleet::stop_from_state`] needs to stop them.
-    pub fn detach(mut self) -> PathBuf {
+    ///
+    /// A fleet with a relay hands it to a process of its own that outlives this one: the
+    /// current executable run as `seibi lab relay --state-dir DIR`, so only the `seibi` binary
+    /// can detach such a fleet. If that fails, the fleet is stopped and the error returned.
+    pub fn detach(mut self) -> Result<PathBuf, LabError> {
+        if let Some(relay) = self.relay.take() {
+            relay.stop();
+            let routes = self.routes();
+            self.relay_process = Some(spawn_relay_process(&self.state_dir, &routes)?);
+            self.save()?;
+        }
         self.released = true;
-        self.state_dir.clone()
+        Ok(self.state_dir.clone())
+    }
+
+    /// The relay's routes: each host's address and client port to its sshd.
+    fn routes(&self) -> Vec<Route> {
+        self.slots
+            .iter()
+            .zip(&self.spec.links)
+            .map(|(slot, link)| Route {
+                listen: SocketAddr::V4(SocketAddrV4::new(slot.plan.address, self.spec.port)),
+                target: SocketAddr::V4(SocketAddrV4::new(slot.plan.address, slot.plan.port)),
+                link: *link,
+            })
+            .collect()
+    }
+
+    /// Runs the relay of a detached fleet in this process until it is killed (`seibi lab
+    /// relay`, started by [`Fleet::detach`]); prints `ready` on stdout once it listens.
+    pub fn serve_relay(state_dir: &Path) -> Result<(), LabError> {
+        let path = state_dir.join(RELAY_ROUTES);
+        let text = fs::read_to_string(&path).map_err(LabError::io("cannot read", &path))?;
+        let routes: Vec<Route> = serde_json::from_str(&text).map_err(|e| LabError::BadState {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
+        Relay::serve_forever(routes, || {
+            use std::io::Write as _;
+            let mut out = io::stdout();
+            let _ = writeln!(out, "ready");
+            let _ = out.flush();
+        })
     }
 
     fn slot(&mut self, index: usize) -> Result<&mut Slot, LabError> {
@@ -280,10 +346,14 @@ impl Fleet {
     }
 
     fn stop_all(&mut self) -> Result<(), LabError> {
+        if let Some(relay) = self.relay.take() {
+            relay.stop();
+        }
         let namespaces: Vec<Namespaces> = self
             .slots
             .iter()
             .filter_map(|slot| slot.running.as_ref().map(|r| r.namespaces))
+            .chain(self.relay_process.take().map(|relay| relay.namespaces))
             .collect();
         let outcome = process::terminate(&namespaces);
         for slot in &mut self.slots {
@@ -304,7 +374,7 @@ impl Fleet {
             .enumerate()
             .filter_map(|(index, slot)| Some((index, slot.running.as_ref()?)))
             .collect();
-        save_state(&self.slots, &running, &self.state_dir)
+        save_state(&self.slots, &running, self.relay_process, &self.state_dir)
     }
 }
 
@@ -327,6 +397,7 @@ impl Drop for Fleet {
 fn save_state<R: std::borrow::Borrow<RunningHost>>(
     slots: &[Slot],
     running: &[(usize, R)],
+    relay: Option<RelayState>,
     state_dir: &Path,
 ) -> Result<(), LabError> {
     let mut hosts: Vec<HostState> = running
@@ -344,7 +415,59 @@ fn save_state<R: std::borrow::Borrow<RunningHost>>(
         })
         .collect();
     hosts.sort_by_key(|host| host.address);
-    state::write(state_dir, &FleetState::new(hosts))
+    let mut state = FleetState::new(hosts);
+    state.relay = relay;
+    state::write(state_dir, &state)
+}
+
+/// Starts `seibi lab relay` (this executable) for `routes` in mount and UTS namespaces of its
+/// own, as hosts run, so that `seibi lab down` finds it by them; returns once it listens.
+fn spawn_relay_process(state_dir: &Path, routes: &[Route]) -> Result<RelayState, LabError> {
+    let routes_file = state_dir.join(RELAY_ROUTES);
+    let json = serde_json::to_string_pretty(routes)
+        .map_err(|e| LabError::Relay(format!("cannot write its routes: {e}")))?;
+    host::write(&routes_file, &json)?;
+    let program = std::env::current_exe()
+        .map_err(|e| LabError::Relay(format!("cannot find this program to run it: {e}")))?;
+    let log_path = state_dir.join(RELAY_LOG);
+    let log = fs::File::create(&log_path).map_err(LabError::io("cannot create", &log_path))?;
+    let mut child = Command::new("unshare")
+        .args(["--mount", "--uts", "--propagation", "private", "--"])
+        .arg(&program)
+        .args(["lab", "relay", "--state-dir"])
+        .arg(state_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log)
+        // Its own process group: a Ctrl-C meant for `seibi lab up` must not reach it.
+        .process_group(0)
+        .spawn()
+        .map_err(|e| LabError::Relay(format!("cannot run {}: {e}", program.display())))?;
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        // `ready`, or nothing when it failed (its reason is in the log).
+        let _ = io::BufReader::new(stdout).read_line(&mut line);
+    }
+    let failed = |reason: String| {
+        let log = fs::read_to_string(&log_path).unwrap_or_default();
+        LabError::Relay(format!("{reason}: {}", log.trim()))
+    };
+    if line.trim() != "ready" {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(failed("the relay process did not start".into()));
+    }
+    let pid = child.id();
+    match process::Namespaces::of(pid).filter(|ns| !ns.is_machine_wide()) {
+        Some(namespaces) => Ok(RelayState { pid, namespaces }),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            Err(failed(
+                "the relay process runs outside namespaces of its own".into(),
+            ))
+        }
+    }
 }
 
 /// Stops one host's processes and reaps its listener.
@@ -407,6 +530,8 @@ fn remove_files(state_dir: &Path) -> Result<(), LabError> {
         client_key.with_extension("pub"),
         client_key,
         state_dir.join(KNOWN_HOSTS),
+        state_dir.join(RELAY_ROUTES),
+        state_dir.join(RELAY_LOG),
         state::path(state_dir),
     ] {
         if let Err(e) = fs::remove_file(&file)

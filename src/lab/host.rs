@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::LabError;
 use super::preflight::Tools;
 use super::process::Namespaces;
-use super::spec::{OVERLAID_DIRS, PRIVATE_HOMES};
+use super::spec::{OVERLAID_DIRS, PRIVATE_HOMES, SshdLogLevel};
 use crate::action::reboot::BOOT_ID_FILE as BOOT_ID;
 
 /// The commands a lab host replaces with a stand-in that simulates a reboot and refuses the
@@ -113,7 +113,11 @@ impl LabHost {
 pub(crate) struct HostPlan {
     pub name: String,
     pub address: Ipv4Addr,
+    /// Where sshd listens.
     pub port: u16,
+    /// Where clients connect: `port`, or the relay's port in front of it.
+    pub client_port: u16,
+    pub log_level: SshdLogLevel,
     pub password_login: bool,
     /// Accounts to create on the host (see [`super::FleetSpec::all_accounts`]).
     pub accounts: Vec<String>,
@@ -232,7 +236,7 @@ impl HostPlan {
         Ok(LabHost {
             name: self.name.clone(),
             address: self.address,
-            port: self.port,
+            port: self.client_port,
             public_key,
             fingerprint,
         })
@@ -266,13 +270,14 @@ Subsystem sftp internal-sftp
 # Tests and benchmarks open many connections at once.
 MaxStartups 200:30:400
 MaxSessions 64
-LogLevel INFO
+{log_level}
 ",
             name = self.name,
             address = self.address,
             port = self.port,
             host_key = self.host_key().display(),
             pid_file = self.pid_file().display(),
+            log_level = self.log_level.as_sshd(),
         )
     }
 
@@ -591,6 +596,8 @@ mod tests {
             name: "seibi-lab-03".into(),
             address: Ipv4Addr::new(127, 0, 1, 3),
             port,
+            client_port: port,
+            log_level: SshdLogLevel::Info,
             password_login: false,
             accounts: vec!["admin".into(), "deputy".into()],
             sudo_accounts: vec!["deputy".into()],

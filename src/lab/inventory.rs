@@ -12,7 +12,7 @@ pub(crate) fn render(hosts: &[LabHost], sites: &[&str]) -> Result<String, LabErr
             "an inventory needs at least one site".into(),
         ));
     }
-    let site_of = |index: usize| index * sites.len() / hosts.len().max(1);
+    let site_of = |index: usize| site_index(index, hosts.len(), sites.len());
     let mut yaml = format!(
         "# Written by seibi lab: {} hosts over {} sites.\nsites:\n",
         hosts.len(),
@@ -38,6 +38,19 @@ pub(crate) fn render(hosts: &[LabHost], sites: &[&str]) -> Result<String, LabErr
         ));
     }
     Ok(yaml)
+}
+
+/// The site (index into `sites`) of host `index` of `hosts`: contiguous, balanced blocks.
+fn site_index(index: usize, hosts: usize, sites: usize) -> usize {
+    index * sites / hosts.max(1)
+}
+
+/// The site each of `hosts` hosts is placed in by the inventory a fleet writes
+/// ([`Fleet::write_inventory`](super::Fleet::write_inventory), and so by `seibi lab up`).
+pub fn spread<'a>(hosts: usize, sites: &[&'a str]) -> Vec<&'a str> {
+    (0..hosts)
+        .filter_map(|index| sites.get(site_index(index, hosts, sites.len())).copied())
+        .collect()
 }
 
 /// A YAML scalar: plain when it is a simple name, else double-quoted (JSON string syntax is

@@ -19,6 +19,11 @@
 //! every command line it runs to the host's [`SUDO_LOG`]. [`FleetSpec::password_login`] adds
 //! password login for password-rotation tests.
 //!
+//! [`FleetSpec::links`] puts a [`Relay`] in front of the hosts that adds a round-trip time
+//! (and optionally a bandwidth limit) per host, to rehearse ward offices over a WAN: each
+//! host's sshd then listens on [`FleetSpec::sshd_port`] and the relay on the host's address and
+//! [`FleetSpec::port`], where the inventory and `known_hosts` point.
+//!
 //! ```no_run
 //! # fn main() -> Result<(), seibi::lab::LabError> {
 //! use seibi::lab::{Fleet, FleetSpec};
@@ -38,11 +43,14 @@ mod inventory;
 mod mirror;
 mod preflight;
 mod process;
+mod relay;
 mod spec;
 mod state;
 
 pub use error::LabError;
 pub use fleet::Fleet;
 pub use host::{LabHost, POWER_COMMANDS, SUDO_LOG};
+pub use inventory::spread as spread_over_sites;
 pub use mirror::{MIRROR_INVENTORY, Mirror};
-pub use spec::{FleetSpec, OVERLAID_DIRS, PRIVATE_HOMES};
+pub use relay::{Link, Relay, Route, Wan, parse_bandwidth, parse_rtt};
+pub use spec::{FleetSpec, OVERLAID_DIRS, PRIVATE_HOMES, SshdLogLevel};

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::LabError;
+use super::{LabError, Link};
 
 /// The directories each lab host sees through its own overlayfs, so that writes there stay on
 /// that host. `/usr` is included because `dpkg -i` also writes there (`/usr/share/doc`, and
@@ -52,6 +52,45 @@ pub struct FleetSpec {
     /// which also has sudo log every command it runs to the host's `/var/log/sudo.log`. For
     /// rehearsing `become: sudo`. Needs sudo installed on the machine.
     pub sudo_accounts: Vec<String>,
+    /// The WAN link to each host, one per host: when given, a [`Relay`](super::Relay) listens
+    /// on each host's address and [`port`](Self::port) (where the inventory and `known_hosts`
+    /// point) and relays to its sshd on [`sshd_port`](Self::sshd_port), adding the link's
+    /// round-trip time and bandwidth limit. Empty (the default): clients reach sshd directly.
+    pub links: Vec<Link>,
+    /// Where each host's sshd listens when [`links`](Self::links) puts a relay in front of it.
+    pub sshd_port: u16,
+    /// How much each host's sshd logs to its `host.log`. `Channels` logs every session channel
+    /// and every exec, shell or subsystem request (not the command line), which is how the
+    /// bench counts what each tool asks of a terminal.
+    pub sshd_log_level: SshdLogLevel,
+}
+
+/// sshd's `LogLevel` on the lab hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SshdLogLevel {
+    /// Connections, logins and disconnections.
+    #[default]
+    Info,
+    /// Also every session started (`Starting session: command ...`).
+    Verbose,
+    /// Also every channel opened and every request on it: `VERBOSE` with `LogVerbose` for
+    /// the two functions that handle them (their debug lines, with the connection's pid).
+    /// Not `DEBUG1`, whose session processes would print debug lines on the sessions' stderr,
+    /// which the client reads.
+    Channels,
+}
+
+impl SshdLogLevel {
+    /// The `LogLevel` (and `LogVerbose`) lines for `sshd_config`.
+    pub fn as_sshd(self) -> &'static str {
+        match self {
+            SshdLogLevel::Info => "LogLevel INFO",
+            SshdLogLevel::Verbose => "LogLevel VERBOSE",
+            SshdLogLevel::Channels => {
+                "LogLevel VERBOSE\nLogVerbose *:server_input_channel_open():*,*:server_input_channel_req():*"
+            }
+        }
+    }
 }
 
 impl FleetSpec {
@@ -69,6 +108,24 @@ impl FleetSpec {
             names: Vec::new(),
             accounts: Vec::new(),
             sudo_accounts: Vec::new(),
+            links: Vec::new(),
+            sshd_port: 2022,
+            sshd_log_level: SshdLogLevel::Info,
+        }
+    }
+
+    /// Whether a relay stands between clients and the hosts' sshd.
+    pub fn relayed(&self) -> bool {
+        !self.links.is_empty()
+    }
+
+    /// The port host `index`'s sshd listens on: [`port`](Self::port), or
+    /// [`sshd_port`](Self::sshd_port) behind a relay.
+    pub fn listen_port(&self) -> u16 {
+        if self.relayed() {
+            self.sshd_port
+        } else {
+            self.port
         }
     }
 
@@ -98,6 +155,24 @@ impl FleetSpec {
             return Err(LabError::InvalidSpec(
                 "port 0 is not a port sshd can listen on".into(),
             ));
+        }
+        if self.relayed() {
+            if self.links.len() != self.hosts {
+                return Err(LabError::InvalidSpec(format!(
+                    "{} links for {} hosts",
+                    self.links.len(),
+                    self.hosts
+                )));
+            }
+            if self.sshd_port == 0 || self.sshd_port == self.port {
+                return Err(LabError::InvalidSpec(format!(
+                    "behind a relay sshd needs a port of its own, not {} (the relay listens on {})",
+                    self.sshd_port, self.port
+                )));
+            }
+            for link in &self.links {
+                link.validate()?;
+            }
         }
         let first = u32::from(self.base_address);
         let last = u32::try_from(self.hosts - 1)
@@ -258,6 +333,23 @@ mod tests {
         assert_eq!(spec.all_accounts(), ["admin", "clerk", "deputy"]);
         spec.sudo_accounts = vec!["ALL".into()];
         assert!(spec.validate().is_err(), "a sudoers keyword as a name");
+    }
+
+    #[test]
+    fn a_relayed_fleet_needs_a_link_per_host_and_a_port_for_sshd() {
+        let mut spec = FleetSpec::new(2, "/tmp/x");
+        assert_eq!(spec.listen_port(), 22);
+        spec.links = vec![Link::with_rtt(Duration::from_millis(20))];
+        assert!(
+            matches!(spec.validate(), Err(LabError::InvalidSpec(m)) if m.contains("1 links for 2"))
+        );
+        spec.links.push(Link::default());
+        assert!(spec.validate().is_ok());
+        assert_eq!(spec.listen_port(), 2022);
+        spec.sshd_port = 22;
+        assert!(
+            matches!(spec.validate(), Err(LabError::InvalidSpec(m)) if m.contains("port of its own"))
+        );
     }
 
     #[test]

@@ -29,6 +29,18 @@ pub(crate) struct FleetState {
     pub owner_pid: u32,
     /// Hosts that have started, in host order.
     pub hosts: Vec<HostState>,
+    /// The relay process that keeps a detached fleet's WAN links (`seibi lab relay`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelayState>,
+}
+
+/// The relay process in `fleet.json`: like a host, it runs in namespaces of its own, which is
+/// how `seibi lab down` finds it whatever became of its pid.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RelayState {
+    pub pid: u32,
+    pub namespaces: Namespaces,
 }
 
 /// One started host in `fleet.json`.
@@ -50,12 +62,17 @@ impl FleetState {
             format: FORMAT,
             owner_pid: std::process::id(),
             hosts,
+            relay: None,
         }
     }
 
-    /// The namespaces of every recorded host.
+    /// The namespaces of every recorded host and of the relay.
     pub fn namespaces(&self) -> Vec<Namespaces> {
-        self.hosts.iter().map(|host| host.namespaces).collect()
+        self.hosts
+            .iter()
+            .map(|host| host.namespaces)
+            .chain(self.relay.map(|relay| relay.namespaces))
+            .collect()
     }
 
     /// How many recorded hosts still have a process.
@@ -69,7 +86,11 @@ impl FleetState {
     /// Whether the fleet is still there: a host runs, or its owner runs (and may be starting
     /// hosts right now).
     pub fn is_live(&self) -> bool {
-        self.running_hosts() > 0 || process_runs(self.owner_pid)
+        self.running_hosts() > 0
+            || self
+                .relay
+                .is_some_and(|relay| !processes_in(&[relay.namespaces]).is_empty())
+            || process_runs(self.owner_pid)
     }
 }
 
