@@ -63,28 +63,13 @@ fn relay_to(fleet: &Fleet, last: u8, link: Link) -> (Relay, SocketAddr, PathBuf)
 
 /// The OpenSSH client for `root@addr`, with the fleet's key and strict host-key checking.
 fn ssh(key: &Path, known_hosts: &Path, addr: SocketAddr, command: &str) -> Command {
-    let mut ssh = Command::new("ssh");
-    ssh.args(["-F", "/dev/null", "-i"])
-        .arg(key)
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
-        .args([
-            "-o",
-            "GlobalKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "IdentityAgent=none",
-            "-p",
-        ])
-        .arg(addr.port().to_string())
-        .arg(format!("root@{}", addr.ip()))
-        .arg(command);
-    ssh
+    common::lab::ssh_to(
+        key,
+        known_hosts,
+        &format!("root@{}", addr.ip()),
+        addr.port(),
+        command,
+    )
 }
 
 /// How long `ssh root@addr true` takes, the best of three (the machine is shared).

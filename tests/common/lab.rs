@@ -88,9 +88,28 @@ pub fn ssh_command(
     user: &str,
     command: &str,
 ) -> Command {
+    ssh_to(
+        fleet.client_key(),
+        known_hosts,
+        &format!("{user}@{}", host.address()),
+        host.port(),
+        command,
+    )
+}
+
+/// The OpenSSH client running `command` on `destination` (`user@address`) at `port`, with the
+/// key `key` only (no agent, no config file), checking host keys strictly against `known_hosts`
+/// alone.
+pub fn ssh_to(
+    key: &Path,
+    known_hosts: &Path,
+    destination: &str,
+    port: u16,
+    command: &str,
+) -> Command {
     let mut ssh = Command::new("ssh");
     ssh.args(["-F", "/dev/null", "-i"])
-        .arg(fleet.client_key())
+        .arg(key)
         .arg("-o")
         .arg(format!("UserKnownHostsFile={}", known_hosts.display()))
         .args([
@@ -108,8 +127,8 @@ pub fn ssh_command(
             "ConnectTimeout=10",
             "-p",
         ])
-        .arg(host.port().to_string())
-        .arg(format!("{user}@{}", host.address()))
+        .arg(port.to_string())
+        .arg(destination)
         .arg(command);
     ssh
 }

@@ -496,23 +496,27 @@ fn the_manual_clock_moves_only_when_told() {
     );
 }
 
-#[test]
-fn approved_out_of_hours_windows_open_the_site_and_extend_its_hours() {
-    use crate::inventory::ApprovedWindow;
-    use crate::plan::PlannedWindow;
-    let window = |day, start: (i8, i8), end: (i8, i8)| PlannedWindow {
+/// Windows the city approved for chuo: Friday 2026-10-02 17:15-20:00 (after office hours) and
+/// Saturday 2026-10-03 09:00-12:00.
+fn friday_evening_and_saturday_morning() -> [crate::plan::PlannedWindow; 2] {
+    let window = |day, start: (i8, i8), end: (i8, i8)| crate::plan::PlannedWindow {
         site: "chuo".to_string(),
-        window: ApprovedWindow {
+        window: crate::inventory::ApprovedWindow {
             date: day,
             start: jiff::civil::time(start.0, start.1, 0, 0),
             end: jiff::civil::time(end.0, end.1, 0, 0),
             approval: Some("情報政策課 2026-09-20".to_string()),
         },
     };
-    let approved = [
+    [
         window(date(2026, 10, 2), (17, 15), (20, 0)),
         window(date(2026, 10, 3), (9, 0), (12, 0)),
-    ];
+    ]
+}
+
+#[test]
+fn approved_out_of_hours_windows_open_the_site_and_extend_its_hours() {
+    let approved = friday_evening_and_saturday_morning();
     let clock = Arc::new(ManualClock::new(tokyo(2026, 10, 2, 16, 0)));
     let policy = WindowPolicy::with_clock(crate::schedule::Calendars::default(), clock.clone())
         .with_approved_windows(&approved);
@@ -550,22 +554,8 @@ fn approved_out_of_hours_windows_open_the_site_and_extend_its_hours() {
 
 #[test]
 fn the_next_window_counts_approved_out_of_hours_windows() {
-    use crate::inventory::ApprovedWindow;
-    use crate::plan::PlannedWindow;
-    let window = |day, start: (i8, i8), end: (i8, i8)| PlannedWindow {
-        site: "chuo".to_string(),
-        window: ApprovedWindow {
-            date: day,
-            start: jiff::civil::time(start.0, start.1, 0, 0),
-            end: jiff::civil::time(end.0, end.1, 0, 0),
-            approval: Some("情報政策課 2026-09-20".to_string()),
-        },
-    };
     // Friday 2026-10-02: an approved evening after the office hours; Saturday morning too.
-    let approved = [
-        window(date(2026, 10, 2), (17, 15), (20, 0)),
-        window(date(2026, 10, 3), (9, 0), (12, 0)),
-    ];
+    let approved = friday_evening_and_saturday_morning();
     let clock = Arc::new(ManualClock::new(tokyo(2026, 10, 2, 7, 0)));
     let policy = WindowPolicy::with_clock(crate::schedule::Calendars::default(), clock.clone())
         .with_approved_windows(&approved);
