@@ -65,19 +65,28 @@ fn travel_cell(stint: &Stint, lang: Language) -> String {
     }
 }
 
+/// Column headings in `lang`, from (Japanese, English) pairs.
+fn headers(lang: Language, pairs: &[(&str, &str)]) -> Vec<String> {
+    pairs
+        .iter()
+        .map(|&(ja, en)| lang.pick(ja, en).to_string())
+        .collect()
+}
+
 /// One row per crew, site and working day.
 pub fn crew_table(plan: &CrewPlan, lang: Language) -> Table {
-    let headers = [
-        lang.pick("班", "Crew"),
-        lang.pick("拠点", "Site"),
-        lang.pick("日付", "Date"),
-        lang.pick("開始", "Start"),
-        lang.pick("終了", "End"),
-        lang.pick("端末数", "Terminals"),
-        lang.pick("移動", "Travel"),
-    ]
-    .map(String::from)
-    .to_vec();
+    let headers = headers(
+        lang,
+        &[
+            ("班", "Crew"),
+            ("拠点", "Site"),
+            ("日付", "Date"),
+            ("開始", "Start"),
+            ("終了", "End"),
+            ("端末数", "Terminals"),
+            ("移動", "Travel"),
+        ],
+    );
     let mut rows = Vec::new();
     for timetable in &plan.crews {
         for stint in &timetable.stints {
@@ -118,17 +127,18 @@ pub fn crew_table(plan: &CrewPlan, lang: Language) -> Table {
 
 /// One row per site and round: its crew, start, finish, deadline and verdict.
 pub fn site_table(plan: &CrewPlan, lang: Language) -> Table {
-    let headers = [
-        lang.pick("拠点", "Site"),
-        lang.pick("作業形態", "Work"),
-        lang.pick("班", "Crew"),
-        lang.pick("開始", "Start"),
-        lang.pick("完了", "Finish"),
-        lang.pick("期限", "Deadline"),
-        lang.pick("判定", "Verdict"),
-    ]
-    .map(String::from)
-    .to_vec();
+    let headers = headers(
+        lang,
+        &[
+            ("拠点", "Site"),
+            ("作業形態", "Work"),
+            ("班", "Crew"),
+            ("開始", "Start"),
+            ("完了", "Finish"),
+            ("期限", "Deadline"),
+            ("判定", "Verdict"),
+        ],
+    );
     let rows = plan
         .stints_by_site()
         .into_iter()
